@@ -1,0 +1,23 @@
+"""Backends: where chunks run. ``get_backend(name)`` builds one from its name.
+
+Names: ``aer`` (local simulator, the default); ``fake_<device>`` and ``ibm_<device>``
+come with the IBM Runtime backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
+from jobman.exceptions import UsageError
+
+__all__ = ["Backend", "BackendLimits", "ChunkJob", "CircuitOutcome", "RunOptions", "get_backend"]
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """Build the backend called ``name``; raise UsageError for an unknown one."""
+    if name == "aer":
+        from jobman.backends.aer import AerBackend
+
+        return AerBackend(**options)
+    raise UsageError(f"unknown backend {name!r}; known backends: aer")

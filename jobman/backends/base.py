@@ -1,0 +1,160 @@
+"""The contract between the engine and the places circuits run.
+
+The engine only ever talks to a :class:`Backend`. A backend submits one chunk of
+circuits as one job, reports job states with jobman's :class:`~jobman.status.JobStatus`,
+returns per-circuit outcomes, and says which of its errors are worth retrying.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from jobman.status import JobStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qiskit import QuantumCircuit
+
+
+@dataclass(frozen=True)
+class BackendLimits:
+    """What one job on this backend may hold. ``None`` means no limit."""
+
+    max_circuits: int | None = None
+    max_executions: int | None = None  # circuits x shots
+    max_payload_bytes: int | None = None
+    num_qubits: int | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of a task that every backend understands."""
+
+    shots: int = 1024
+    seed: int | None = None
+    memory: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shots": self.shots, "seed": self.seed, "memory": self.memory, "extra": dict(self.extra)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunOptions":
+        return cls(shots=int(data["shots"]), seed=data.get("seed"), memory=bool(data.get("memory")),
+                   extra=dict(data.get("extra") or {}))
+
+
+@dataclass
+class CircuitOutcome:
+    """The result of one circuit: counts keyed by hex outcome (``"0x5"``) over all clbits."""
+
+    status: JobStatus
+    num_clbits: int = 0
+    counts: dict[str, int] | None = None
+    memory: list[str] | None = None
+    error: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One submission: attempt ``attempt`` of chunk ``chunk``.
+
+    It holds the task's circuits in the global ranges ``runs`` (usually one range,
+    ``[start, stop)``; several when some circuits were left out or are retried).
+    """
+
+    set_id: str
+    chunk: int
+    start: int
+    stop: int
+    attempt: int
+    runs: tuple[tuple[int, int], ...] = ()
+
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        """The global circuit ranges this job holds, in submission order."""
+        return self.runs or ((self.start, self.stop),)
+
+    def tags(self) -> list[str]:
+        """Tags that let a job be found again after a crash."""
+        return ["jobman", f"jobman-set:{self.set_id}", f"jobman-chunk:{self.chunk}",
+                f"jobman-attempt:{self.attempt}"]
+
+
+class Backend(ABC):
+    """A place to run chunks of circuits. One instance serves one task."""
+
+    #: Registry name, e.g. ``"aer"`` or ``"fake_manila"``.
+    name: str = "backend"
+    #: Whether a job id recorded before a crash can be re-attached after it.
+    reattachable: bool = False
+    #: Sensible number of jobs to keep in flight at once.
+    default_max_in_flight: int = 2
+
+    def limits(self) -> BackendLimits:
+        """Per-job limits used to size chunks."""
+        return BackendLimits()
+
+    def validate(self, circuit: "QuantumCircuit") -> str | None:
+        """Why ``circuit`` cannot run here, or None when it can."""
+        limit = self.limits().num_qubits
+        if limit is not None and circuit.num_qubits > limit:
+            return f"circuit has {circuit.num_qubits} qubits; backend {self.name} has {limit}"
+        return None
+
+    def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
+        """Turn circuits into what this backend executes (e.g. transpile to its ISA)."""
+        return circuits
+
+    @abstractmethod
+    def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
+        """Start running ``circuits`` and return the backend's job id without waiting."""
+
+    @abstractmethod
+    def status(self, job_id: str) -> JobStatus:
+        """The current status of a job."""
+
+    @abstractmethod
+    def result(self, job_id: str) -> list[CircuitOutcome]:
+        """Per-circuit outcomes of a finished job, in submission order."""
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued or running job."""
+
+    def wait(self, job_ids: Sequence[str], timeout: float) -> dict[str, JobStatus]:
+        """Block up to ``timeout`` seconds or until a job is final; return every job's status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {job_id: self.status(job_id) for job_id in job_ids}
+            if any(s.is_final for s in states.values()) or time.monotonic() >= deadline:
+                return states
+            time.sleep(min(self.poll_interval, max(0.0, deadline - time.monotonic())))
+
+    #: Seconds between status polls in the default :meth:`wait`.
+    poll_interval: float = 1.0
+
+    def job_error(self, job_id: str) -> BaseException | None:
+        """The error that made a job end in ERROR, if the backend knows it."""
+        return None
+
+    def find_job(self, job: ChunkJob) -> str | None:
+        """The id of a job already submitted for ``job`` (found by its tags), if any."""
+        return None
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether retrying the call (or resubmitting the job) that raised ``error`` may help."""
+        from jobman.exceptions import BackendError
+
+        return isinstance(error, BackendError) and error.transient
+
+    def close(self) -> None:
+        """Release sessions, threads and connections."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about this backend to record in the task (name, qubits, limits)."""
+        limits = self.limits()
+        return {"name": self.name, "num_qubits": limits.num_qubits,
+                "max_circuits": limits.max_circuits, "max_executions": limits.max_executions}

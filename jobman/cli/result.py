@@ -1,0 +1,50 @@
+"""``jobman result``: the counts of circuits, by index, range, list or name."""
+
+from __future__ import annotations
+
+import typer
+from typing_extensions import Annotated
+
+from jobman.cli.app import JsonOption, SetArgument, StoreOption, app, open_store, terminal
+
+
+@app.command("result")
+def result_command(
+    set_id: SetArgument = None,
+    circuit: Annotated[str, typer.Option("--circuit", "-c", metavar="SPEC", show_default=False,
+                       help="42, 100-199, 1,5,9-12 or a circuit name.")] = ...,
+    json_out: JsonOption = False,
+    memory: Annotated[bool, typer.Option("--memory", help="Include per-shot outcomes (if kept).",
+                                         rich_help_panel="Output")] = False,
+    store: StoreOption = None,
+) -> int:
+    """Print the result of circuits of a job set; exit 3 if one of them has none.
+
+    Example: jobman result --circuit 42 --json
+    """
+    from jobman.result import ManagedResult
+    from jobman.spec import parse_spec
+
+    set_store = open_store(store).open_set(set_id)
+    result = ManagedResult(set_store)
+    indices = parse_spec(circuit, len(result), set_store.find_name)
+    missing = 0
+    for index in indices:
+        item = result.circuit(index, memory=memory)
+        missing += item.counts is None
+        if json_out:
+            terminal.json(item.to_dict(memory=memory))
+        else:
+            terminal.data(_render(item, memory))
+    return 3 if missing else 0
+
+
+def _render(item, memory: bool) -> str:
+    head = f"circuit {item.index}" + (f" ({item.name})" if item.name else "") + f": {item.status.value}"
+    if item.counts is None:
+        return head + (f": {item.error}" if item.error else "")
+    rows = sorted(item.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines = [head] + [f"  {bits} {count}" for bits, count in rows]
+    if memory and item.memory is not None:
+        lines.append("  memory: " + " ".join(item.memory))
+    return "\n".join(lines)

@@ -1,0 +1,51 @@
+"""``jobman resume`` and ``jobman retry``: carry on after a crash, resubmit what failed."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.progress import follow
+from jobman.cli.run import finish
+
+
+@app.command("resume")
+def resume_command(set_id: SetArgument = None, store: StoreOption = None) -> int:
+    """Carry on with a job set whose process stopped (crash, kill, Ctrl-C).
+
+    Chunks already done are not run again. Example: jobman resume 20261121-0945
+    """
+    from jobman.manager import JobManager
+
+    manager = JobManager(open_store(store))
+    with follow(terminal, "resume") as on_change:
+        job_set = manager.resume(set_id, on_change=on_change)
+    return finish(job_set)
+
+
+@app.command("retry")
+def retry_command(
+    set_id: SetArgument = None,
+    circuit: Annotated[Optional[str], typer.Option("--circuit", "-c", metavar="SPEC",
+                       help="Only these failed circuits (42, 100-199, 1,5 or a name).")] = None,
+    store: StoreOption = None,
+) -> int:
+    """Resubmit only the failed or cancelled circuits of a finished job set.
+
+    Example: jobman retry --circuit 2000-2299
+    """
+    from jobman.manager import JobManager
+    from jobman.spec import parse_spec
+
+    manager = JobManager(open_store(store))
+    indices = None
+    if circuit is not None:
+        set_store = manager.store.open_set(set_id)
+        indices = parse_spec(circuit, set_store.record.total, set_store.find_name)
+        set_id = set_store.id
+    with follow(terminal, "retry") as on_change:
+        job_set = manager.retry(set_id, indices, on_change=on_change)
+    return finish(job_set)

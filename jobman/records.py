@@ -1,0 +1,111 @@
+"""What the store keeps about a job set and its chunks, as plain data.
+
+These classes know how to become JSON-ready dicts and back; they never touch the disk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from jobman.status import JobStatus
+
+#: Version of the on-disk format. Bump it when a reader of the old one would misread the new one.
+FORMAT_VERSION = 1
+
+
+@dataclass
+class SetRecord:
+    """A job set: the task (inputs, backend, options) and its chunk plan."""
+
+    id: str
+    name: str
+    created: float
+    inputs: list[dict[str, Any]]
+    backend: dict[str, Any]
+    options: dict[str, Any]
+    total: int
+    chunk_size: int
+    num_chunks: int
+    format_version: int = FORMAT_VERSION
+    cancel_requested: bool = False
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SetRecord":
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass
+class Attempt:
+    """One submission of a chunk (or of part of it) to the backend."""
+
+    number: int
+    start: int
+    stop: int
+    job_id: str | None = None
+    submitted: float | None = None
+    finished: float | None = None
+    status: str = JobStatus.SUBMITTING.value
+    error: str | None = None
+
+
+@dataclass
+class ChunkRecord:
+    """One chunk: circuits ``[start, stop)``, its status, attempts and failed circuits."""
+
+    index: int
+    start: int
+    stop: int
+    status: str = JobStatus.PENDING.value
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    history: list[list[Any]] = field(default_factory=list)
+    error: str | None = None
+    #: Circuit ranges that ended in ERROR or CANCELLED: ``[start, stop, status, reason]``.
+    failed: list[list[Any]] = field(default_factory=list)
+    updated: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def job_status(self) -> JobStatus:
+        return JobStatus(self.status)
+
+    def set_status(self, status: JobStatus, now: float | None = None) -> None:
+        """Change status and remember when."""
+        now = time.time() if now is None else now
+        self.status = status.value
+        self.updated = now
+        self.history.append([status.value, round(now, 3)])
+
+    def last_attempt(self) -> dict[str, Any] | None:
+        return self.attempts[-1] if self.attempts else None
+
+    def failed_count(self) -> int:
+        return sum(stop - start for start, stop, *_ in self.failed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ChunkRecord":
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def compress_ranges(indices_with_reason: list[tuple[int, str, str]]) -> list[list[Any]]:
+    """Merge sorted ``(index, status, reason)`` triples into ``[start, stop, status, reason]`` runs."""
+    runs: list[list[Any]] = []
+    for index, status, reason in indices_with_reason:
+        if runs and runs[-1][1] == index and runs[-1][2] == status and runs[-1][3] == reason:
+            runs[-1][1] = index + 1
+        else:
+            runs.append([index, index + 1, status, reason])
+    return runs

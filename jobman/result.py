@@ -1,0 +1,133 @@
+"""The merged result of a job set, queryable by global circuit index or name.
+
+Reading one circuit reads only its own chunk's files, so a lookup costs the same on a
+set of a thousand circuits or a million. This module never imports qiskit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from jobman.exceptions import CircuitIndexError, JobmanError
+from jobman.status import JobStatus
+from jobman.store import SetStore
+
+
+def hex_to_bits(key: str, num_clbits: int) -> str:
+    """``"0x5"`` over 4 clbits as ``"0101"`` (clbit 0 rightmost, as in Qiskit)."""
+    return format(int(key, 16), f"0{num_clbits}b")
+
+
+@dataclass
+class CircuitResult:
+    """One circuit's outcome: status, counts as bitstrings, error reason, shot memory."""
+
+    index: int
+    name: str | None
+    status: JobStatus
+    counts: dict[str, int] | None = None
+    error: str | None = None
+    num_clbits: int = 0
+    memory: list[str] | None = None
+
+    def to_dict(self, memory: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "name": self.name, "status": self.status.value,
+                                "counts": self.counts, "error": self.error}
+        if memory:
+            data["memory"] = self.memory
+        return data
+
+
+class ManagedResult:
+    """Every circuit's result of a job set, merged across chunks.
+
+    ``result.get_counts(42)``, ``result.get_counts("bell")``, ``len(result)``,
+    ``for circuit in result: ...``.
+    """
+
+    def __init__(self, set_store: SetStore) -> None:
+        self._set = set_store
+        self._cache: dict[int, tuple[Any, list[dict[str, Any]] | None]] = {}
+
+    def __len__(self) -> int:
+        return self._set.record.total
+
+    def __iter__(self) -> Iterator[CircuitResult]:
+        for chunk in range(self._set.record.num_chunks):
+            record, lines = self._chunk(chunk)
+            for index in range(record.start, record.stop):
+                yield self._build(index, record, lines, memory=False)
+            self._cache.pop(chunk, None)
+
+    @property
+    def job_set_id(self) -> str:
+        return self._set.id
+
+    def index_of(self, key: int | str) -> int:
+        """The global index of a circuit given by index or name."""
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise CircuitIndexError(f"circuit key must be an index or a name, not {key!r}")
+        if isinstance(key, str):
+            index = self._set.find_name(key)
+            if index is None:
+                raise CircuitIndexError(f"no circuit named {key!r} in job set {self._set.id}")
+            return index
+        if not 0 <= key < len(self):
+            raise CircuitIndexError(f"circuit index {key} is out of range: "
+                                    f"job set {self._set.id} has circuits 0-{len(self) - 1}")
+        return key
+
+    def circuit(self, key: int | str, memory: bool = False) -> CircuitResult:
+        """The full result of one circuit."""
+        index = self.index_of(key)
+        chunk = index // self._set.record.chunk_size
+        record, lines = self._chunk(chunk)
+        return self._build(index, record, lines, memory=memory)
+
+    def get_counts(self, key: int | str) -> dict[str, int]:
+        """Counts of one circuit as ``{bitstring: count}``; raises if it has no result."""
+        result = self.circuit(key)
+        if result.counts is None:
+            raise JobmanError(_no_result(result))
+        return result.counts
+
+    def get_memory(self, key: int | str) -> list[str]:
+        """Per-shot outcomes of one circuit, when the set was run with memory kept."""
+        result = self.circuit(key, memory=True)
+        if result.counts is None:
+            raise JobmanError(_no_result(result))
+        if result.memory is None:
+            raise JobmanError(f"circuit {result.index} has no shot memory; run with --memory")
+        return result.memory
+
+    def _chunk(self, chunk: int) -> tuple[Any, list[dict[str, Any]] | None]:
+        if chunk not in self._cache:
+            record = self._set.chunk(chunk)
+            lines = self._set.read_results(chunk) if record.job_status is JobStatus.DONE or \
+                record.job_status.is_final else None
+            self._cache[chunk] = (record, lines)
+        return self._cache[chunk]
+
+    def _build(self, index: int, record: Any, lines: list[dict[str, Any]] | None,
+               memory: bool) -> CircuitResult:
+        if not lines:
+            return CircuitResult(index, None, record.job_status, error=record.error)
+        line = lines[index - record.start]
+        num_clbits = line.get("num_clbits", 0)
+        counts = line.get("counts")
+        if counts is not None:
+            counts = {hex_to_bits(key, num_clbits): value for key, value in counts.items()}
+        result = CircuitResult(index, line.get("name"), JobStatus(line["status"]), counts,
+                               line.get("error"), num_clbits)
+        if memory:
+            shots = self._set.read_memory(record.index)
+            row = shots[index - record.start] if shots else None
+            if row is not None:
+                result.memory = [hex_to_bits(key, num_clbits) for key in row]
+        return result
+
+
+def _no_result(result: CircuitResult) -> str:
+    reason = f": {result.error}" if result.error else ""
+    return f"circuit {result.index} has no result ({result.status.value}{reason})"

@@ -1,0 +1,59 @@
+"""Circuit specs as users type them: ``42``, ``100-199``, ``1,5,9-12`` or a circuit name."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from jobman.exceptions import CircuitIndexError, UsageError
+
+_NUMERIC = re.compile(r"^[\d\s,\-]+$")
+_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+def parse_spec(spec: str, total: int, find_name: Callable[[str], int | None]) -> list[int]:
+    """Global circuit indices named by ``spec``, in the order given.
+
+    Ranges include both ends. A spec that is not made of numbers is a circuit name.
+    """
+    text = spec.strip()
+    if not text:
+        raise UsageError("empty circuit spec; give an index (42), a range (100-199), a list or a name")
+    if not _NUMERIC.match(text):
+        index = find_name(text)
+        if index is None:
+            raise CircuitIndexError(f"no circuit named {text!r} in this job set")
+        return [index]
+    indices: list[int] = []
+    for part in text.split(","):
+        match = _PART.match(part)
+        if not match:
+            raise UsageError(f"invalid circuit spec {spec!r}: use 42, 100-199 or 1,5,9-12")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise UsageError(f"invalid circuit range {part.strip()!r}: the end is before the start")
+        if last >= total:
+            raise CircuitIndexError(f"circuit index {last} is out of range: "
+                                    f"this job set has circuits 0-{total - 1}")
+        indices.extend(range(first, last + 1))
+    return indices
+
+
+def format_ranges(indices: list[int]) -> str:
+    """``[1, 2, 3, 7]`` as ``"1-3,7"``."""
+    parts: list[str] = []
+    for start, stop in to_ranges(indices):
+        parts.append(str(start) if stop == start + 1 else f"{start}-{stop - 1}")
+    return ",".join(parts)
+
+
+def to_ranges(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted unique indices as half-open ``(start, stop)`` runs."""
+    runs: list[tuple[int, int]] = []
+    for index in sorted(set(indices)):
+        if runs and runs[-1][1] == index:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    return runs

@@ -1,0 +1,299 @@
+"""The store: one directory per job set, JSON files written atomically, no pickle.
+
+Layout under the root (see :class:`jobman.paths.SetPaths`)::
+
+    <set id>/set.json                  the task and plan (SetRecord), with a format version
+    <set id>/chunks/000007.json        chunk 7's record (ChunkRecord)
+    <set id>/results/000007.jsonl      chunk 7's per-circuit results, one JSON line each
+    <set id>/results/000007.names.json chunk 7's circuit names, for lookup by name
+    <set id>/results/000007.memory.jsonl  shot memory, when kept
+    <set id>/lock                      held (flock) by the one process running the set
+
+Every file is written to a temporary name and renamed into place, so a reader sees
+either the old file or the new one, never a torn write.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from jobman.exceptions import SetLockedError, SetNotFoundError, StoreError
+from jobman.paths import SetPaths, check_set_id, default_root
+from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
+
+
+def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` so readers never see a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_json(path: Path, data: Any, *, sync: bool = True) -> None:
+    """Atomically write ``data`` as JSON."""
+    atomic_write(path, json.dumps(data, separators=(",", ":")).encode(), sync=sync)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read())
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as error:
+        raise StoreError(f"cannot read {path}: {error}") from None
+
+
+def new_set_id(now: float | None = None) -> str:
+    """A new id that sorts by creation time: ``20261121-094512-3fa9c1``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+class Store:
+    """All job sets under one root directory."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_root()
+
+    def _ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create store directory {self.root}: {error.strerror}") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreError(f"store directory {self.root} is not writable")
+
+    def staging_folder(self, set_id: str) -> Path:
+        """Where a new set is assembled before it appears under its id."""
+        self._ensure_root()
+        return self.root / f".{check_set_id(set_id)}.creating"
+
+    def discard_staging(self, set_id: str) -> None:
+        """Remove what a set that failed to start left in its staging folder."""
+        import shutil
+
+        shutil.rmtree(self.root / f".{check_set_id(set_id)}.creating", ignore_errors=True)
+
+    def create_set(self, record: SetRecord, chunks: list[ChunkRecord]) -> "SetStore":
+        """Write a new job set with its chunk plan; return it."""
+        paths = SetPaths(self.root, check_set_id(record.id))
+        try:
+            tmp = self.staging_folder(record.id)
+            for folder in (tmp, tmp / "chunks", tmp / "results"):
+                folder.mkdir(parents=True, exist_ok=True)
+            staged = SetPaths(self.root, tmp.name)
+            for chunk in chunks:
+                write_json(staged.chunk_file(chunk.index), chunk.to_dict(), sync=False)
+            write_json(staged.set_file, record.to_dict())
+            os.replace(tmp, paths.folder)  # the set appears whole or not at all
+        except OSError as error:
+            raise StoreError(f"cannot create job set in {self.root}: {error.strerror}") from None
+        return SetStore(paths, record)
+
+    def set_ids(self) -> list[str]:
+        """Ids of every job set, newest first."""
+        try:
+            entries = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise StoreError(f"cannot read store directory {self.root}: {error.strerror}") from None
+        ids = [e for e in entries if not e.startswith(".") and (self.root / e / "set.json").is_file()]
+        return sorted(ids, reverse=True)
+
+    def resolve(self, id_or_prefix: str | None) -> str:
+        """The full id for a prefix or a set name; the newest set when None."""
+        ids = self.set_ids()
+        if id_or_prefix is None:
+            if not ids:
+                raise SetNotFoundError(f"no job sets in {self.root}; run `jobman run INPUT` first")
+            return ids[0]
+        check_set_id(id_or_prefix)
+        matches = [i for i in ids if i.startswith(id_or_prefix)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5])
+            raise SetNotFoundError(f"job set id {id_or_prefix!r} is ambiguous: matches {shown}")
+        named = [i for i in ids if self._name_of(i) == id_or_prefix]
+        if named:
+            return named[0]  # newest set with that name
+        raise SetNotFoundError(f"no job set matches {id_or_prefix!r}; run `jobman list`")
+
+    def _name_of(self, set_id: str) -> str | None:
+        try:
+            return read_json(SetPaths(self.root, set_id).set_file).get("name")
+        except (OSError, StoreError):
+            return None
+
+    def open_set(self, id_or_prefix: str | None = None) -> "SetStore":
+        """Open a job set by id, prefix or name (newest when None)."""
+        set_id = self.resolve(id_or_prefix)
+        return SetStore.open(SetPaths(self.root, set_id))
+
+    def list_sets(self) -> list["SetStore"]:
+        """Every readable job set, newest first."""
+        sets = []
+        for set_id in self.set_ids():
+            try:
+                sets.append(SetStore.open(SetPaths(self.root, set_id)))
+            except StoreError:
+                continue
+        return sets
+
+    def delete_set(self, set_id: str) -> None:
+        """Remove a job set and everything stored for it."""
+        import shutil
+
+        paths = SetPaths(self.root, check_set_id(set_id))
+        trash = self.root / f".{set_id}.deleting"
+        os.replace(paths.folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+class SetStore:
+    """One job set on disk: its record, its chunk records and its results."""
+
+    def __init__(self, paths: SetPaths, record: SetRecord) -> None:
+        self.paths = paths
+        self.record = record
+
+    @classmethod
+    def open(cls, paths: SetPaths) -> "SetStore":
+        try:
+            data = read_json(paths.set_file)
+        except FileNotFoundError:
+            raise StoreError(f"job set {paths.set_id} has no set.json") from None
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise StoreError(f"job set {paths.set_id} has store format {version}; "
+                             f"this jobman reads format {FORMAT_VERSION}")
+        return cls(paths, SetRecord.from_dict(data))
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    def save_record(self) -> None:
+        write_json(self.paths.set_file, self.record.to_dict())
+
+    def reload_record(self) -> SetRecord:
+        self.record = SetRecord.from_dict(read_json(self.paths.set_file))
+        return self.record
+
+    # chunks -------------------------------------------------------------------------
+    def chunk(self, index: int) -> ChunkRecord:
+        try:
+            return ChunkRecord.from_dict(read_json(self.paths.chunk_file(index)))
+        except FileNotFoundError:
+            raise StoreError(f"job set {self.id} has no chunk {index}") from None
+
+    def chunks(self) -> list[ChunkRecord]:
+        """All chunk records, by index."""
+        return [self.chunk(index) for index in range(self.record.num_chunks)]
+
+    def save_chunk(self, chunk: ChunkRecord, *, sync: bool = True) -> None:
+        write_json(self.paths.chunk_file(chunk.index), chunk.to_dict(), sync=sync)
+
+    # results ------------------------------------------------------------------------
+    def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str],
+                      memory: list[list[str] | None] | None = None) -> None:
+        """Store chunk ``chunk``'s per-circuit results (replacing earlier ones)."""
+        if memory is not None and any(m is not None for m in memory):
+            atomic_write(self.paths.memory_file(chunk), _jsonl(memory), sync=False)
+        atomic_write(self.paths.names_file(chunk), json.dumps(names).encode(), sync=False)
+        atomic_write(self.paths.results_file(chunk), _jsonl(lines))
+
+    def read_results(self, chunk: int) -> list[dict[str, Any]] | None:
+        """Chunk ``chunk``'s result lines, or None when it has none yet."""
+        try:
+            with open(self.paths.results_file(chunk), "rb") as handle:
+                return [json.loads(line) for line in handle.read().splitlines()]
+        except FileNotFoundError:
+            return None
+
+    def read_memory(self, chunk: int) -> list[list[str] | None] | None:
+        try:
+            with open(self.paths.memory_file(chunk), "rb") as handle:
+                return [json.loads(line) for line in handle.read().splitlines()]
+        except FileNotFoundError:
+            return None
+
+    def read_names(self, chunk: int) -> list[str] | None:
+        try:
+            return read_json(self.paths.names_file(chunk))
+        except FileNotFoundError:
+            return None
+
+    def find_name(self, name: str) -> int | None:
+        """The global index of the first circuit called ``name``, scanning only names files."""
+        needle = json.dumps(name).encode()
+        for chunk in range(self.record.num_chunks):
+            try:
+                data = self.paths.names_file(chunk).read_bytes()
+            except FileNotFoundError:
+                continue
+            if needle in data:
+                names = json.loads(data)
+                if name in names:
+                    return self.chunk(chunk).start + names.index(name)
+        return None
+
+    # the writer's lock ---------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the set's writer lock; refuse if another live process holds it."""
+        import fcntl
+
+        handle = open(self.paths.lock_file, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise SetLockedError(f"job set {self.id} is being run by another process "
+                                         f"(see `jobman status {self.id}`)") from None
+                raise
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()  # closing releases the lock; the kernel does it too if we die
+
+    def is_locked(self) -> bool:
+        """Whether some process holds the writer lock now."""
+        import fcntl
+
+        try:
+            handle = open(self.paths.lock_file, "a+")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            return False
+
+
+def _jsonl(rows: list[Any]) -> bytes:
+    return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
