@@ -164,7 +164,7 @@ class QpyIndex:
             circuits = _loads(data)
         except Exception as exc:  # qpy raises QpyError, QiskitError, struct.error, ...
             raise InputError(
-                f"corrupt QPY file {self.path}: cannot read circuits {start}..{stop - 1}: "
+                f"truncated or corrupt QPY file {self.path}: cannot read circuits {start}..{stop - 1}: "
                 f"{one_line(exc)}"
             ) from exc
         if len(circuits) != stop - start:

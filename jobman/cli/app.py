@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
+from jobman.cli.errors import JobmanGroup
 from jobman.cli.output import Terminal
 
 EXIT_CODES = """\
@@ -16,6 +17,7 @@ circuits failed or were cancelled; 130 interrupted (resume with `jobman resume`)
 
 app = typer.Typer(
     name="jobman",
+    cls=JobmanGroup,
     help="Run huge lists of quantum circuits as managed, persisted, resumable job sets.\n\n"
          "Example: jobman run circuits.qpy --shots 1000 && jobman result --circuit 42",
     epilog=EXIT_CODES,
