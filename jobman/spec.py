@@ -14,30 +14,42 @@ _PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 def parse_spec(spec: str, total: int, find_name: Callable[[str], int | None]) -> list[int]:
     """Global circuit indices named by ``spec``, in the order given.
 
-    Ranges include both ends. A spec that is not made of numbers is a circuit name.
+    ``spec`` is a comma list of indices (``42``), inclusive ranges (``100-199``) and circuit
+    names. A name that itself contains a comma is found when the whole spec is that name.
     """
     text = spec.strip()
     if not text:
         raise UsageError("empty circuit spec; give an index (42), a range (100-199), a list or a name")
-    if not _NUMERIC.match(text):
-        index = find_name(text)
-        if index is None:
-            raise CircuitIndexError(f"no circuit named {text!r} in this job set")
-        return [index]
+    if "," in text and not _NUMERIC.match(text):
+        whole = find_name(text)
+        if whole is not None:
+            return [whole]
     indices: list[int] = []
     for part in text.split(","):
-        match = _PART.match(part)
-        if not match:
-            raise UsageError(f"invalid circuit spec {spec!r}: use 42, 100-199 or 1,5,9-12")
-        first = int(match.group(1))
-        last = int(match.group(2)) if match.group(2) is not None else first
-        if last < first:
-            raise UsageError(f"invalid circuit range {part.strip()!r}: the end is before the start")
-        if last >= total:
-            raise CircuitIndexError(f"circuit index {last} is out of range: "
-                                    f"this job set has circuits 0-{total - 1}")
-        indices.extend(range(first, last + 1))
+        indices.extend(_parse_part(part.strip(), spec, total, find_name))
     return indices
+
+
+def _parse_part(part: str, spec: str, total: int, find_name: Callable[[str], int | None]) -> list[int]:
+    if not part:
+        raise UsageError(f"invalid circuit spec {spec!r}: empty item in the list")
+    if not _NUMERIC.match(part):
+        index = find_name(part)
+        if index is None:
+            raise CircuitIndexError(f"no circuit named {part!r} in this job set")
+        return [index]
+    match = _PART.match(part)
+    if not match:
+        raise UsageError(f"invalid circuit spec {part!r}: use an index (42), a range (100-199), "
+                         "a comma list or a circuit name")
+    first = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) is not None else first
+    if last < first:
+        raise UsageError(f"invalid circuit range {part!r}: the end is before the start")
+    if last >= total:
+        raise CircuitIndexError(f"circuit index {last} is out of range: this job set has circuits "
+                                f"0-{total - 1}")
+    return list(range(first, last + 1))
 
 
 def format_ranges(indices: list[int]) -> str:

@@ -41,6 +41,7 @@ class AerBackend(Backend):
 
         self._simulator = AerSimulator(method=method, device=device, max_parallel_experiments=0,
                                        **aer_options)
+        self._supported = frozenset(self._simulator.target.operation_names) | {"barrier"}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobman-aer")
         self._futures: dict[str, Future] = {}
         self._running: set[str] = set()
@@ -52,6 +53,21 @@ class AerBackend(Backend):
 
     def validate(self, circuit: "QuantumCircuit") -> str | None:
         return None  # Aer picks a method per circuit and reports the ones it cannot run
+
+    def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
+        """Transpile only the circuits that use instructions Aer does not know (rare)."""
+        supported = self._supported
+        foreign = [i for i, c in enumerate(circuits)
+                   if not supported.issuperset(c.count_ops())]
+        if not foreign:
+            return circuits
+        from qiskit import transpile
+
+        prepared = list(circuits)
+        translated = transpile([circuits[i] for i in foreign], self._simulator, optimization_level=0)
+        for i, circuit in zip(foreign, translated):
+            prepared[i] = circuit
+        return prepared
 
     def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
         job_id = f"aer-{job.chunk}-{job.attempt}-{next(self._ids)}"

@@ -58,6 +58,8 @@ def run_executor(raw_params: str, simulator: AerSimulator, seed: int | None) -> 
             else:
                 bindings = BindingsArray(shape=tuple(item.shape))
         elif isinstance(item, SamplexItem):
+            if not getattr(item.samplex, "_finalized", True):
+                item.samplex.finalize()  # deserialised samplexes come back un-finalised
             extra = broadcast_sample(item.samplex, item.samplex_arguments, item.shape, rng)
             bindings = BindingsArray(
                 {tuple(item.circuit.parameters): extra.pop("parameter_values")}

@@ -119,7 +119,7 @@ def _run_sampler(pubs: list[SamplerPub], simulator: AerSimulator, seed: int | No
                 start,
                 stop,
                 {
-                    idx: (pub.shape, slice(0, math.prod(pub.shape)), slice(0, pub.shots))
+                    idx: (pub.shape + (pub.shots,), slice(0, math.prod(pub.shape)), slice(0, pub.shots))
                     for idx, pub in enumerate(pubs)
                 },
             )
