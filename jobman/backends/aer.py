@@ -141,8 +141,11 @@ class AerBackend(Backend):
 
 def _outcome(experiment: Any) -> CircuitOutcome:
     """One Aer experiment result as a :class:`CircuitOutcome`."""
-    header = experiment.header
-    num_clbits = int(header.get("memory_slots", 0)) if isinstance(header, dict) else int(header.memory_slots)
+    header = getattr(experiment, "header", None)
+    if isinstance(header, dict):
+        num_clbits = int(header.get("memory_slots", 0))
+    else:
+        num_clbits = int(getattr(header, "memory_slots", 0) or 0)
     if not experiment.success:
         return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status))
     data = experiment.data

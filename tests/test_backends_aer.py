@@ -1,0 +1,88 @@
+"""The Aer backend: per-circuit failures, seeds tied to global indices, translation."""
+
+from qiskit import QuantumCircuit
+
+from jobman.backends.aer import AerBackend, chunk_seed
+from jobman.backends.base import ChunkJob, RunOptions
+from jobman.inputs import make_basis_circuits
+from jobman.status import JobStatus
+
+
+def run(backend: AerBackend, circuits, options: RunOptions, start: int = 0, runs=()):
+    job = ChunkJob("s", 0, start, start + len(circuits), 1, tuple(runs))
+    job_id = backend.submit(job, backend.prepare(list(circuits), options), options)
+    states = backend.wait([job_id], timeout=60)
+    assert states[job_id] is JobStatus.DONE
+    return backend.result(job_id)
+
+
+def random_like(n: int) -> list[QuantumCircuit]:
+    circuits = []
+    for i in range(n):
+        circuit = QuantumCircuit(3, name=f"h{i}")
+        circuit.h(range(3))
+        circuit.measure_all()
+        circuits.append(circuit)
+    return circuits
+
+
+def test_counts_are_exact_and_hex_keyed():
+    backend = AerBackend()
+    try:
+        outcomes = run(backend, make_basis_circuits(6, 3), RunOptions(shots=50))
+    finally:
+        backend.close()
+    assert [o.counts for o in outcomes] == [{hex(i): 50} for i in range(6)]
+    assert all(o.num_clbits == 3 and o.status is JobStatus.DONE for o in outcomes)
+
+
+def test_results_depend_on_seed_and_global_index_only():
+    circuits = random_like(12)
+    options = RunOptions(shots=200, seed=11, memory=True)
+    backend = AerBackend()
+    try:
+        whole = run(backend, circuits, options)
+        first = run(backend, circuits[:5], options, start=0)
+        second = run(backend, circuits[5:], options, start=5)
+        split = run(backend, circuits[:3] + circuits[7:], options,
+                    runs=((0, 3), (7, 12)))
+    finally:
+        backend.close()
+    assert [o.counts for o in first + second] == [o.counts for o in whole]
+    assert [o.memory for o in first + second] == [o.memory for o in whole]
+    assert [o.counts for o in split] == [o.counts for o in whole[:3] + whole[7:]]
+    assert len({str(o.counts) for o in whole}) > 1  # the circuits really are random
+
+
+def test_chunk_seed_matches_aers_stride():
+    assert chunk_seed(5, 0) == 5
+    assert chunk_seed(5, 3) == 5 + 3 * 2113
+
+
+def test_one_failing_circuit_keeps_the_others():
+    too_big = QuantumCircuit(40, name="too-big")
+    too_big.h(range(40))
+    too_big.t(range(40))  # not Clifford, so it needs a 40-qubit statevector
+    too_big.measure_all()
+    circuits = make_basis_circuits(3, 2) + [too_big] + make_basis_circuits(2, 2)
+    backend = AerBackend()
+    try:
+        outcomes = run(backend, circuits, RunOptions(shots=10))
+    finally:
+        backend.close()
+    assert [o.status for o in outcomes] == [JobStatus.DONE] * 3 + [JobStatus.ERROR] + [JobStatus.DONE] * 2
+    assert "memory" in outcomes[3].error.lower()
+    assert outcomes[4].counts == {"0x0": 10}
+
+
+def test_instructions_aer_lacks_are_translated():
+    circuit = QuantumCircuit(2, name="dcx")
+    circuit.x(0)
+    circuit.dcx(0, 1)
+    circuit.measure_all()
+    backend = AerBackend()
+    try:
+        outcomes = run(backend, [circuit], RunOptions(shots=20))
+    finally:
+        backend.close()
+    assert outcomes[0].counts == {"0x2": 20}  # dcx: x0 -> q1 = q0 ^ q1 ... then q0 = q0 ^ q1

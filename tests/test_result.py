@@ -1,0 +1,62 @@
+"""The merged result: lookup by index and name across chunk boundaries, memory, iteration."""
+
+import pytest
+
+from conftest import BASIS_QUBITS, expected_counts
+from jobman.exceptions import CircuitIndexError, JobmanError
+from jobman.manager import JobManager
+from jobman.result import hex_to_bits
+from jobman.status import JobStatus
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, basis_qpy):
+    store = tmp_path_factory.mktemp("store")
+    job_set = JobManager(store).run(basis_qpy, shots=64, seed=3, chunk_size=700, memory=True)
+    return job_set
+
+
+def test_every_circuit_has_its_exact_counts(finished):
+    result = finished.results()
+    assert len(result) == 2500
+    for index in (0, 1, 31, 32, 699, 700, 701, 1399, 1400, 2499):
+        assert result.get_counts(index) == expected_counts(index, 64)
+    assert [c.index for c in result] == list(range(2500))
+    assert all(c.counts == expected_counts(c.index, 64) for c in result)
+
+
+def test_lookup_by_name(finished):
+    result = finished.results()
+    assert result.get_counts("c1234") == expected_counts(1234, 64)
+    assert result.circuit("c700").index == 700
+    with pytest.raises(CircuitIndexError, match="no circuit named 'nope'"):
+        result.get_counts("nope")
+
+
+def test_memory_is_kept_per_shot(finished):
+    memory = finished.results().get_memory(701)
+    assert memory == [format(701 % 2**BASIS_QUBITS, "05b")] * 64
+
+
+@pytest.mark.parametrize("key", [-1, 2500, 10**9])
+def test_out_of_range_indices_are_refused(finished, key):
+    with pytest.raises(CircuitIndexError, match="out of range"):
+        finished.results().get_counts(key)
+
+
+def test_statuses_and_report(finished):
+    assert finished.statuses() == [JobStatus.DONE] * 4
+    assert finished.status() is JobStatus.DONE
+    report = finished.report()
+    assert "2500 circuits in 4 chunks" in report and "DONE 2500" in report
+
+
+def test_memory_absent_when_not_kept(tmp_path, small_qpy):
+    job_set = JobManager(tmp_path).run(small_qpy, shots=8)
+    with pytest.raises(JobmanError, match="no shot memory; run with --memory"):
+        job_set.results().get_memory(3)
+
+
+def test_hex_to_bits_pads_to_clbits():
+    assert hex_to_bits("0x5", 4) == "0101"
+    assert hex_to_bits("0x0", 3) == "000"
