@@ -20,4 +20,9 @@ def get_backend(name: str, **options: Any) -> Backend:
         from jobman.backends.aer import AerBackend
 
         return AerBackend(**options)
-    raise UsageError(f"unknown backend {name!r}; known backends: aer")
+    if name.startswith(("fake_", "ibm_")):
+        from jobman.backends.ibm import IBMBackend
+
+        return IBMBackend(name, **options)
+    raise UsageError(f"unknown backend {name!r}: use aer, fake_<device> (e.g. fake_manila) or "
+                     "ibm_<device>; `jobman backends` lists them")

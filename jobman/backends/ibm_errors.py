@@ -1,0 +1,110 @@
+"""How qiskit-ibm-runtime's statuses and errors map onto jobman's: one table each.
+
+Imported only by the IBM backend; nothing here is used by the engine directly.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Any
+
+from jobman.status import JobStatus
+
+#: Runtime job status strings (real service) and ``qiskit.providers.JobStatus`` names
+#: (local testing mode) -> jobman statuses.
+STATUS_TABLE: dict[str, JobStatus] = {
+    "INITIALIZING": JobStatus.QUEUED,
+    "VALIDATING": JobStatus.QUEUED,
+    "QUEUED": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "DONE": JobStatus.DONE,
+    "COMPLETED": JobStatus.DONE,
+    "ERROR": JobStatus.ERROR,
+    "FAILED": JobStatus.ERROR,
+    "CANCELLED": JobStatus.CANCELLED,
+    "CANCELED": JobStatus.CANCELLED,
+}
+
+#: Job error codes that say "try again" (IBM Quantum error code reference).
+RETRY_CODES = frozenset({"1000", "1006", "1008", "1010", "1011"})
+#: The job ran too long (1305) or its result was too large (5302): split it.
+SPLIT_CODES = frozenset({"1305", "5302"})
+#: Too many pending jobs: wait for one to finish, never fail.
+PENDING_LIMIT_CODES = frozenset({"3458"})
+#: HTTP statuses worth retrying.
+TRANSIENT_HTTP = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+_CODE = re.compile(r"(?:[Ee]rror code:?\s*|\bcode\W{0,3})(\d{4})\b")
+
+
+class ErrorKind(str, Enum):
+    """What to do about an error."""
+
+    TRANSIENT = "transient"  # retry the call, or resubmit the job
+    PERMANENT = "permanent"  # give up: bad input, authentication, invalid circuit
+    SPLIT = "split"  # the job was too long or its result too large: halve it
+    PENDING_LIMIT = "pending_limit"  # wait for a job to finish, then submit again
+
+
+def map_status(status: Any) -> JobStatus:
+    """A Runtime status (string or ``JobStatus`` enum) as a jobman status."""
+    name = getattr(status, "name", status)
+    try:
+        return STATUS_TABLE[str(name).upper()]
+    except KeyError:
+        return JobStatus.QUEUED
+
+
+def error_code(error: BaseException) -> str | None:
+    """The four-digit IBM error code mentioned by an error, if any."""
+    for item in _chain(error):
+        match = _CODE.search(str(item))
+        if match:
+            return match.group(1)
+    return None
+
+
+def http_status(error: BaseException) -> int | None:
+    """The HTTP status of the request behind an error, if any."""
+    for item in _chain(error):
+        code = getattr(item, "status_code", None)
+        if isinstance(code, int):
+            return code
+        response = getattr(item, "response", None)
+        code = getattr(response, "status_code", None)
+        if isinstance(code, int):
+            return code
+    return None
+
+
+def classify(error: BaseException) -> ErrorKind:
+    """Whether an error from qiskit-ibm-runtime is worth retrying, splitting or waiting out."""
+    names = {type(item).__name__ for item in _chain(error)}
+    code = error_code(error)
+    if code in PENDING_LIMIT_CODES:
+        return ErrorKind.PENDING_LIMIT
+    if code in SPLIT_CODES or "RuntimeJobMaxTimeoutError" in names:
+        return ErrorKind.SPLIT
+    if names & {"IBMNotAuthorizedError", "IBMInputValueError", "RuntimeInvalidStateError",
+                "IBMAccountError", "RuntimeJobNotFound"}:
+        return ErrorKind.PERMANENT
+    if code in RETRY_CODES:
+        return ErrorKind.TRANSIENT
+    status = http_status(error)
+    if status is not None:
+        return ErrorKind.TRANSIENT if status in TRANSIENT_HTTP or status >= 500 else ErrorKind.PERMANENT
+    if names & {"ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "ChunkedEncodingError",
+                "ProtocolError", "RemoteDisconnected", "ConnectionResetError", "TimeoutError"}:
+        return ErrorKind.TRANSIENT
+    return ErrorKind.PERMANENT
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and those it was raised from or during, outermost first."""
+    seen: list[BaseException] = []
+    item: BaseException | None = error
+    while item is not None and item not in seen and len(seen) < 10:
+        seen.append(item)
+        item = item.__cause__ or item.__context__
+    return seen
