@@ -58,13 +58,15 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     """Flatten an exception message (Rust ones carry colours and a framed backtrace)."""
     message = getattr(exc, "message", None)  # QiskitError's str() is repr(message)
     text = message if isinstance(message, str) else str(exc)
-    parts: list[str] = []
-    for raw in _DECORATION.sub("", _ANSI.sub("", text)).splitlines():
-        line = re.sub(r"^\d+:\s*", "", raw.strip())
-        if line and not line.startswith("at "):
-            parts.append(line)
-    text = " ".join(parts) or type(exc).__name__
+    text = _DECORATION.sub("", _ANSI.sub("", text))
+    parts = [re.sub(r"^\d+:\s*(Error:\s*)?", "", line.strip()) for line in text.splitlines()]
+    text = "; ".join(p for p in parts if p and not p.startswith("at ")).replace(":; ", ": ")
+    text = text or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _circuit_range(start: int, stop: int) -> str:
+    return f"circuit {start}" if stop - start == 1 else f"circuits {start}..{stop - 1}"
 
 
 def header_length(version: int) -> int:
@@ -94,8 +96,10 @@ def read_header(fh: BinaryIO, path: str, size: int) -> QpyHeader:
 
     fh.seek(0)
     start = fh.read(header_length(0) + 2)
-    if len(start) < 7 or not start.startswith(QPY_MAGIC):
+    if not start.startswith(QPY_MAGIC):
         raise InputError(f"not a QPY file: {path}")
+    if len(start) < 7:
+        raise InputError(f"truncated QPY file (incomplete header): {path}")
     version = start[6]
     if version > QPY_VERSION:
         raise InputError(
@@ -164,11 +168,11 @@ class QpyIndex:
             circuits = _loads(data)
         except Exception as exc:  # qpy raises QpyError, QiskitError, struct.error, ...
             raise InputError(
-                f"truncated or corrupt QPY file {self.path}: cannot read circuits {start}..{stop - 1}: "
-                f"{one_line(exc)}"
+                f"truncated or corrupt QPY file {self.path}: cannot read "
+                f"{_circuit_range(start, stop)}: {one_line(exc)}"
             ) from exc
         if len(circuits) != stop - start:
-            raise InputError(f"corrupt QPY file {self.path}: circuits {start}..{stop - 1}")
+            raise InputError(f"corrupt QPY file {self.path}: {_circuit_range(start, stop)}")
         return circuits
 
     def names(self, fh: BinaryIO, start: int, stop: int) -> list[str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from jobman.exceptions import SetLockedError, SetNotFoundError, StoreError
-from jobman.paths import SetPaths, check_set_id, default_root
+from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
 from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
 
 
@@ -39,9 +39,19 @@ def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
+        if sync:
+            _fsync_dir(path.parent)  # make the rename itself survive a power loss
     except OSError as error:
         tmp.unlink(missing_ok=True)
         raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, data: Any, *, sync: bool = True) -> None:
@@ -61,9 +71,10 @@ def read_json(path: Path) -> Any:
 
 
 def new_set_id(now: float | None = None) -> str:
-    """A new id that sorts by creation time: ``20261121-094512-3fa9c1``."""
+    """A new id that sorts by creation time: ``20261121-094512-5073fa9`` (milliseconds, then random)."""
+    now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{int(now * 1000) % 1000:03d}{secrets.token_hex(2)}"
 
 
 class Store:
@@ -125,8 +136,9 @@ class Store:
             if not ids:
                 raise SetNotFoundError(f"no job sets in {self.root}; run `jobman run INPUT` first")
             return ids[0]
-        check_set_id(id_or_prefix)
-        matches = [i for i in ids if i.startswith(id_or_prefix)]
+        # A name may hold characters an id cannot ("circuits.qpy"): look it up, never use it as a path.
+        is_id = SET_ID_PATTERN.match(id_or_prefix) is not None
+        matches = [i for i in ids if i.startswith(id_or_prefix)] if is_id else []
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
@@ -217,9 +229,9 @@ class SetStore:
                       memory: list[list[str] | None] | None = None) -> None:
         """Store chunk ``chunk``'s per-circuit results (replacing earlier ones)."""
         if memory is not None and any(m is not None for m in memory):
-            atomic_write(self.paths.memory_file(chunk), _jsonl(memory), sync=False)
-        atomic_write(self.paths.names_file(chunk), json.dumps(names).encode(), sync=False)
-        atomic_write(self.paths.results_file(chunk), _jsonl(lines))
+            atomic_write(self.paths.memory_file(chunk), _jsonl(memory))
+        atomic_write(self.paths.names_file(chunk), json.dumps(names).encode())
+        atomic_write(self.paths.results_file(chunk), _jsonl(lines))  # last: it makes the chunk's results
 
     def read_results(self, chunk: int) -> list[dict[str, Any]] | None:
         """Chunk ``chunk``'s result lines, or None when it has none yet."""
