@@ -62,8 +62,11 @@ def test_resolve_by_prefix_name_and_newest(tmp_path):
         store.resolve("20260102-000000-bbb")
     with pytest.raises(SetNotFoundError, match="no job set matches 'zzz'; run `jobman list`"):
         store.resolve("zzz")
+    with pytest.raises(SetNotFoundError, match="no job set matches '../etc'"):
+        store.resolve("../etc")  # looked up as a name, never used as a path
     with pytest.raises(UsageError, match="invalid job set id"):
-        store.resolve("../etc")
+        store.create_set(SetRecord(id="../x", name="", created=0, inputs=[], backend={}, options={},
+                                   total=0, chunk_size=1, num_chunks=0), [])
     assert [s.id for s in store.list_sets()] == ["20260102-000000-bbbccc", "20260102-000000-bbbbbb",
                                                  "20260101-000000-aaaaaa"]
 
