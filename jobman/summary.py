@@ -39,13 +39,38 @@ def chunk_totals(chunks: list[ChunkRecord]) -> dict[str, int]:
 
 
 def failures(chunks: list[ChunkRecord]) -> list[dict[str, Any]]:
-    """Failed circuit ranges with chunk, attempts and reason."""
+    """Failed circuit ranges with chunk, attempts and reason.
+
+    ``start``/``stop`` are half-open; ``circuits`` is the same range as the user types it
+    (``"2000-2299"``). ``attempts`` counts the submissions that held those circuits (0: never
+    submitted, e.g. a circuit without measurements); a range is split where that count changes.
+    """
     rows = []
     for chunk in chunks:
         for start, stop, status, reason in chunk.failed:
-            rows.append({"start": start, "stop": stop, "chunk": chunk.index, "status": status,
-                         "attempts": len(chunk.attempts), "reason": reason})
+            for first, end, attempts in _attempt_pieces(chunk, start, stop):
+                rows.append({"start": first, "stop": end, "circuits": _span(first, end),
+                             "chunk": chunk.index, "status": status, "attempts": attempts,
+                             "reason": reason})
     return rows
+
+
+def _attempt_pieces(chunk: ChunkRecord, start: int, stop: int) -> list[tuple[int, int, int]]:
+    """``[start, stop)`` cut where the number of attempts covering a circuit changes."""
+    cuts = sorted({start, stop} | {edge for attempt in chunk.attempts for run in attempt.get("runs") or []
+                                   for edge in run if start < edge < stop})
+    pieces: list[tuple[int, int, int]] = []
+    for first, end in zip(cuts, cuts[1:]):
+        count = chunk.attempts_covering(first)
+        if pieces and pieces[-1][2] == count:
+            pieces[-1] = (pieces[-1][0], end, count)
+        else:
+            pieces.append((first, end, count))
+    return pieces
+
+
+def _span(start: int, stop: int) -> str:
+    return str(start) if stop == start + 1 else f"{start}-{stop - 1}"
 
 
 def overall_status(chunks: list[ChunkRecord]) -> JobStatus:
@@ -62,6 +87,30 @@ def overall_status(chunks: list[ChunkRecord]) -> JobStatus:
     return JobStatus.PENDING
 
 
+def timing(chunks: list[ChunkRecord]) -> dict[str, float | None]:
+    """When work on the set started (first chunk left PENDING) and finished (all chunks final)."""
+    starts = [next((when for status, when in chunk.history if status != JobStatus.PENDING.value), None)
+              for chunk in chunks]
+    started = min((when for when in starts if when is not None), default=None)
+    final = bool(chunks) and all(chunk.job_status.is_final for chunk in chunks)
+    finished = max(chunk.updated for chunk in chunks) if final else None
+    return {"started": started, "finished": finished}
+
+
+def describe_failure(row: dict[str, Any]) -> str:
+    """``circuits 2000-2299 failed (chunk 7, 3 attempts): reason``."""
+    start, stop = row["start"], row["stop"]
+    one = stop == start + 1
+    what = f"circuit {start}" if one else f"circuits {start}-{stop - 1}"
+    if row["status"] == JobStatus.ERROR.value:
+        verb = "failed"
+    else:
+        verb = "was cancelled" if one else "were cancelled"
+    attempts = row["attempts"]
+    tried = "not submitted" if not attempts else f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    return f"{what} {verb} (chunk {row['chunk']}, {tried}): {row['reason']}"
+
+
 def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
               detail: bool = False) -> dict[str, Any]:
     """Everything ``jobman status`` shows, as JSON-ready data."""
@@ -70,6 +119,7 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
     summary: dict[str, Any] = {
         "id": record.id, "name": record.name, "status": overall_status(chunks).value,
         "created": record.created, "updated": max((c.updated for c in chunks), default=record.created),
+        **timing(chunks),
         "backend": record.backend.get("name"), "shots": record.options.get("shots"),
         "total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks,
         "circuits": circuit_totals(chunks), "chunks": chunk_totals(chunks),

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from jobman.cli.app import app
 
-# Importing the command modules registers them on ``app``.
+# Importing the command modules registers them on ``app``, in the order --help lists them.
 from jobman.cli import run as _run  # noqa: F401,E402
 from jobman.cli import status as _status  # noqa: F401,E402
+from jobman.cli import wait as _wait  # noqa: F401,E402
 from jobman.cli import result as _result  # noqa: F401,E402
+from jobman.cli import export as _export  # noqa: F401,E402
 from jobman.cli import listing as _listing  # noqa: F401,E402
+from jobman.cli import show as _show  # noqa: F401,E402
+from jobman.cli import jobs as _jobs  # noqa: F401,E402
 from jobman.cli import resume as _resume  # noqa: F401,E402
 from jobman.cli import cancel as _cancel  # noqa: F401,E402
+from jobman.cli import delete as _delete  # noqa: F401,E402
+from jobman.cli import completions as _completions  # noqa: F401,E402
 
 
 def main(argv: list[str] | None = None) -> None:

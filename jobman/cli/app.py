@@ -1,47 +1,76 @@
-"""The typer application, its shared options, and the one way out with an error."""
+"""The typer application, its shared options, and the store every command opens."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional
 
 import typer
 from typing_extensions import Annotated
 
-from jobman.cli.errors import JobmanGroup
+from jobman.cli.errors import HELP_OPTION_NAMES, JobmanGroup
 from jobman.cli.output import Terminal
 
-EXIT_CODES = """\
-Exit codes: 0 success; 1 error; 2 usage error (bad option or argument); 3 finished but some
-circuits failed or were cancelled; 130 interrupted (resume with `jobman resume`)."""
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 error; 2 usage error (bad option or argument); 3 finished but some "
+    "circuits failed or were cancelled; 124 `jobman wait --timeout` ran out; 130 interrupted "
+    "(resume with `jobman resume`)."
+)
 
 app = typer.Typer(
     name="jobman",
     cls=JobmanGroup,
     help="Run huge lists of quantum circuits as managed, persisted, resumable job sets.\n\n"
-         "Example: jobman run circuits.qpy --shots 1000 && jobman result --circuit 42",
+         "Example: SET=$(jobman run circuits.qpy --shots 1000) && jobman result $SET --circuit 42",
     epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 #: Set by the app callback; every command writes through it.
 terminal = Terminal()
 
+#: Help panels, so every command's options are grouped the same way.
+OUTPUT_PANEL = "Output"
+STORE_PANEL = "Store"
+FILTER_PANEL = "Filters"
+WAIT_PANEL = "Waiting"
+CIRCUITS_PANEL = "Circuits"
+
+
+def complete_set_ids(incomplete: str) -> List[str]:
+    """Set ids in the store starting with ``incomplete`` (for shell completion; no qiskit)."""
+    from jobman.store import Store
+
+    try:
+        return [i for i in Store().set_ids() if i.startswith(incomplete)]
+    except Exception:  # completion must never fail loudly
+        return []
+
+
+def flag(*names: str, help: str, panel: str = OUTPUT_PANEL) -> Any:
+    """A boolean option shown without a type (``--json``, not ``--json <bool>``)."""
+    return typer.Option(*names, help=help, metavar="", rich_help_panel=panel)
+
+
 StoreOption = Annotated[
     Optional[Path],
     typer.Option("--store", envvar="JOBMAN_HOME", show_envvar=True, metavar="DIR",
                  help="Store directory (default: the platform's user data directory).",
-                 rich_help_panel="Store"),
+                 rich_help_panel=STORE_PANEL),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (JSON Lines for lists) on stdout.",
-                                          rich_help_panel="Output")]
+JsonOption = Annotated[bool, flag("--json", help="Print JSON (JSON Lines for lists) on stdout.")]
 SetArgument = Annotated[
     Optional[str],
-    typer.Argument(metavar="[SET]", help="Job set id, unique id prefix or name (default: the newest).",
-                   show_default=False),
+    typer.Argument(metavar="SET", help="Job set id, unique id prefix or name (default: the newest).",
+                   show_default=False, autocompletion=complete_set_ids),
+]
+RequiredSetsArgument = Annotated[
+    List[str],
+    typer.Argument(metavar="SET...", help="Job set ids, unique id prefixes or names.",
+                   show_default=False, autocompletion=complete_set_ids),
 ]
 
 
@@ -49,14 +78,38 @@ def open_store(store: Optional[Path]):  # -> jobman.store.Store
     """The store chosen by --store / $JOBMAN_HOME / the platform default."""
     from jobman.store import Store
 
-    return Store(store)
+    opened = Store(store)
+    terminal.detail(f"store: {opened.root}")
+    return opened
+
+
+def _set_quiet(value: bool) -> None:
+    if value:
+        terminal.quiet = True
+
+
+def _set_verbose(value: bool) -> None:
+    if value:
+        terminal.verbose = True
+
+
+QuietOption = Annotated[bool, typer.Option("-q", "--quiet", metavar="", callback=_set_quiet,
+                                           expose_value=False, help="Print only data and errors.")]
+VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", metavar="", callback=_set_verbose,
+                                             expose_value=False, help="Print more detail on stderr.")]
+
+
+def _verbosity(quiet: QuietOption = False, verbose: VerboseOption = False) -> None:
+    """Only a carrier of -q/-v; see :func:`verbosity_params`."""
+
+
+def verbosity_params() -> list:
+    """Fresh click parameters for -q/--quiet and -v/--verbose, to add to every command."""
+    carrier = typer.Typer(add_completion=False)
+    carrier.command()(_verbosity)
+    return [p for p in typer.main.get_command(carrier).params if p.name in ("quiet", "verbose")]
 
 
 @app.callback()
-def _main(
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only data and errors.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Print more detail on stderr.")] = False,
-) -> None:
+def _main(quiet: QuietOption = False, verbose: VerboseOption = False) -> None:
     """Run huge lists of quantum circuits as managed, persisted, resumable job sets."""
-    terminal.quiet = quiet
-    terminal.verbose = verbose

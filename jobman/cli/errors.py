@@ -13,6 +13,8 @@ EXIT_USAGE = 2
 EXIT_FAILED_CIRCUITS = 3
 EXIT_INTERRUPTED = 130
 
+HELP_OPTION_NAMES = ["-h", "--help"]
+
 
 def _click_exceptions() -> Any:
     """Click's exception classes as typer uses them (newer typer vendors click)."""
@@ -36,7 +38,7 @@ def run_guarded(call: Callable[[], Any]) -> int:
     except (typer.Exit, getattr(click, "Exit", typer.Exit)) as stop:
         return stop.exit_code
     except click.NoArgsIsHelpError as error:
-        terminal.err.write(error.ctx.get_help() + "\n")
+        help_to_stderr(error.ctx)
         return EXIT_USAGE
     except click.ClickException as error:
         terminal.error(error.format_message())
@@ -51,6 +53,7 @@ def run_guarded(call: Callable[[], Any]) -> int:
         terminal.error(str(error))
         return error.exit_code
     except BrokenPipeError:
+        _silence_stdout()  # the reader went away (`jobman export | head`): not an error to show
         return EXIT_ERROR
     except MemoryError:
         terminal.error("out of memory; try a smaller --chunk-size")
@@ -58,11 +61,72 @@ def run_guarded(call: Callable[[], Any]) -> int:
     return result if isinstance(result, int) else EXIT_OK
 
 
+def help_to_stderr(context: Any) -> None:
+    """Show a command's help on stderr, as the answer to a usage error."""
+    from contextlib import redirect_stdout
+
+    with redirect_stdout(sys.stderr):  # typer's rich help prints itself on "stdout"
+        text = context.get_help()
+    if text:
+        sys.stderr.write(text + "\n")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _add_verbosity(command: Any) -> None:
+    """Give ``command`` the app's -q/--quiet and -v/--verbose (unless it uses those names)."""
+    from jobman.cli.app import verbosity_params
+
+    taken = {name for param in command.params for name in getattr(param, "opts", ())}
+    command.params.extend(p for p in verbosity_params() if not taken & set(p.opts))
+
+
+def _untyped_help_option(command: Any) -> None:
+    """Show ``-h/--help`` in help screens without a ``<bool>`` type, like the other flags."""
+    from typer._click import Context
+
+    context = Context(command, help_option_names=HELP_OPTION_NAMES)
+    option = command.get_help_option(context)
+    if option is not None:
+        option.metavar = ""
+
+
 class JobmanGroup(TyperGroup):
-    """The top-level command group: every invocation ends through :func:`run_guarded`."""
+    """The top-level command group: every invocation ends through :func:`run_guarded`.
+
+    It also gives every command the app's ``-q/--quiet`` and ``-v/--verbose``, so they work
+    before or after the command name.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _untyped_help_option(self)
+        for command in self.commands.values():
+            _add_verbosity(command)
+            _untyped_help_option(command)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            import typer
+
+            help_to_stderr(ctx)  # before click builds (and prints) the help on stdout
+            raise typer.Exit(EXIT_USAGE)
+        return super().parse_args(ctx, args)
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        from jobman.cli.app import terminal
+
+        terminal.reset()
         code = run_guarded(lambda: super(JobmanGroup, self).main(
             args, prog_name, complete_var, standalone_mode=False, **extra))
         if standalone_mode:

@@ -1,31 +1,98 @@
-"""``jobman list``: the job sets in the store, newest first."""
+"""``jobman list``: the job sets in the store, newest first, with filters."""
 
 from __future__ import annotations
 
-import time
+import fnmatch
+from typing import Any, Iterator, List, Optional
 
-from jobman.cli.app import JsonOption, StoreOption, app, open_store, terminal
+import typer
+from typing_extensions import Annotated
+
+from jobman.cli.app import FILTER_PANEL, JsonOption, StoreOption, app, open_store, terminal
+from jobman.cli.formatting import timestamp
+from jobman.exceptions import UsageError
+
+COLUMNS = ("id", "name", "status", "backend", "total", "created", "circuits")
 
 
 @app.command("list")
-def list_command(json_out: JsonOption = False, store: StoreOption = None) -> int:
+def list_command(
+    status: Annotated[Optional[List[str]], typer.Option(
+        "--status", "-s", metavar="STATUS", help="Only sets in this status (repeatable): DONE, ERROR, "
+        "CANCELLED, RUNNING, QUEUED, PENDING.", rich_help_panel=FILTER_PANEL)] = None,
+    name: Annotated[Optional[str], typer.Option(
+        "--name", "-n", metavar="PATTERN", help="Only sets whose name matches (shell pattern like "
+        "'bell*'; plain text matches anywhere in the name).", rich_help_panel=FILTER_PANEL)] = None,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", "-l", metavar="N", min=1, help="At most N sets (the newest).",
+        rich_help_panel=FILTER_PANEL)] = None,
+    json_out: JsonOption = False,
+    store: StoreOption = None,
+) -> int:
     """List the job sets in the store, newest first.
 
-    Example: jobman list --json
+    Example: jobman list --status ERROR --name 'bell*' --limit 5 --json
     """
-    from jobman.summary import summarize
-
-    rows = []
-    for set_store in open_store(store).list_sets():
-        s = summarize(set_store)
-        rows.append({key: s[key] for key in ("id", "name", "status", "backend", "total", "created",
-                                              "circuits")})
+    wanted = check_statuses(status, "set")
+    opened = open_store(store)
+    rows = list(_rows(opened, wanted, name, limit))
     if json_out:
         terminal.json_lines(rows)
-        return 0
-    for row in rows:
-        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created"]))
-        done = row["circuits"].get("DONE", 0)
-        terminal.data(f"{row['id']}  {row['status']:<9} {done}/{row['total']:<8} {row['backend']:<12} "
-                      f"{created}  {row['name']}")
+    else:
+        width = max([len(row["id"]) for row in rows] + [22])
+        terminal.data(_columns(width, "ID", "STATUS", "DONE/TOTAL", "BACKEND", "CREATED", "NAME"))
+        for row in rows:
+            terminal.data(render_row(row, width))
+    if not rows:
+        filtered = status or name is not None
+        terminal.info("no job sets match these filters" if filtered else
+                      f"no job sets in {opened.root}; run `jobman run INPUT` to make one")
     return 0
+
+
+def render_row(row: dict[str, Any], id_width: int) -> str:
+    """``20261121-094512-5073fa9  DONE      2000/2000       aer          2026-11-21 09:45  c.qpy``."""
+    return _columns(id_width, row["id"], row["status"], f"{row['circuits'].get('DONE', 0)}/{row['total']}",
+                    row["backend"] or "-", timestamp(row["created"])[:16], row["name"])
+
+
+def _columns(id_width: int, *cells: str) -> str:
+    ident, status, done, backend, created, name = cells
+    return f"{ident:<{id_width}}  {status:<9} {done:<15} {backend:<12} {created:<16}  {name}"
+
+
+def _rows(store: Any, wanted: set[str], pattern: Optional[str], limit: Optional[int]
+          ) -> Iterator[dict[str, Any]]:
+    """Matching sets, newest first; stops reading the store once ``limit`` are found."""
+    from jobman.summary import summarize
+
+    found = 0
+    for set_store in store.list_sets():
+        if limit is not None and found >= limit:
+            return
+        if pattern is not None and not name_matches(set_store.record.name, pattern):
+            continue
+        summary = summarize(set_store)
+        if wanted and summary["status"] not in wanted:
+            continue
+        found += 1
+        yield {key: summary[key] for key in COLUMNS}
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """Shell-style match when ``pattern`` has ``*?[``, else a case-sensitive substring match."""
+    if any(char in pattern for char in "*?["):
+        return fnmatch.fnmatchcase(name, pattern)
+    return pattern in name
+
+
+def check_statuses(statuses: Optional[List[str]], what: str) -> set[str]:
+    """Upper-cased statuses from --status; a usage error names the known ones."""
+    from jobman.status import JobStatus
+
+    known = [status.value for status in JobStatus]
+    wanted = {status.upper() for status in statuses or ()}
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise UsageError(f"unknown {what} status {unknown[0]!r}; use one of {', '.join(known)}")
+    return wanted

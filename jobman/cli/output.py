@@ -1,4 +1,8 @@
-"""All terminal output goes through one :class:`Terminal`: data to stdout, the rest to stderr."""
+"""All terminal output goes through one :class:`Terminal`: data to stdout, the rest to stderr.
+
+Colour and live displays appear only on an interactive terminal, and never when ``NO_COLOR``
+is set or ``TERM=dumb``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,19 @@ import os
 import sys
 from typing import Any, Iterable, TextIO
 
+_RED = "\x1b[1;31m"
+_YELLOW = "\x1b[1;33m"
+_RESET = "\x1b[0m"
+
+
+def colour_allowed() -> bool:
+    """False when the user asked for no colour (``NO_COLOR``) or the terminal cannot show it."""
+    return os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+
 
 def stream_is_interactive(stream: TextIO) -> bool:
     """A terminal that may get colour and live displays (never with NO_COLOR or TERM=dumb)."""
-    if os.environ.get("NO_COLOR") is not None or os.environ.get("TERM") == "dumb":
+    if not colour_allowed():
         return False
     try:
         return stream.isatty()
@@ -18,12 +31,26 @@ def stream_is_interactive(stream: TextIO) -> bool:
         return False
 
 
+def to_json(value: Any) -> str:
+    """Compact JSON, the one way jobman writes JSON on stdout."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 class Terminal:
-    """Where jobman writes: ``data`` on stdout; ``info``/``warn``/``error`` on stderr."""
+    """Where jobman writes: ``data`` on stdout; ``info``/``detail``/``warn``/``error`` on stderr.
+
+    ``quiet`` hides ``info`` and ``detail`` (data, warnings and errors stay);
+    ``verbose`` shows ``detail``.
+    """
 
     def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet = quiet
         self.verbose = verbose
+
+    def reset(self) -> None:
+        """Back to the defaults (each invocation starts here)."""
+        self.quiet = False
+        self.verbose = False
 
     @property
     def out(self) -> TextIO:
@@ -38,21 +65,27 @@ class Terminal:
         """Whether stderr is a terminal for live progress and colour."""
         return stream_is_interactive(self.err)
 
+    @property
+    def live(self) -> bool:
+        """Whether a live display may be drawn now (interactive and not quiet)."""
+        return self.interactive and not self.quiet
+
     def data(self, text: str) -> None:
         """One line (or block) of data on stdout."""
         self.out.write(text + "\n")
 
     def json(self, value: Any) -> None:
         """One JSON document on stdout."""
-        self.data(json.dumps(value, separators=(",", ":")))
+        self.data(to_json(value))
 
     def json_lines(self, values: Iterable[Any]) -> None:
         """JSON Lines on stdout: one compact object a line."""
         write = self.out.write
         for value in values:
-            write(json.dumps(value, separators=(",", ":")) + "\n")
+            write(to_json(value) + "\n")
 
     def info(self, text: str) -> None:
+        """A message for people; hidden by -q."""
         if not self.quiet:
             self.err.write(text + "\n")
 
@@ -62,8 +95,20 @@ class Terminal:
             self.err.write(text + "\n")
 
     def warn(self, text: str) -> None:
-        self.err.write(f"Warning: {text}\n")
+        self.err.write(f"{self._paint('Warning:', _YELLOW)} {text}\n")
 
     def error(self, text: str) -> None:
-        self.err.write(f"Error: {text}\n")
+        self.err.write(f"{self._paint('Error:', _RED)} {text}\n")
         self.err.flush()
+
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no question on stderr and read the answer from stdin (no answer: no)."""
+        self.err.write(f"{question} [y/N] ")
+        self.err.flush()
+        answer = sys.stdin.readline()
+        if not answer.endswith("\n"):
+            self.err.write("\n")
+        return answer.strip().lower() in ("y", "yes")
+
+    def _paint(self, text: str, colour: str) -> str:
+        return f"{colour}{text}{_RESET}" if self.interactive else text

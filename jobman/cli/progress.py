@@ -1,53 +1,212 @@
-"""A live progress display on stderr, shown only when stderr is an interactive terminal."""
+"""Live progress on stderr, drawn only on an interactive terminal (never with -q, NO_COLOR, TERM=dumb).
+
+``run``, ``resume`` and ``retry`` feed a :class:`Tally` from the engine's ``on_change``
+callback; ``status --watch`` and ``wait`` build a :class:`Snapshot` from polled summaries.
+Both are drawn by :func:`render`.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
 
+from jobman.cli.formatting import circuit_range, duration
 from jobman.cli.output import Terminal
+
+#: Chunk statuses in the order the display lists them.
+_ORDER = ("DONE", "RUNNING", "QUEUED", "SUBMITTING", "TRANSPILING", "RETRYING", "PENDING", "ERROR",
+          "CANCELLED")
+_FAILED = ("ERROR", "CANCELLED")
+
+
+@dataclass
+class Snapshot:
+    """What the progress display shows at one moment."""
+
+    label: str
+    total: int
+    done: int
+    failed: int
+    chunks: dict[str, int]
+    elapsed: float
+    rate: float
+    retries: int | None = None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate (None while unknown)."""
+        remaining = self.total - self.done - self.failed
+        if remaining <= 0:
+            return 0.0
+        return remaining / self.rate if self.rate > 0 else None
+
+    def lines(self) -> tuple[str, str]:
+        """The two text lines of the display (without the bar)."""
+        share = 100 * (self.done + self.failed) / self.total if self.total else 100.0
+        first = f"{self.done:,}/{self.total:,} circuits done ({share:.0f}%)"
+        if self.failed:
+            first += f", {self.failed:,} failed"
+        chunks = " · ".join(f"{s} {self.chunks[s]}" for s in _ORDER if self.chunks.get(s))
+        second = (f"chunks {chunks or 'none'} | {self.rate:,.1f} circuits/s | ETA {duration(self.eta)}"
+                  f" | elapsed {duration(self.elapsed)}")
+        if self.retries is not None:
+            second += f" | retries {self.retries}"
+        return first, second
+
+
+def render(snapshot: Snapshot) -> Any:
+    """The rich renderable of a snapshot: label, bar and counts, then chunks, rate and ETA."""
+    from rich.console import Group
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+    from rich.text import Text
+
+    first, second = snapshot.lines()
+    head = Table.grid(padding=(0, 1))
+    head.add_row(Text(snapshot.label, style="bold"),
+                 ProgressBar(total=max(snapshot.total, 1), completed=snapshot.done + snapshot.failed,
+                             width=30), Text(first))
+    return Group(head, Text(second, style="dim"))
+
+
+class RateMeter:
+    """Circuits per second since the display started."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started = clock()
+        self.base: int | None = None
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def rate(self, done: int) -> float:
+        """Rate of circuits done since the first call (which sets the base)."""
+        if self.base is None:
+            self.base = done
+        elapsed = self.elapsed()
+        return (done - self.base) / elapsed if elapsed > 0 else 0.0
+
+
+class Tally:
+    """Per-chunk counts from the engine's records; safe to read from the display's thread."""
+
+    def __init__(self, total: int, num_chunks: int, chunks: Iterable[Any] = (),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.num_chunks = num_chunks
+        self._lock = threading.Lock()
+        self._chunks: dict[int, tuple[str, int, int, int]] = {}
+        for record in chunks:
+            self.update(record)
+        self.meter = RateMeter(clock)
+        self.meter.rate(self._sums()[0])
+
+    def update(self, record: Any) -> None:
+        """Take a chunk's new record (a :class:`~jobman.records.ChunkRecord`)."""
+        final = record.job_status.is_final
+        failed = record.failed_count()
+        done = record.size - failed if final or record.failed else 0
+        row = (record.status, done, failed if final else 0, max(0, len(record.attempts) - 1))
+        with self._lock:
+            self._chunks[record.index] = row
+
+    def _sums(self) -> tuple[int, int, int, dict[str, int]]:
+        with self._lock:
+            rows = list(self._chunks.values())
+        counts: dict[str, int] = {}
+        for status, *_ in rows:
+            counts[status] = counts.get(status, 0) + 1
+        if len(rows) < self.num_chunks:
+            counts["PENDING"] = counts.get("PENDING", 0) + self.num_chunks - len(rows)
+        return (sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows), counts)
+
+    def snapshot(self, label: str) -> Snapshot:
+        done, failed, retries, counts = self._sums()
+        return Snapshot(label, self.total, done, failed, counts, self.meter.elapsed(),
+                        self.meter.rate(done), retries)
+
+
+def summary_snapshot(summary: dict[str, Any], meter: RateMeter, label: str) -> Snapshot:
+    """A snapshot from a polled summary (see :func:`jobman.summary.summarize`)."""
+    circuits = summary["circuits"]
+    done = circuits.get("DONE", 0)
+    failed = sum(circuits.get(status, 0) for status in _FAILED) if summary["status"] in \
+        ("DONE", "ERROR", "CANCELLED") else 0
+    return Snapshot(label, summary["total"], done, failed, dict(summary["chunks"]), meter.elapsed(),
+                    meter.rate(done))
 
 
 @contextmanager
-def follow(terminal: Terminal, verb: str) -> Iterator[Callable[[Any], None] | None]:
-    """Yield an ``on_change`` callback that drives a live display, or None when not interactive."""
-    if not terminal.interactive or terminal.quiet:
-        yield None
+def live(terminal: Terminal, draw: Callable[[], Any]) -> Iterator[bool]:
+    """Redraw ``draw()`` on stderr four times a second while inside; yields whether it draws."""
+    if not terminal.live:
+        yield False
         return
     from rich.console import Console
     from rich.live import Live
 
-    state = _State()
-    console = Console(stderr=True)
-    with Live(state.render(), console=console, refresh_per_second=4, transient=True) as live:
-        def on_change(record: Any) -> None:
-            state.update(record)
-            live.update(state.render())
-
-        yield on_change
+    console = Console(file=terminal.err, force_terminal=True)
+    with Live(get_renderable=draw, console=console, refresh_per_second=4, transient=True,
+              redirect_stdout=False, redirect_stderr=True):
+        yield True
 
 
-class _State:
-    """Chunk statuses seen so far, turned into one status line."""
+class RunProgress:
+    """Progress of a run, resume or retry: a live display, or with -v a line per finished chunk."""
 
-    def __init__(self) -> None:
-        self.chunks: dict[int, tuple[str, int, int]] = {}
-        self.started = time.monotonic()
-        self.total_done = 0
+    def __init__(self, terminal: Terminal, verb: str) -> None:
+        self.terminal = terminal
+        self.verb = verb
+        self.tally: Tally | None = None
+        self.label = verb
+        self._live: Any = None
 
-    def update(self, record: Any) -> None:
-        self.chunks[record.index] = (record.status, record.size, record.failed_count())
+    @property
+    def on_change(self) -> Callable[[Any], None] | None:
+        """The callback to give the engine (None when nothing would be shown)."""
+        if self.terminal.live:
+            return self._changed
+        return self._log if self.terminal.verbose and not self.terminal.quiet else None
 
-    def render(self) -> Any:
-        from rich.text import Text
+    def start(self, set_store: Any, fresh: bool = False) -> None:
+        """Begin showing ``set_store``; ``fresh``: its chunks are all PENDING (skip reading them)."""
+        if self.on_change is None:
+            return
+        record = set_store.record
+        chunks = () if fresh else set_store.chunks()
+        self.tally = Tally(record.total, record.num_chunks, chunks)
+        self.label = f"{self.verb} {record.id}"
+        if self.terminal.live and self._live is None:
+            self._live = live(self.terminal, lambda: render(self.tally.snapshot(self.label)))
+            self._live.__enter__()
 
-        done = sum(size - failed for status, size, failed in self.chunks.values() if status == "DONE")
-        failed = sum(failed for _, _, failed in self.chunks.values())
-        counts: dict[str, int] = {}
-        for status, _, _ in self.chunks.values():
-            counts[status] = counts.get(status, 0) + 1
-        elapsed = time.monotonic() - self.started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        parts = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        return Text(f"circuits done {done}, failed {failed} | chunks {parts} | {rate:,.0f} circuits/s")
+    def close(self) -> None:
+        """Remove the display (it is transient: the final report replaces it)."""
+        if self._live is not None:
+            live_display, self._live = self._live, None
+            live_display.__exit__(None, None, None)
+
+    def _changed(self, record: Any) -> None:
+        if self.tally is not None:
+            self.tally.update(record)
+
+    def _log(self, record: Any) -> None:
+        if record.job_status.is_final or record.status == "RETRYING":
+            failed = record.failed_count()
+            self.terminal.detail(f"chunk {record.index} (circuits {circuit_range(record.start, record.stop)})"
+                                 f": {record.status}" + (f", {failed} failed" if failed else ""))
+
+
+@contextmanager
+def follow(terminal: Terminal, verb: str) -> Iterator[RunProgress]:
+    """A :class:`RunProgress` for a run, resume or retry; its display ends with the block."""
+    progress = RunProgress(terminal, verb)
+    try:
+        yield progress
+    finally:
+        progress.close()
+

@@ -5,20 +5,23 @@ from __future__ import annotations
 import typer
 from typing_extensions import Annotated
 
-from jobman.cli.app import JsonOption, SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.app import (CIRCUITS_PANEL, JsonOption, SetArgument, StoreOption, app, flag, open_store,
+                            terminal)
 
 
 @app.command("result")
 def result_command(
     set_id: SetArgument = None,
     circuit: Annotated[str, typer.Option("--circuit", "-c", metavar="SPEC", show_default=False,
-                       help="42, 100-199, 1,5,9-12 or a circuit name.")] = ...,
+                       help="42, 100-199, 1,5,9-12 or a circuit name.",
+                       rich_help_panel=CIRCUITS_PANEL)] = ...,
     json_out: JsonOption = False,
-    memory: Annotated[bool, typer.Option("--memory", help="Include per-shot outcomes (if kept).",
-                                         rich_help_panel="Output")] = False,
+    memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (if kept).")] = False,
     store: StoreOption = None,
 ) -> int:
     """Print the result of circuits of a job set; exit 3 if one of them has none.
+
+    JSON Lines with --json: index, name, status, counts, error (and memory).
 
     Example: jobman result --circuit 42 --json
     """

@@ -21,8 +21,9 @@ def resume_command(set_id: SetArgument = None, store: StoreOption = None) -> int
     from jobman.manager import JobManager
 
     manager = JobManager(open_store(store))
-    with follow(terminal, "resume") as on_change:
-        job_set = manager.resume(set_id, on_change=on_change)
+    with follow(terminal, "resume") as progress:
+        progress.start(manager.store.open_set(set_id))
+        job_set = manager.resume(set_id, on_change=progress.on_change)
     return finish(job_set)
 
 
@@ -46,6 +47,7 @@ def retry_command(
         set_store = manager.store.open_set(set_id)
         indices = parse_spec(circuit, set_store.record.total, set_store.find_name)
         set_id = set_store.id
-    with follow(terminal, "retry") as on_change:
-        job_set = manager.retry(set_id, indices, on_change=on_change)
+    with follow(terminal, "retry") as progress:
+        progress.start(manager.store.open_set(set_id))
+        job_set = manager.retry(set_id, indices, on_change=progress.on_change)
     return finish(job_set)

@@ -38,7 +38,9 @@ def run_command(
                           rich_help_panel="Submission")] = "continue",
     store: StoreOption = None,
 ) -> int:
-    """Run circuits as a new job set; wait for the end; print the set id on stdout.
+    """Run circuits as a new job set; print its id; wait for the end.
+
+    The set id goes to stdout as soon as the set exists; progress goes to stderr.
 
     Example: jobman run examples/circuits.qpy --shots 1000 --seed 7
     """
@@ -46,23 +48,23 @@ def run_command(
 
     manager = JobManager(open_store(store))
 
-    def created(job_set) -> None:
-        terminal.data(job_set.job_set_id())
-        terminal.out.flush()
-        terminal.detail(f"store: {manager.store.root / job_set.job_set_id()}")
+    with follow(terminal, "run") as progress:
+        def created(job_set) -> None:
+            terminal.data(job_set.job_set_id())
+            terminal.out.flush()
+            terminal.detail(f"job set folder: {manager.store.root / job_set.job_set_id()}")
+            progress.start(manager.store.open_set(job_set.job_set_id()), fresh=True)
 
-    with follow(terminal, "run") as on_change:
         job_set = manager.run([str(p) for p in inputs], backend=backend, shots=shots, seed=seed,
                               chunk_size=chunk_size, name=name, memory=memory,
                               max_in_flight=max_in_flight, max_retries=max_retries,
-                              on_failure=on_failure, on_change=on_change, on_created=created)
+                              on_failure=on_failure, on_change=progress.on_change, on_created=created)
     return finish(job_set)
 
 
 def finish(job_set) -> int:
     """Report how a set ended on stderr and return its exit code."""
-    from jobman.manager import describe_failure
-    from jobman.summary import exit_code
+    from jobman.summary import describe_failure, exit_code
 
     summary = job_set.summary()
     totals = ", ".join(f"{count} {status}" for status, count in summary["circuits"].items())

@@ -1,4 +1,4 @@
-"""``jobman status``: where a job set stands."""
+"""``jobman status``: where a job set stands; ``--watch`` follows it to the end."""
 
 from __future__ import annotations
 
@@ -7,24 +7,36 @@ from typing import Any
 import typer
 from typing_extensions import Annotated
 
-from jobman.cli.app import JsonOption, SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.app import (OUTPUT_PANEL, WAIT_PANEL, JsonOption, SetArgument, StoreOption, app, flag,
+                            open_store, terminal)
+from jobman.cli.formatting import totals
+
+IntervalOption = Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05,
+                                               help="Seconds between looks at the store.",
+                                               rich_help_panel=WAIT_PANEL)]
 
 
 @app.command("status")
 def status_command(
     set_id: SetArgument = None,
+    watch: Annotated[bool, flag("--watch", "-w", help="Follow the set until it is final, then exit "
+                                "with its code (0 DONE, 3 some circuits failed).", panel=WAIT_PANEL)] = False,
+    interval: IntervalOption = 1.0,
     json_out: JsonOption = False,
-    chunks: Annotated[bool, typer.Option("--chunks", "-c", help="Show every chunk.",
-                                         rich_help_panel="Output")] = False,
+    chunks: Annotated[bool, flag("--chunks", "-c", help="Show every chunk.", panel=OUTPUT_PANEL)] = False,
     store: StoreOption = None,
 ) -> int:
     """Show a job set's totals per status and its failed circuits.
 
-    Example: jobman status --json
+    With --watch, redraw on a terminal (or print a line per change elsewhere) until the set ends.
+
+    Example: jobman status --watch
     """
+    set_store = open_store(store).open_set(set_id)
+    if watch:
+        return _watch(set_store, interval, json_out)
     from jobman.summary import summarize
 
-    set_store = open_store(store).open_set(set_id)
     summary = summarize(set_store, detail=chunks)
     if json_out:
         terminal.json(summary)
@@ -33,25 +45,57 @@ def status_command(
     return 0
 
 
-def render(summary: dict[str, Any]) -> str:
-    """The human-readable status of a set."""
-    from jobman.manager import describe_failure
+def _watch(set_store: Any, interval: float, json_out: bool) -> int:
+    """Follow a set: a live display on a terminal, else a line (or JSON line) per change."""
+    from jobman.cli.polling import change_line, changes, poll_set
+    from jobman.cli.progress import RateMeter, live, render as render_progress, summary_snapshot
+    from jobman.summary import exit_code
+
+    summaries = poll_set(set_store, interval)
+    if json_out or not terminal.live:
+        for summary in changes(summaries):
+            if json_out:
+                terminal.json(summary)
+            else:
+                terminal.data(change_line(summary))
+            terminal.out.flush()
+        return exit_code(summary["status"])
+    from rich.console import Group
+    from rich.text import Text
+
+    meter = RateMeter()
+    latest = [next(summaries)]  # replaced whole, so the drawing thread never sees half an update
+
+    def draw() -> Any:
+        summary = latest[0]
+        snapshot = summary_snapshot(summary, meter, f"watch {set_store.id}")
+        return Group(Text(render(summary, max_failures=10)), render_progress(snapshot))
+
+    with live(terminal, draw):
+        for summary in summaries:
+            latest[0] = summary
+    terminal.data(render(latest[0]))
+    return exit_code(latest[0]["status"])
+
+
+def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
+    """The human-readable status of a set (at most ``max_failures`` failure lines)."""
+    from jobman.summary import describe_failure
 
     lines = [
         f"{summary['id']}  {summary['name']}  {summary['status']}"
         + ("  (running)" if summary["running"] else ""),
         f"backend {summary['backend']}, {summary['total']} circuits, {summary['num_chunks']} chunks "
         f"of up to {summary['chunk_size']}, {summary['shots']} shots",
-        "circuits: " + _totals(summary["circuits"]),
-        "chunks:   " + _totals(summary["chunks"]),
+        "circuits: " + totals(summary["circuits"]),
+        "chunks:   " + totals(summary["chunks"]),
     ]
-    lines += [describe_failure(row) for row in summary["failures"]]
+    failures = summary["failures"]
+    lines += [describe_failure(row) for row in failures[:max_failures]]
+    if max_failures is not None and len(failures) > max_failures:
+        lines.append(f"... and {len(failures) - max_failures} more")
     for row in summary.get("chunk_detail", []):
         lines.append(f"  chunk {row['chunk']:>5}  {row['start']}-{row['stop'] - 1}  {row['status']:<10} "
                      f"attempts {row['attempts']}  job {row['job_id'] or '-'}"
                      + (f"  {row['error']}" if row["error"] else ""))
     return "\n".join(lines)
-
-
-def _totals(totals: dict[str, int]) -> str:
-    return ", ".join(f"{status} {count}" for status, count in totals.items()) or "none"

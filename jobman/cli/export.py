@@ -1,0 +1,141 @@
+"""``jobman export``: the whole merged result as JSON Lines, CSV or JSON, chunk by chunk.
+
+Only one chunk's results are in memory at a time, so a set of a million circuits exports
+in the memory of one chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Literal, Optional, TextIO
+
+import typer
+from typing_extensions import Annotated
+
+from jobman.cli.app import OUTPUT_PANEL, SetArgument, StoreOption, app, flag, open_store, terminal
+from jobman.cli.output import to_json
+from jobman.exceptions import JobmanError, UsageError
+
+CSV_COLUMNS = ("index", "name", "status", "outcome", "count", "error")
+
+
+@app.command("export")
+def export_command(
+    set_id: SetArgument = None,
+    fmt: Annotated[Literal["jsonl", "csv", "json"], typer.Option(
+        "--format", "-f", help="jsonl: one circuit a line; csv: one row per circuit and outcome; "
+        "json: one document.", rich_help_panel=OUTPUT_PANEL)] = "jsonl",
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write to FILE (atomically: all or nothing) instead "
+        "of stdout.", rich_help_panel=OUTPUT_PANEL)] = None,
+    memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (jsonl and json; the "
+                                 "set must have been run with --memory).")] = False,
+    store: StoreOption = None,
+) -> int:
+    """Export a job set's merged result as JSON Lines, CSV or JSON.
+
+    Per circuit: index, name, status, counts (outcome and count in CSV), error, and with
+    --memory the per-shot outcomes.
+
+    Example: jobman export --format csv --output results.csv
+    """
+    from jobman.result import ManagedResult
+
+    if memory and fmt == "csv":
+        raise UsageError("--memory needs --format jsonl or json; CSV has one row per outcome")
+    set_store = open_store(store).open_set(set_id)
+    if memory and not set_store.record.options.get("memory"):
+        terminal.warn(f"job set {set_store.id} was run without --memory; memory will be null")
+    circuits = _circuits(set_store, ManagedResult(set_store), memory)
+    with _destination(output) as stream:
+        missing = WRITERS[fmt](stream, set_store, circuits)
+    if missing:
+        terminal.warn(f"{missing} of {set_store.record.total} circuits have no counts "
+                      f"(see `jobman status {set_store.id}`)")
+    if output is not None:
+        terminal.info(f"wrote {set_store.record.total} circuits to {output}")
+    return 0
+
+
+def _circuits(set_store: Any, result: Any, memory: bool) -> Iterator[dict[str, Any]]:
+    """Every circuit as a dict, in index order, reading one chunk's files at a time."""
+    from jobman.result import hex_to_bits
+
+    chunk_size, shots, chunk = set_store.record.chunk_size, None, -1
+    for item in result:
+        row = item.to_dict()
+        row["counts"] = dict(sorted(row["counts"].items())) if row["counts"] is not None else None
+        if memory:
+            if item.index // chunk_size != chunk:
+                chunk = item.index // chunk_size
+                shots = set_store.read_memory(chunk)
+            keys = shots[item.index - chunk * chunk_size] if shots and row["counts"] is not None else None
+            row["memory"] = [hex_to_bits(k, item.num_clbits) for k in keys] if keys is not None else None
+        yield row
+
+
+def write_jsonl(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]) -> int:
+    """One JSON object per circuit per line; returns how many circuits had no counts."""
+    missing = 0
+    for row in circuits:
+        missing += row["counts"] is None
+        stream.write(to_json(row) + "\n")
+    return missing
+
+
+def write_json(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]) -> int:
+    """One JSON document ``{"id", "name", "total", "circuits": [...]}``, written as it goes."""
+    record = set_store.record
+    head = {"id": record.id, "name": record.name, "total": record.total}
+    stream.write(to_json(head)[:-1] + ',"circuits":[')
+    missing = 0
+    for position, row in enumerate(circuits):
+        missing += row["counts"] is None
+        stream.write(("\n" if position == 0 else ",\n") + to_json(row))
+    stream.write("\n]}\n")
+    return missing
+
+
+def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]) -> int:
+    """Columns index,name,status,outcome,count,error: a row per outcome, one for a circuit without."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    missing = 0
+    for row in circuits:
+        head = (row["index"], row["name"] or "", row["status"])
+        if row["counts"] is None:
+            missing += 1
+            writer.writerow(head + ("", "", row["error"] or ""))
+            continue
+        for outcome, count in row["counts"].items():
+            writer.writerow(head + (outcome, count, row["error"] or ""))
+    return missing
+
+
+WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}
+
+
+@contextmanager
+def _destination(output: Optional[Path]) -> Iterator[TextIO]:
+    """stdout, or a temporary file renamed onto ``output`` only when everything was written."""
+    if output is None or str(output) == "-":
+        yield terminal.out
+        return
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        stream = open(tmp, "w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
+    try:
+        with stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, output)
+    except OSError as error:
+        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
+    finally:
+        tmp.unlink(missing_ok=True)

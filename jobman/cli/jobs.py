@@ -1,0 +1,57 @@
+"""``jobman jobs``: the chunk table of a job set, one backend job (or retry) per chunk."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from jobman.cli.app import FILTER_PANEL, JsonOption, SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.formatting import circuit_range
+
+HEADER = f"{'CHUNK':>6}  {'CIRCUITS':<15} {'STATUS':<11} {'ATTEMPTS':>8}  JOB IDS"
+
+
+@app.command("jobs")
+def jobs_command(
+    set_id: SetArgument = None,
+    status: Annotated[Optional[List[str]], typer.Option(
+        "--status", "-s", metavar="STATUS", help="Only chunks in this status (repeatable): DONE, "
+        "ERROR, RUNNING, ...", rich_help_panel=FILTER_PANEL)] = None,
+    json_out: JsonOption = False,
+    store: StoreOption = None,
+) -> int:
+    """List a job set's chunks with their status, attempts and job ids.
+
+    Example: jobman jobs --status ERROR --json
+    """
+    from jobman.cli.listing import check_statuses
+
+    wanted = check_statuses(status, "chunk")
+    set_store = open_store(store).open_set(set_id)
+    rows = (row(chunk) for chunk in set_store.chunks() if not wanted or chunk.status in wanted)
+    if json_out:
+        terminal.json_lines(rows)
+        return 0
+    terminal.data(HEADER)
+    for item in rows:
+        terminal.data(render_row(item))
+    return 0
+
+
+def row(chunk: Any) -> dict[str, Any]:
+    """One chunk as JSON-ready data."""
+    return {"chunk": chunk.index, "start": chunk.start, "stop": chunk.stop, "status": chunk.status,
+            "attempts": len(chunk.attempts), "job_ids": [a.get("job_id") for a in chunk.attempts
+                                                          if a.get("job_id")],
+            "failed": chunk.failed_count(), "error": chunk.error}
+
+
+def render_row(item: dict[str, Any]) -> str:
+    """``     7  700-799         DONE               1  aer-7-1-0``."""
+    text = (f"{item['chunk']:>6}  {circuit_range(item['start'], item['stop']):<15} {item['status']:<11} "
+            f"{item['attempts']:>8}  {' '.join(item['job_ids']) or '-'}")
+    if item["error"]:
+        text += f"  ({item['failed']} failed: {item['error']})"
+    return text

@@ -1,0 +1,87 @@
+"""``jobman show``: everything about one job set's task, plan and timing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from jobman.cli.app import JsonOption, SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.formatting import byte_size, duration, timestamp, totals
+
+
+@app.command("show")
+def show_command(set_id: SetArgument = None, json_out: JsonOption = False,
+                 store: StoreOption = None) -> int:
+    """Show a job set's task, inputs, plan, timing and failures.
+
+    Inputs with their sha256, backend, options, chunk plan, created/started/finished/elapsed.
+
+    Example: jobman show 20261121-0945 --json
+    """
+    from jobman.summary import summarize
+
+    set_store = open_store(store).open_set(set_id)
+    details = describe(set_store.record, summarize(set_store))
+    if json_out:
+        terminal.json(details)
+    else:
+        terminal.data(render(details))
+    return 0
+
+
+def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    """The set's task, plan, timing and state as JSON-ready data."""
+    options = dict(record.options)
+    engine = options.pop("engine", {})
+    started, finished = summary["started"], summary["finished"]
+    end = finished if finished is not None else (time.time() if summary["running"] else summary["updated"])
+    return {
+        "id": record.id, "name": record.name, "status": summary["status"], "running": summary["running"],
+        "inputs": record.inputs, "backend": record.backend, "options": options, "engine": engine,
+        "plan": {"total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks},
+        "timing": {"created": record.created, "started": started, "finished": finished,
+                   "elapsed": round(end - started, 3) if started is not None else None},
+        "circuits": summary["circuits"], "chunks": summary["chunks"], "failures": summary["failures"],
+    }
+
+
+def render(details: dict[str, Any]) -> str:
+    """``show``'s human-readable text: one fact per line, labels aligned."""
+    from jobman.summary import describe_failure
+
+    timing, plan = details["timing"], details["plan"]
+    rows = [
+        ("id", details["id"]), ("name", details["name"]),
+        ("status", details["status"] + ("  (running)" if details["running"] else "")),
+        ("backend", _pairs(details["backend"], first="name")),
+        ("options", _pairs(details["options"])), ("engine", _pairs(details["engine"])),
+    ]
+    rows += [("input" if i == 0 else "", _input(item)) for i, item in enumerate(details["inputs"])]
+    rows += [
+        ("plan", f"{plan['total']} circuits in {plan['num_chunks']} chunks of up to {plan['chunk_size']}"),
+        ("created", timestamp(timing["created"])), ("started", timestamp(timing["started"])),
+        ("finished", timestamp(timing["finished"])), ("elapsed", duration(timing["elapsed"])),
+        ("circuits", totals(details["circuits"])), ("chunks", totals(details["chunks"])),
+    ]
+    failures = [describe_failure(row) for row in details["failures"]] or ["none"]
+    rows += [("failures" if i == 0 else "", line) for i, line in enumerate(failures)]
+    return "\n".join(f"{label:<9} {value}".rstrip() for label, value in rows)
+
+
+def _pairs(values: dict[str, Any], first: str | None = None) -> str:
+    """``aer (num_qubits 30, seed -)`` from a dict; ``-`` for None, nested dicts inline."""
+    def show(value: Any) -> str:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k} {show(v)}" for k, v in value.items()) + "}" if value else "{}"
+        return "-" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+    rest = ", ".join(f"{key} {show(value)}" for key, value in values.items() if key != first)
+    if first is None:
+        return rest or "-"
+    return f"{values.get(first)}" + (f" ({rest})" if rest else "")
+
+
+def _input(item: dict[str, Any]) -> str:
+    """``/data/c.qpy  qpy  2000 circuits  1.0 MiB  sha256 ab89...``."""
+    return (f"{item.get('path')}  {item.get('format', '?')}  {item.get('count', '?')} circuits  "
+            f"{byte_size(item.get('size'))}  sha256 {item.get('sha256', '-')}")

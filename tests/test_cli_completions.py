@@ -1,0 +1,140 @@
+"""Shell completion: the checked-in scripts match the app, and bash (zsh, fish if present) complete."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cli_support import ALPHA, BETA, GAMMA, invoke, subprocess_env, demo_store  # noqa: F401,F811
+from jobman.cli import app
+from jobman.cli.completions.__main__ import main as regenerate, write_scripts
+from jobman.cli.completions.scripts import FILE_NAMES, render_script
+from jobman.cli.completions.tree import FILES, SETS, WORDS, command_tree
+
+FOLDER = Path(__file__).resolve().parent.parent / "completions"
+REGENERATE = "python -m jobman.cli.completions completions/"
+
+
+@pytest.mark.parametrize("shell", sorted(FILE_NAMES))
+def test_checked_in_script_matches_the_app(shell):
+    path = FOLDER / FILE_NAMES[shell]
+    assert path.read_text() == render_script(shell, app), f"{path} is stale: run `{REGENERATE}`"
+
+
+@pytest.mark.parametrize("shell", sorted(FILE_NAMES))
+def test_completions_command_prints_the_script(shell):
+    result = invoke("completions", shell)
+    assert result.exit_code == 0 and result.stdout == render_script(shell, app)
+
+
+def test_regenerating_writes_and_checks(tmp_path):
+    assert regenerate(["--check", str(tmp_path)]) == 1
+    assert regenerate([str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILE_NAMES.values())
+    assert write_scripts(tmp_path, check=True) == []
+
+
+def test_tree_knows_what_values_complete_to():
+    _, commands = command_tree(app)
+    by_name = {c.name: c for c in commands}
+    assert "__complete-sets" not in by_name
+    export = {o.names[0]: o for o in by_name["export"].options}
+    assert (export["--format"].values, export["--format"].words) == (WORDS, ("jsonl", "csv", "json"))
+    assert export["--output"].values == FILES and not export["--memory"].takes_value
+    assert by_name["status"].arguments[0].values == SETS
+    assert by_name["run"].arguments[0].values == FILES and by_name["run"].arguments[0].many
+    assert {"-q", "--quiet", "-v", "--verbose", "-h", "--help"} <= {
+        n for o in by_name["status"].options for n in o.names}
+
+
+def test_complete_sets_lists_ids_newest_first(demo_store):
+    assert invoke("__complete-sets", store=demo_store).stdout.split() == [GAMMA, BETA, ALPHA]
+    described = invoke("__complete-sets", "--describe", store=demo_store).stdout.splitlines()
+    assert described[1] == f"{BETA}\tbeta.qpy"
+    assert invoke("__complete-sets", store=demo_store / "missing").stdout == ""
+
+
+def _bash_complete(words: list[str], store: Path) -> list[str]:
+    """COMPREPLY of the checked-in bash script for a command line ending in ``words[-1]``."""
+    quoted = " ".join(f"'{w}'" for w in words)
+    script = (f"source '{FOLDER / 'jobman.bash'}'; COMP_WORDS=({quoted}); "
+              f"COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); _jobman; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          env=subprocess_env(store), timeout=30)
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def test_bash_completes_commands_options_values_and_set_ids(demo_store, tmp_path):
+    assert _bash_complete(["jobman", ""], demo_store)[:3] == ["cancel", "completions", "delete"]
+    assert _bash_complete(["jobman", "-q", "st"], demo_store) == ["status"]
+    assert _bash_complete(["jobman", "export", "--f"], demo_store) == ["--format"]
+    assert _bash_complete(["jobman", "export", "--format", ""], demo_store) == ["jsonl", "csv", "json"]
+    assert _bash_complete(["jobman", "list", "-s", "CAN"], demo_store) == ["CANCELLED"]
+    assert _bash_complete(["jobman", "status", "--shots"], demo_store) == []
+    assert _bash_complete(["jobman", "completions", "z"], demo_store) == ["zsh"]
+    assert _bash_complete(["jobman", "status", ""], demo_store) == [GAMMA, BETA, ALPHA]
+    assert _bash_complete(["jobman", "wait", "20260102"], demo_store) == [BETA]
+    other = tmp_path / "other"
+    other.mkdir()
+    assert _bash_complete(["jobman", "show", "--store", str(demo_store), "2026010"],
+                          other) == [GAMMA, BETA, ALPHA]
+    (tmp_path / "circuits.qpy").write_text("")
+    assert _bash_complete(["jobman", "run", str(tmp_path / "circ")], demo_store) == [
+        str(tmp_path / "circuits.qpy")]
+    assert _bash_complete(["jobman", "export", "--store", str(tmp_path / "ot")], demo_store) == [
+        str(other)]
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completes(demo_store):
+    script = (f"source '{FOLDER / 'jobman.fish'}'; complete -C 'jobman st'; echo ---; "
+              f"complete -C 'jobman wait '; echo ---; complete -C 'jobman export --format '")
+    done = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True,
+                          env=subprocess_env(demo_store), timeout=30)
+    commands, sets, formats = done.stdout.split("---\n")
+    assert commands.startswith("status\t")
+    assert sets.splitlines() == [f"{ALPHA}\talpha", f"{BETA}\tbeta.qpy", f"{GAMMA}\tgamma"]
+    assert [line.split("\t")[0] for line in formats.splitlines()] == ["csv", "json", "jsonl"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_script_loads_and_defines_the_completer():
+    script = (f"autoload -U compinit; compinit -u -D; source '{FOLDER / '_jobman'}' 2>&1; "
+              f"(( $+functions[_jobman] )) && (( $+functions[_jobman_sets] )) && print ok")
+    done = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip().endswith("ok"), done.stdout + done.stderr
+
+
+#: Drives an interactive zsh on a pseudo-terminal, presses TAB, prints what compadd was given.
+ZSH_CAPTURE = r'''
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PROMPT=''; RPROMPT=''"
+zpty -w z "fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z 'compadd () { local -a h; builtin compadd -O h "$@"; (( $#h )) && print -r -l -- "<"HIT">"${^h}; builtin compadd "$@"; }'
+zpty -w z '_capture_done() { print "<"DONE">"; exit }; comppostfuncs=(_capture_done)'
+zpty -n -w z "$2"$'\t'
+local line
+while zpty -r z line; do
+  [[ $line == *"<DONE>"* ]] && break
+  [[ $line == *"<HIT>"* ]] && print -r -- "${${line#*<HIT>}%%$'\r'*}"
+done
+zpty -d z
+'''
+
+
+def _zsh_complete(line: str, store: Path) -> list[str]:
+    done = subprocess.run(["zsh", "-f", "-c", ZSH_CAPTURE, "capture", str(FOLDER), line],
+                          capture_output=True, text=True, env=subprocess_env(store), timeout=30)
+    return list(dict.fromkeys(done.stdout.split()))  # compadd may be called twice per match
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completes(demo_store):
+    assert _zsh_complete("jobman st", demo_store) == ["status"]
+    assert _zsh_complete("jobman export --format ", demo_store) == ["jsonl", "csv", "json"]
+    assert _zsh_complete("jobman wait ", demo_store) == [GAMMA, BETA, ALPHA]

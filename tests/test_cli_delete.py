@@ -1,0 +1,47 @@
+"""``jobman delete``: asks first, refuses running sets."""
+
+from __future__ import annotations
+
+from cli_support import invoke, make_set
+
+ONE, TWO = "20260111-000000-aaaaaa", "20260112-000000-bbbbbb"
+
+
+def test_delete_asks_and_deletes_on_yes(tmp_path):
+    make_set(tmp_path, ONE, name="first")
+    result = invoke("delete", ONE, store=tmp_path, input="y\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (f"Delete job set {ONE} (first, 10 circuits)? [y/N] deleted job set {ONE}\n")
+    assert not (tmp_path / ONE).exists() and list(tmp_path.iterdir()) == []
+
+
+def test_delete_keeps_the_set_on_no_or_no_answer(tmp_path):
+    make_set(tmp_path, ONE)
+    for answer in ("n\n", ""):
+        result = invoke("delete", ONE, store=tmp_path, input=answer)
+        assert result.exit_code == 1
+        assert result.stderr.endswith("Error: nothing deleted; answer y, or pass --yes\n")
+    assert (tmp_path / ONE / "set.json").exists()
+
+
+def test_delete_yes_takes_several_sets_by_prefix(tmp_path):
+    make_set(tmp_path, ONE)
+    make_set(tmp_path, TWO)
+    result = invoke("delete", "20260111", "20260112", "--yes", "-q", store=tmp_path)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert invoke("list", "--json", store=tmp_path).stdout == ""
+
+
+def test_delete_refuses_a_running_set(tmp_path):
+    set_store = make_set(tmp_path, ONE, unfinished={0})
+    with set_store.lock():
+        result = invoke("delete", ONE, "--yes", store=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: job set {ONE} is running; stop it with `jobman cancel {ONE}` "
+                             f"(or wait with `jobman wait {ONE}`), then delete it\n")
+    assert (tmp_path / ONE).exists()
+
+
+def test_delete_needs_a_set(tmp_path):
+    result = invoke("delete", store=tmp_path)
+    assert result.exit_code == 2 and "Missing argument 'SET...'" in result.stderr

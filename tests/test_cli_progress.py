@@ -1,0 +1,129 @@
+"""The live progress display: what it counts, when it is drawn, and a real run on a pty."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+from cli_support import make_set, subprocess_env
+from jobman.cli.output import Terminal
+from jobman.cli.progress import RunProgress, Snapshot, Tally, summary_snapshot, RateMeter, follow
+from jobman.records import ChunkRecord
+
+
+def _chunk(index: int, status: str, size: int = 10, failed: int = 0, attempts: int = 1) -> ChunkRecord:
+    record = ChunkRecord(index=index, start=index * size, stop=(index + 1) * size, status=status)
+    record.failed = [[record.start, record.start + failed, "ERROR", "x"]] if failed else []
+    record.attempts = [{"number": n + 1} for n in range(attempts)]
+    return record
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_tally_counts_done_failed_and_retries():
+    clock = _Clock()
+    tally = Tally(total=50, num_chunks=5, chunks=[_chunk(0, "DONE")], clock=clock)
+    clock.now += 2
+    tally.update(_chunk(1, "DONE", failed=3, attempts=3))
+    tally.update(_chunk(2, "RUNNING"))
+    snap = tally.snapshot("run x")
+    assert (snap.done, snap.failed, snap.retries) == (17, 3, 2)
+    assert snap.chunks == {"DONE": 2, "RUNNING": 1, "PENDING": 2}
+    assert snap.rate == 3.5  # 7 circuits this session in 2 s (chunk 0 was done before)
+    assert round(snap.eta, 3) == round(30 / 3.5, 3)
+
+
+def test_snapshot_lines():
+    snap = Snapshot("run x", total=2000, done=1230, failed=10,
+                    chunks={"PENDING": 4, "DONE": 12, "RUNNING": 2}, elapsed=3.0, rate=410.0, retries=1)
+    assert snap.lines() == (
+        "1,230/2,000 circuits done (62%), 10 failed",
+        "chunks DONE 12 · RUNNING 2 · PENDING 4 | 410.0 circuits/s | ETA 1.9s | elapsed 3.0s | retries 1")
+    assert Snapshot("x", 10, 0, 0, {}, 0.0, 0.0).eta is None
+    assert Snapshot("x", 10, 10, 0, {}, 1.0, 0.0).eta == 0.0
+
+
+def test_summary_snapshot_counts_failures_only_when_final():
+    summary = {"status": "ERROR", "total": 10, "circuits": {"DONE": 8, "ERROR": 1, "CANCELLED": 1},
+               "chunks": {"DONE": 3}}
+    assert summary_snapshot(summary, RateMeter(), "w").failed == 2
+    assert summary_snapshot(dict(summary, status="RUNNING"), RateMeter(), "w").failed == 0
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _terminal(monkeypatch, tty: bool, **flags) -> tuple[Terminal, io.StringIO]:
+    err = _TTY() if tty else io.StringIO()
+    monkeypatch.setattr(Terminal, "err", property(lambda self: err))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    return Terminal(**flags), err
+
+
+def test_nothing_is_shown_off_a_terminal_or_when_quiet(monkeypatch, tmp_path):
+    terminal, err = _terminal(monkeypatch, tty=False)
+    assert RunProgress(terminal, "run").on_change is None
+    terminal, err = _terminal(monkeypatch, tty=True, quiet=True, verbose=True)
+    assert RunProgress(terminal, "run").on_change is None
+
+
+def test_verbose_off_a_terminal_logs_finished_chunks(monkeypatch):
+    terminal, err = _terminal(monkeypatch, tty=False, verbose=True)
+    progress = RunProgress(terminal, "run")
+    progress.on_change(_chunk(3, "RUNNING"))
+    progress.on_change(_chunk(3, "DONE", failed=2))
+    assert err.getvalue() == "chunk 3 (circuits 30-39): DONE, 2 failed\n"
+
+
+def test_live_display_draws_and_goes_away(monkeypatch, tmp_path):
+    set_store = make_set(tmp_path, "20260113-000000-aaaaaa", total=8, unfinished={0, 1})
+    terminal, err = _terminal(monkeypatch, tty=True)
+    with follow(terminal, "run") as progress:
+        progress.start(set_store)
+        progress.on_change(_chunk(0, "DONE", size=4))
+        time.sleep(0.3)
+    drawn = err.getvalue()
+    assert f"run {set_store.id}" in drawn and "4/8 circuits done (50%)" in drawn
+    assert "chunks DONE 1 · PENDING 1" in drawn
+
+
+def test_real_run_on_a_pty_shows_progress_then_the_report(small_qpy, tmp_path):
+    """`jobman run` with stderr on a pseudo-terminal, as a person at a terminal sees it."""
+    env = subprocess_env(tmp_path / "store")
+    env.pop("NO_COLOR")
+    env.update(TERM="xterm-256color", COLUMNS="120")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "jobman", "run", str(small_qpy), "-k", "5",
+                                "--max-in-flight", "1"], stdout=subprocess.PIPE, stderr=follower,
+                               env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        try:
+            chunk = os.read(leader, 65536) if ready else b""
+        except OSError:  # the child closed the pty
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    set_id = process.stdout.read().decode().strip()
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert f"run {set_id}" in text and "circuits done" in text and "chunks " in text
+    assert f"job set {set_id}: DONE (40 DONE)" in text

@@ -1,0 +1,26 @@
+"""``jobman result``: circuits by index, range, list or name."""
+
+from __future__ import annotations
+
+import json
+
+from cli_support import BETA, invoke, demo_store  # noqa: F401,F811
+
+
+def test_result_text_and_exit_3_for_a_failed_circuit(demo_store):
+    result = invoke("result", BETA, "-c", "4-5", store=demo_store)
+    assert result.exit_code == 3
+    assert result.stdout == "circuit 4 (c4): DONE\n  00100 100\ncircuit 5 (c5): ERROR: boom: bad gate\n"
+
+
+def test_result_json_lines_by_name(demo_store):
+    result = invoke("result", BETA, "--circuit", "c7", "--json", store=demo_store)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"index": 7, "name": "c7", "status": "DONE",
+                                         "counts": {"00111": 100}, "error": None}
+
+
+def test_result_out_of_range_says_the_range(demo_store):
+    result = invoke("result", BETA, "-c", "10", store=demo_store)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: circuit index 10 is out of range: this job set has circuits 0-9\n"

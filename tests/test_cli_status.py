@@ -1,0 +1,127 @@
+"""``jobman status``: text, --json, --chunks, and --watch following a set to its end."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from cli_support import ALPHA, BETA, GAMMA, finish_chunk, invoke, make_set, demo_store  # noqa: F401,F811
+from jobman.cli.polling import SetStalled, WaitTimeout, changes, poll_set
+
+
+def test_status_text_names_failures(demo_store):
+    result = invoke("status", BETA, store=demo_store)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"{BETA}  beta.qpy  ERROR",
+        "backend aer, 10 circuits, 3 chunks of up to 4, 100 shots",
+        "circuits: DONE 8, ERROR 1, CANCELLED 1",
+        "chunks:   DONE 3",
+        "circuit 5 failed (chunk 1, 1 attempt): boom: bad gate",
+        "circuit 9 was cancelled (chunk 2, 1 attempt): cancelled by request",
+    ]
+    assert result.stderr == ""
+
+
+def test_status_defaults_to_newest_and_finds_names_with_dots(demo_store):
+    assert invoke("status", store=demo_store).stdout.startswith(GAMMA)
+    assert invoke("status", "beta.qpy", store=demo_store).stdout.startswith(BETA)
+
+
+def test_status_json_is_one_document_with_timing(demo_store):
+    summary = json.loads(invoke("status", ALPHA, "--json", store=demo_store).stdout)
+    assert summary["status"] == "DONE" and summary["circuits"] == {"DONE": 10}
+    assert summary["started"] < summary["finished"]
+    assert summary["running"] is False
+
+
+def test_status_chunks_lists_every_chunk(demo_store):
+    lines = invoke("status", ALPHA, "-c", store=demo_store).stdout.splitlines()
+    assert [line.split()[:4] for line in lines[-3:]] == [
+        ["chunk", "0", "0-3", "DONE"], ["chunk", "1", "4-7", "DONE"], ["chunk", "2", "8-9", "DONE"]]
+
+
+def test_unknown_set_suggests_list(demo_store):
+    result = invoke("status", "nope", store=demo_store)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no job set matches 'nope'; run `jobman list`\n"
+
+
+def test_empty_store_suggests_run(tmp_path):
+    result = invoke("status", store=tmp_path / "empty")
+    assert result.exit_code == 1
+    assert "run `jobman run INPUT` first" in result.stderr
+
+
+def test_watch_of_a_final_set_prints_one_line_and_its_code(demo_store):
+    result = invoke("status", BETA, "--watch", store=demo_store)
+    assert result.exit_code == 3
+    (line,) = result.stdout.splitlines()
+    assert line.endswith("ERROR 8/10 circuits done; circuits DONE 8, ERROR 1, CANCELLED 1; chunks DONE 3")
+
+
+def test_watch_follows_a_running_set_line_per_change(tmp_path):
+    set_store = make_set(tmp_path, "20260105-000000-eeeeee", total=8, unfinished={0, 1})
+
+    def work() -> None:
+        for chunk in set_store.chunks():
+            time.sleep(0.15)
+            finish_chunk(set_store, chunk)
+
+    with set_store.lock():  # as the running process does
+        worker = threading.Thread(target=work)
+        worker.start()
+        result = invoke("status", "--watch", "--interval", "0.05", "--json", store=tmp_path)
+        worker.join()
+    assert result.exit_code == 0, result.stderr
+    summaries = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [s["circuits"].get("DONE", 0) for s in summaries] == [0, 4, 8]
+    assert summaries[0]["running"] is True and summaries[-1]["status"] == "DONE"
+
+
+def test_watch_gives_up_on_a_set_nobody_runs(demo_store, monkeypatch):
+    monkeypatch.setattr("jobman.cli.polling.STALL_GRACE", 0.0)
+    result = invoke("status", GAMMA, "--watch", "--interval", "0.05", store=demo_store)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: job set {GAMMA} is PENDING but no process is running it; "
+                             f"run `jobman resume {GAMMA}` to carry on\n")
+
+
+class _Clock:
+    """A fake monotonic clock that sleeping advances."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_poll_times_out_on_the_deadline(tmp_path):
+    set_store = make_set(tmp_path, "20260106-000000-ffffff", unfinished={0})
+    clock = _Clock()
+    with set_store.lock(), pytest.raises(WaitTimeout, match="timed out after 2.5s") as caught:
+        list(poll_set(set_store, 1.0, timeout=2.5, clock=clock, sleep=clock.sleep))
+    assert clock.sleeps == [1.0, 1.0, 0.5] and caught.value.exit_code == 124
+
+
+def test_poll_stalls_only_after_the_grace(tmp_path):
+    set_store = make_set(tmp_path, "20260107-000000-ababab", unfinished={0})
+    clock = _Clock()
+    with pytest.raises(SetStalled, match="jobman resume 20260107-000000-ababab"):
+        list(poll_set(set_store, 1.0, grace=3.0, clock=clock, sleep=clock.sleep))
+    assert clock.now == 3.0
+
+
+def test_changes_drops_repeats():
+    same = {"status": "RUNNING", "circuits": {"DONE": 1}, "chunks": {"DONE": 1}}
+    other = dict(same, circuits={"DONE": 2})
+    assert list(changes(iter([same, dict(same), other, other]))) == [same, other]
