@@ -63,6 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Routes one request to the registry of the owning :class:`StandinService`."""
 
     protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections are dropped after this many seconds
     server: "_Server"
 
     # ---------------------------------------------------------------- plumbing
@@ -122,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path.rstrip("/") or "/"
         self._path = path
         standin = self.server.standin
+        if standin._stopping.is_set():  # a pooled keep-alive connection outliving stop()
+            self.close_connection = True
+            return self._send_error(ApiError(503, "unavailable", "The stand-in is stopped."))
         try:
             if path == "/identity/token" and method == "POST":
                 return self._iam_token()
@@ -133,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._path = path = _RUNTIME_PREFIX.sub("", path)
             fault = standin.take_fault(method, path)
             if fault:
-                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+                headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after is not None else None
                 return self._send_error(ApiError(fault.status, fault.code, fault.message, headers))
             self._runtime(method, path)
         except ApiError as err:

@@ -18,154 +18,45 @@ held (:meth:`Registry.hold`), until ``queue_time`` has passed, and until one of 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable
 
-from qiskit_ibm_runtime.fake_provider import FakeManilaV2, FakeTorino
-
+from .control import ControlMixin
+from .records import (
+    BACKEND_ERROR_CODE,
+    BACKEND_NOT_FOUND_CODE,
+    DEFAULT_BACKENDS,
+    FINAL,
+    KNOWN_PROGRAMS,
+    PENDING,
+    PENDING_LIMIT_CODE,
+    PENDING_LIMIT_MESSAGE,
+    RAN_TOO_LONG_CODE,
+    SESSION_CLOSED_CODE,
+    SESSION_CLOSED_MESSAGE,
+    ApiError,
+    BackendEntry,
+    HttpFault,
+    JobRecord,
+    PlannedFailure,
+    SessionRecord,
+    iso,
+    new_id,
+)
 from .simulate import JobExecutionError, run_program, simulator_for
 
-# Error codes of the IBM Quantum error registry (https://quantum.cloud.ibm.com/docs/errors).
-PENDING_LIMIT_CODE = 3458
-PENDING_LIMIT_MESSAGE = (
-    "You have reached the limit of {limit} pending jobs. Please wait for a job to "
-    "complete or cancel one before submitting anything new."
-)
-SESSION_CLOSED_CODE = 1217
-SESSION_CLOSED_MESSAGE = "Session has been closed."
-BACKEND_NOT_FOUND_CODE = 1007
-VALIDATION_ERROR_CODE = 1002
-BACKEND_ERROR_CODE = 1010  # "An error was returned at the backend level." (retryable)
-RAN_TOO_LONG_CODE = 1305  # reported with status "Cancelled"; the client raises RuntimeJobMaxTimeoutError
-
-KNOWN_PROGRAMS = {"sampler", "executor", "estimator", "noise-learner", "circuit-runner"}
-PENDING = ("Queued", "Running")
-FINAL = ("Completed", "Failed", "Cancelled")
-DEFAULT_BACKENDS: dict[str, type] = {"ibm_fake_manila": FakeManilaV2, "ibm_fake_torino": FakeTorino}
+logger = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An HTTP error answer: ``status`` plus the IBM-style error ``code`` and ``message``."""
+class Registry(ControlMixin):
+    """State and behaviour of the stand-in service; thread safe (one lock).
 
-    def __init__(self, status: int, code: int | str, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = headers or {}
-
-
-def iso(ts: float | None) -> str | None:
-    """Format a POSIX timestamp the way the API does (UTC, millisecond precision, ``Z``)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
-
-
-def _new_id() -> str:
-    return "d" + uuid.uuid4().hex[:19]
-
-
-@dataclass
-class BackendEntry:
-    """A served backend: configuration/properties JSON of a qiskit_ibm_runtime fake."""
-
-    name: str
-    fake_cls: type
-    configuration: dict
-    properties: dict
-    operational: bool = True
-    status_msg: str = "active"
-
-    @classmethod
-    def from_fake(cls, name: str, fake_cls: type) -> "BackendEntry":
-        folder = Path(fake_cls.dirname)
-        conf = json.loads((folder / fake_cls.conf_filename).read_text())
-        props = json.loads((folder / fake_cls.props_filename).read_text())
-        conf["backend_name"] = props["backend_name"] = name
-        return cls(name, fake_cls, conf, props)
-
-
-@dataclass
-class JobRecord:
-    """Server-side state of one job (snapshots of it are handed to tests)."""
-
-    id: str
-    program_id: str
-    backend: str
-    params_raw: str
-    tags: list[str]
-    session_id: str | None
-    created_ts: float
-    status: str = "Queued"
-    reason: str | None = None
-    reason_code: int | None = None
-    started_ts: float | None = None
-    finished_ts: float | None = None
-    result_text: str | None = None
-    cost: int | None = None
-    private: bool = False
-    queue_time: float = 0.0
-    run_time: float = 0.0
-    planned_failure: tuple[int, str] | None = field(default=None, repr=False)
-
-    @property
-    def client_status(self) -> str:
-        """The status string the client reports (``QUEUED``, ``DONE``, ``ERROR``, ...)."""
-        return {"Completed": "DONE", "Failed": "ERROR"}.get(self.status, self.status.upper())
-
-
-@dataclass
-class SessionRecord:
-    """Server-side state of a session (``mode`` ``dedicated``) or batch (``mode`` ``batch``)."""
-
-    id: str
-    backend: str
-    mode: str
-    max_ttl: int
-    created_ts: float
-    state: str = "open"
-    accepting_jobs: bool = True
-    activated_ts: float | None = None
-    closed_ts: float | None = None
-    timestamps: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class HttpFault:
-    """An injected HTTP failure answered instead of the ``remaining`` next matching requests."""
-
-    status: int
-    remaining: int
-    method: str | None
-    path: str | None
-    code: int | str
-    message: str
-    retry_after: float | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path is None or self.path == path
-        )
-
-
-@dataclass
-class PlannedFailure:
-    """Make the next ``remaining`` created jobs (optionally only those tagged ``tag``) fail."""
-
-    code: int
-    message: str
-    remaining: int
-    tag: str | None = None
-
-
-class Registry:
-    """State and behaviour of the stand-in service; thread safe (one lock)."""
+    The methods tests call directly (observation, fault injection) come from
+    :class:`~.control.ControlMixin`; the others serve the HTTP routes of :mod:`.server`.
+    """
 
     def __init__(
         self,
@@ -210,138 +101,6 @@ class Registry:
         self._held = False
         self._slots = threading.BoundedSemaphore(max_concurrent_jobs)
         self._stopping = threading.Event()
-
-    # ------------------------------------------------------------------ observation
-    @property
-    def jobs_created(self) -> int:
-        """Number of jobs accepted so far."""
-        with self.lock:
-            return len(self._jobs)
-
-    @property
-    def jobs(self) -> list[JobRecord]:
-        """Snapshots of all jobs, oldest first."""
-        with self.lock:
-            return [replace(j) for j in self._jobs.values()]
-
-    def job(self, job_id: str) -> JobRecord:
-        """Snapshot of one job (``KeyError`` when unknown)."""
-        with self.lock:
-            return replace(self._jobs[job_id])
-
-    @property
-    def sessions(self) -> list[SessionRecord]:
-        """Snapshots of all sessions and batches, oldest first."""
-        with self.lock:
-            self._refresh_sessions()
-            return [replace(s) for s in self._sessions.values()]
-
-    def session(self, session_id: str) -> SessionRecord:
-        with self.lock:
-            self._refresh_sessions()
-            return replace(self._sessions[session_id])
-
-    def requests_to(self, method: str, path: str) -> int:
-        """How many requests ``method path`` (normalised, e.g. ``POST /jobs``) were answered."""
-        with self.lock:
-            return sum(1 for m, p, _ in self.http_log if m == method and p == path)
-
-    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Poll ``predicate`` until true; ``TimeoutError`` after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError("stand-in condition not reached")
-            time.sleep(0.02)
-
-    # ---------------------------------------------------------------- fault control
-    def inject_http_error(
-        self,
-        status: int,
-        count: int = 1,
-        method: str | None = "POST",
-        path: str | None = "/jobs",
-        code: int | str | None = None,
-        message: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        """Answer the next ``count`` requests matching ``method``/``path`` with ``status``.
-
-        ``path`` is the normalised runtime path (``/jobs``, ``/jobs/<id>``, ``/sessions``,
-        ``/backends/<name>/status`` ...); ``None`` matches any method / path.  Each HTTP
-        attempt counts, including the client's own internal retries.
-        """
-        with self.lock:
-            self._faults.append(
-                HttpFault(
-                    status, count, method, path,
-                    code if code is not None else status,
-                    message or f"Injected HTTP {status} by the stand-in",
-                    retry_after,
-                )
-            )
-
-    def fail_next_submissions(
-        self, n: int = 1, status: int = 500, code: int | str | None = None, message: str | None = None
-    ) -> None:
-        """Shortcut: the next ``n`` ``POST /jobs`` attempts answer HTTP ``status``."""
-        self.inject_http_error(status, n, "POST", "/jobs", code, message)
-
-    def clear_faults(self) -> None:
-        """Drop pending HTTP faults and planned job failures."""
-        with self.lock:
-            self._faults.clear()
-            self._failures.clear()
-
-    def fail_next_jobs(
-        self,
-        n: int = 1,
-        code: int = BACKEND_ERROR_CODE,
-        message: str = "An error was returned at the backend level.",
-        tag: str | None = None,
-    ) -> None:
-        """Make the next ``n`` created jobs (only those carrying ``tag`` if given) end in
-        ``Failed`` with ``reason_code`` ``code`` (the client: ``RuntimeJobFailureError``
-        ``"... Error code <code>; <message>"``; code 1305 ends ``Cancelled`` like a job that
-        ran too long, and the client raises ``RuntimeJobMaxTimeoutError``)."""
-        with self.lock:
-            self._failures.append(PlannedFailure(code, message, n, tag))
-
-    def fail_job(self, job_id: str, code: int = BACKEND_ERROR_CODE, message: str = "Job failed.") -> None:
-        """Fail a job now (if not final yet), or when it reaches its end (if Running)."""
-        with self.lock:
-            job = self._jobs[job_id]
-            if job.status == "Queued":
-                self._finish(job, *self._failure_status(code, message))
-            elif job.status == "Running":
-                job.planned_failure = (code, message)
-
-    def cancel_job(self, job_id: str) -> None:
-        """Cancel a job from the server side (as if done in the web console)."""
-        with self.lock:
-            job = self._jobs[job_id]
-            if job.status in PENDING:
-                self._finish(job, "Cancelled")
-
-    def expire_session(self, session_id: str) -> None:
-        """Make a session's ``max_time`` run out now."""
-        with self.lock:
-            self._sessions[session_id].max_ttl = 0
-            self._refresh_sessions()
-
-    def hold(self) -> None:
-        """Keep all jobs ``Queued`` until :meth:`release`."""
-        with self.lock:
-            self._held = True
-
-    def release(self) -> None:
-        with self.lock:
-            self._held = False
-
-    def set_backend_status(self, name: str, operational: bool = True, status_msg: str = "active") -> None:
-        with self.lock:
-            self.backends[name].operational = operational
-            self.backends[name].status_msg = status_msg
 
     # ------------------------------------------------------------ request helpers
     def take_fault(self, method: str, path: str) -> HttpFault | None:
@@ -392,7 +151,7 @@ class Registry:
                 )
             tags = list(body.get("tags") or [])
             job = JobRecord(
-                id=_new_id(),
+                id=new_id(),
                 program_id=program_id,
                 backend=backend,
                 params_raw=json.dumps(body.get("params", {})),
@@ -552,7 +311,7 @@ class Registry:
         with self.lock:
             now = time.time()
             session = SessionRecord(
-                id=_new_id(), backend=backend, mode=mode,
+                id=new_id(), backend=backend, mode=mode,
                 max_ttl=int(body.get("max_ttl") or 28800), created_ts=now,
                 timestamps=[{"status": "open", "timestamp": iso(now)}],
             )
@@ -616,13 +375,17 @@ class Registry:
 
     def _refresh_sessions(self) -> None:
         """Close sessions whose max time passed (failing their queued jobs, code 1217) and
-        sessions that stopped accepting jobs and have nothing left to run."""
+        sessions that stopped accepting jobs and have nothing left to run.
+
+        As on the real service the ``max_time`` clock starts when the first job starts
+        running (activation); a session that never ran a job is timed from its creation.
+        """
         now = time.time()
         for session in self._sessions.values():
             if session.state == "closed":
                 continue
             pending = [j for j in self._jobs.values() if j.session_id == session.id and j.status in PENDING]
-            if now >= session.created_ts + session.max_ttl:
+            if now >= (session.activated_ts or session.created_ts) + session.max_ttl:
                 for job in pending:
                     if job.status == "Queued":
                         self._finish(job, "Failed", SESSION_CLOSED_CODE, SESSION_CLOSED_MESSAGE)
@@ -651,7 +414,17 @@ class Registry:
         return False
 
     def _run_job(self, job: JobRecord) -> None:
-        """Thread body: queue, acquire a simulator slot, run, simulate, finish."""
+        """Thread body; a bug in the stand-in fails the job instead of leaving it pending."""
+        try:
+            self._run_job_steps(job)
+        except Exception as ex:  # noqa: BLE001
+            logger.exception("stand-in job thread crashed")
+            with self.lock:
+                if job.status in PENDING:
+                    self._finish(job, "Failed", BACKEND_ERROR_CODE, f"Stand-in failure: {ex!r}")
+
+    def _run_job_steps(self, job: JobRecord) -> None:
+        """Queue, acquire a simulator slot, run, simulate, finish."""
         if not self._wait(job, lambda: not self._held and time.time() >= job.created_ts + job.queue_time, "Queued"):
             return
         while not self._slots.acquire(timeout=0.05):
@@ -667,8 +440,7 @@ class Registry:
                 if session and session.activated_ts is None:
                     session.state, session.activated_ts = "active", job.started_ts
                     session.timestamps.append({"status": "active", "timestamp": iso(job.started_ts)})
-            deadline = job.started_ts + job.run_time
-            if not self._wait(job, lambda: time.time() >= deadline, "Running"):
+            if not self._wait(job, lambda: time.time() >= job.started_ts + job.run_time, "Running"):
                 return
             with self.lock:
                 failure, entry = job.planned_failure, self.backends[job.backend]
