@@ -32,7 +32,15 @@ _jobman() {
     case "$cmd" in
         "")
             if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose -h --help"
-            else _jobman_reply -W "cancel completions delete export jobs list result resume retry run show status wait"; fi
+            else _jobman_reply -W "backends cancel completions delete export jobs list result resume retry run show status wait"; fi
+            ;;
+        backends)
+            case "$prev" in
+                --account) :; return ;;
+                --instance) :; return ;;
+                --timeout) :; return ;;
+            esac
+            if [[ $cur == -* ]]; then _jobman_reply -W "--account --instance --timeout --json -q --quiet -v --verbose -h --help"; else :; fi
             ;;
         cancel)
             case "$prev" in
@@ -92,13 +100,20 @@ _jobman() {
         retry)
             case "$prev" in
                 --circuit|-c) :; return ;;
+                --on-failure) _jobman_reply -W "continue abort"; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --on-failure --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         run)
             case "$prev" in
                 --backend|-b) :; return ;;
+                --mode) _jobman_reply -W "batch session job"; return ;;
+                --max-time) :; return ;;
+                --optimization-level|-O) :; return ;;
+                --sampler) _jobman_reply -W "v2 executor"; return ;;
+                --account) :; return ;;
+                --instance) :; return ;;
                 --shots|-s) :; return ;;
                 --seed) :; return ;;
                 --chunk-size|-k) :; return ;;
@@ -108,7 +123,7 @@ _jobman() {
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --mode --max-time --optimization-level -O --skip-transpile --sampler --account --instance --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

@@ -2,18 +2,23 @@
 
 It talks only to a :class:`~jobman.backends.base.Backend` and a
 :class:`~jobman.store.SetStore`; it never touches the terminal or the network itself.
+
+Crash safety rests on two orderings: a chunk's result lines are written (atomically) before
+its record says it is final (see :mod:`jobman.ledger`), and an attempt is recorded before its
+job is submitted. So after a kill at any moment :mod:`jobman.recovery` can tell, from the
+store alone, which circuits still owe a result and which recorded (or tagged) jobs to re-attach.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from jobman.backends.base import Backend, ChunkJob, CircuitOutcome, RunOptions
-from jobman.exceptions import Interrupted, JobmanError
-from jobman.records import ChunkRecord, compress_ranges
+from jobman.backends.base import Backend, ChunkJob, RunOptions
+from jobman.exceptions import BackendError, Interrupted
+from jobman.ledger import CANCELLED, ERROR, Ledger, failed_line, failed_lines, outcome_line
+from jobman.records import ChunkRecord, new_attempt
 from jobman.retry import RetryPolicy
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
@@ -23,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from jobman.store import SetStore
 
 ON_FAILURE_CHOICES = ("continue", "abort")
+CANCEL_REASON = "cancelled by request (jobman cancel)"
+ABORT_REASON = "cancelled: another circuit failed (--on-failure abort)"
+JOB_CANCELLED = "the backend job was cancelled"
 
 
 @dataclass(frozen=True)
@@ -37,26 +45,27 @@ class EngineConfig:
 
 @dataclass
 class WorkItem:
-    """Circuits of one chunk to (re)submit: global ranges ``runs``."""
+    """Circuits of one chunk to (re)submit: global ranges ``runs``, not before ``not_before``."""
 
     chunk: int
     runs: list[tuple[int, int]]
     not_before: float = 0.0
+    failures: int = 0  # transient job failures so far: the resubmission budget used
 
 
 @dataclass
 class Flight:
-    """A job in flight for a work item."""
+    """A job in flight for a work item; ``attempt`` is its entry in the chunk's record."""
 
     job_id: str
     item: WorkItem
-    attempt: int
+    attempt: dict[str, Any]
     names: dict[int, str]
-    rejected: dict[int, str]
+    status: JobStatus = JobStatus.QUEUED
 
 
 class Engine:
-    """Runs the unfinished work of one job set on one backend."""
+    """Runs the unfinished work of one job set on one backend (the caller holds the set's lock)."""
 
     def __init__(self, set_store: "SetStore", source: "CircuitSource", backend: Backend,
                  options: RunOptions, config: EngineConfig | None = None,
@@ -67,270 +76,406 @@ class Engine:
         self.backend = backend
         self.options = options
         self.config = config or EngineConfig()
-        self.on_change = on_change
         self.clock = clock
+        self.ledger = Ledger(set_store, clock, on_change)
         self.records: dict[int, ChunkRecord] = {r.index: r for r in set_store.chunks()}
-        self.retries = 0
-        self._failed_attempts: dict[int, int] = {}
+        self.retries = 0  #: transient errors retried, calls and jobs together
+        self.submitted = 0  #: jobs submitted by this engine
         self._aborting = False
+        self._open_parts: dict[int, int] = {}  # chunk -> parts of a split job still to end, less one
+        self._full = False  # the service refused a job for holding too many: wait for one to end
+        self._room_waits = 0
 
     # the main loop --------------------------------------------------------------------
-    def run(self, work: Sequence[WorkItem]) -> None:
-        """Submit ``work``, follow it to the end, and record everything on the way."""
-        queue = deque(work)
-        inflight: dict[str, Flight] = {}
+    def run(self, work: Sequence[WorkItem], attached: Sequence[Flight] = ()) -> None:
+        """Submit ``work``, follow it and the ``attached`` jobs to the end, recording everything."""
+        queue = list(work)
+        inflight = {flight.job_id: flight for flight in attached}
         limit = self.config.max_in_flight or self.backend.default_max_in_flight
+        self.backend.restore_sessions(self.set.record.sessions)
         try:
             while queue or inflight:
                 if self._cancel_requested():
-                    self._cancel_all(queue, inflight, "cancelled by request")
+                    self._cancel_all(queue, inflight, CANCEL_REASON)
+                    self.set.paths.cancel_file.unlink(missing_ok=True)
                     break
+                if self._aborting:
+                    self._abort(queue, inflight)
                 self._fill(queue, inflight, limit)
                 if inflight:
                     self._follow(queue, inflight)
                 elif queue:
-                    self._sleep_until(queue[0].not_before)
-        except KeyboardInterrupt:
-            self._interrupt(inflight)
-            raise Interrupted(f"interrupted; run `jobman resume {self.set.id}` to carry on") from None
+                    self._pause_until(min(item.not_before for item in queue))
+        except BaseException as error:
+            self._stop(inflight)
+            if isinstance(error, KeyboardInterrupt):
+                raise Interrupted(f"interrupted; progress is saved: run `jobman resume {self.set.id}` "
+                                  "to carry on") from None
+            raise
 
-    def adopt(self, inflight: dict[str, Flight]) -> None:
-        """Follow jobs submitted by an earlier process (re-attached by id) to the end."""
-        queue: deque[WorkItem] = deque()
-        while inflight:
-            self._follow(queue, inflight)
-        if queue:
-            self.run(list(queue))
-
-    def _fill(self, queue: deque[WorkItem], inflight: dict[str, Flight], limit: int) -> None:
-        while queue and len(inflight) < limit and not self._aborting:
-            if queue[0].not_before > self.clock():
-                if not inflight:
-                    self._sleep_until(queue[0].not_before)
+    def _fill(self, queue: list[WorkItem], inflight: dict[str, Flight], limit: int) -> None:
+        while len(inflight) < limit and not self._aborting and not self._cancel_requested():
+            if self._full and inflight:
+                return  # the service holds too many jobs: wait for one of ours to end
+            now = self.clock()
+            item = next((item for item in queue if item.not_before <= now), None)
+            if item is None:
                 return
-            flight = self._submit(queue.popleft())
+            queue.remove(item)
+            flight = self._submit(item, queue)
             if flight is not None:
                 inflight[flight.job_id] = flight
-        if self._aborting:
-            self._cancel_all(queue, inflight, "cancelled: another circuit failed (--on-failure abort)")
+            elif self._full:  # none of ours to wait for (other clients' jobs fill the service)
+                item.not_before = self.clock() + self.config.retry.delay(self._room_waits)
+                return
 
-    def _follow(self, queue: deque[WorkItem], inflight: dict[str, Flight]) -> None:
-        states = self._call(lambda: self.backend.wait(list(inflight), self.config.poll_interval))
-        for job_id, status in states.items():
+    def _follow(self, queue: list[WorkItem], inflight: dict[str, Flight]) -> None:
+        for job_id, state in self._poll(list(inflight)).items():
             flight = inflight.get(job_id)
             if flight is None:
                 continue
-            if status.is_final:
+            if isinstance(state, BaseException):
                 del inflight[job_id]
-                self._finish(flight, status, queue)
+                self._job_failed(flight, state, queue, cancel_job=True)
+            elif state.is_final:
+                del inflight[job_id]
+                self._full = False  # a job ended: there may be room for the next one
+                self._finish(flight, state, queue)
             else:
-                self._note(flight.item.chunk, status)
+                self._note(flight, state)
 
-    def _sleep_until(self, moment: float) -> None:
-        delay = moment - self.clock()
+    def _poll(self, job_ids: list[str]) -> dict[str, JobStatus | BaseException]:
+        """Every job's status; a job whose status cannot be read gets the error instead."""
+        try:
+            return self.call(lambda: self.backend.wait(job_ids, self.config.poll_interval))
+        except Exception:
+            states: dict[str, JobStatus | BaseException] = {}
+            for job_id in job_ids:
+                try:
+                    states[job_id] = self.call(lambda: self.backend.status(job_id))
+                except Exception as error:
+                    states[job_id] = error
+            return states
+
+    def _pause_until(self, moment: float) -> None:
+        """Sleep towards ``moment``, waking every poll interval to notice a cancel request."""
+        delay = min(moment - self.clock(), self.config.poll_interval)
         if delay > 0:
             self.config.retry.sleep(delay)
 
     # submitting -----------------------------------------------------------------------
-    def _submit(self, item: WorkItem) -> Flight | None:
+    def _submit(self, item: WorkItem, queue: list[WorkItem]) -> Flight | None:
+        """Load, check, prepare and submit one work item; None when nothing was left to submit
+        (or it went back to ``queue``: split in two, or waiting for room at the service)."""
         record = self.records[item.chunk]
-        circuits, names = self._load(item.runs)
-        rejected = self._validate(circuits, item.runs)
-        valid = [c for c, g in zip(circuits, _indices(item.runs)) if g not in rejected]
-        runs = to_ranges([g for g in _indices(item.runs) if g not in rejected])
-        if not runs:
-            self._complete(item, {}, names, rejected, JobStatus.DONE)
+        circuits, rejected = self._load(item.runs)
+        names = {g: c.name for g, c in circuits.items()}
+        rejected.update(self._validate(circuits))
+        if rejected:  # written now, so that a re-attached job never has to know about them
+            self.ledger.merge(record, {g: failed_line(g, names.get(g), ERROR, why)
+                                       for g, why in rejected.items()})
+            self._check_abort([ERROR])
+        kept = [(g, c) for g, c in circuits.items() if g not in rejected]
+        if not kept:
+            self.close(record)
             return None
-        self._set_status(record, JobStatus.TRANSPILING if self.backend_transpiles() else
-                         JobStatus.SUBMITTING, save=False)
-        prepared = self.backend.prepare(valid, self.options)
-        attempt = len(record.attempts) + 1
-        job = ChunkJob(self.set.id, item.chunk, runs[0][0], runs[-1][1], attempt, tuple(runs))
-        record.attempts.append({"number": attempt, "runs": [list(r) for r in runs], "job_id": None,
-                                "submitted": None, "finished": None, "status": "SUBMITTING",
-                                "error": None})
-        self._set_status(record, JobStatus.SUBMITTING)
+        work = WorkItem(item.chunk, to_ranges([g for g, _ in kept]), failures=item.failures)
+        preparing = type(self.backend).prepare is not Backend.prepare
+        self.ledger.set_status(record, JobStatus.TRANSPILING if preparing else JobStatus.SUBMITTING,
+                               save=False)
         try:
-            job_id = self._call(lambda: self.backend.submit(job, prepared, self.options),
-                                on_retry=self._count_retry)
-        except JobmanError as error:
-            record.attempts[-1].update(status="ERROR", error=str(error), finished=self.clock())
-            self._complete(WorkItem(item.chunk, runs), {}, names,
-                           {**rejected, **{g: str(error) for g in _indices(runs)}}, JobStatus.ERROR)
+            prepared = self._prepare(record.index, kept)
+            job_id, entry = self.call(self._submitter(record, work.runs, prepared))
+        except Exception as error:
+            if quietly(lambda: self.backend.must_wait(error)):
+                self._wait_for_room(record, item, queue)
+            elif not self._split(work, error, queue):
+                self._fail(work, names, message(error))
             return None
-        record.attempts[-1].update(job_id=job_id, submitted=round(self.clock(), 3), status="QUEUED")
-        self._set_status(record, JobStatus.QUEUED)
-        return Flight(job_id, WorkItem(item.chunk, runs), attempt, names, rejected)
+        entry.update(job_id=job_id, submitted=self.now(), status=JobStatus.QUEUED.value,
+                     **(quietly(lambda: self.backend.job_details(job_id)) or {}))
+        self._full, self._room_waits = False, 0
+        self._save_sessions()
+        self.submitted += 1
+        self.ledger.set_status(record, JobStatus.QUEUED)
+        return Flight(job_id, work, entry, names)
 
-    def backend_transpiles(self) -> bool:
-        return type(self.backend).prepare is not Backend.prepare
+    def _submitter(self, record: ChunkRecord, runs: list[tuple[int, int]],
+                   prepared: list[Any]) -> Callable[[], tuple[str, dict[str, Any]]]:
+        """One submit try per call, each recorded as an attempt before the backend sees it."""
+        tried: list[ChunkJob] = []
 
-    def _load(self, runs: list[tuple[int, int]]) -> tuple[list[Any], dict[int, str]]:
-        circuits: list[Any] = []
+        def submit_once() -> tuple[str, dict[str, Any]]:
+            if tried and self.backend.reattachable:  # did the failed call create the job anyway?
+                found = quietly(lambda: self.backend.find_job(tried[-1]))
+                if found:
+                    return found, record.attempts[-1]
+            self.backend.before_submit()  # e.g. open a session: recorded before a job runs in it
+            self._save_sessions()
+            entry = new_attempt(len(record.attempts) + 1, runs)
+            record.attempts.append(entry)
+            self.ledger.set_status(record, JobStatus.SUBMITTING)
+            job = ChunkJob(self.set.id, record.index, runs[0][0], runs[-1][1], entry["number"],
+                           tuple(runs))
+            tried.append(job)
+            try:
+                return self.backend.submit(job, prepared, self.options), entry
+            except Exception as error:
+                entry.update(status=ERROR, error=message(error), finished=self.now())
+                self.set.save_chunk(record)
+                raise
+
+        return submit_once
+
+    def _prepare(self, chunk: int, kept: list[tuple[int, Any]]) -> list[Any]:
+        """The circuits as the backend runs them. When preparing is costly (transpiling) they
+        are stored per chunk, so that resume, retry and split halves never prepare them twice."""
+        if not self.backend.keep_prepared:
+            return self.backend.prepare([c for _, c in kept], self.options)
+        stored = self.set.load_transpiled(chunk)
+        missing = [(g, c) for g, c in kept if g not in stored]
+        if missing:
+            prepared = self.backend.prepare([c for _, c in missing], self.options)
+            stored.update(zip((g for g, _ in missing), prepared))
+            self.set.save_transpiled(chunk, stored)
+        return [stored[g] for g, _ in kept]
+
+    def _split(self, item: WorkItem, error: BaseException, queue: list[WorkItem]) -> bool:
+        """Queue a job that was too big for the backend (ran too long, too large) as two halves;
+        False when the backend does not ask for it or there is one circuit left."""
+        indices = indices_of(item.runs)
+        if len(indices) < 2 or not quietly(lambda: self.backend.wants_split(error)):
+            return False
+        half = len(indices) // 2
+        queue.extend(WorkItem(item.chunk, to_ranges(part), failures=item.failures)
+                     for part in (indices[:half], indices[half:]))
+        self._open_parts[item.chunk] = self._open_parts.get(item.chunk, 0) + 1
+        self.ledger.set_status(self.records[item.chunk], JobStatus.RETRYING)
+        return True
+
+    def _wait_for_room(self, record: ChunkRecord, item: WorkItem, queue: list[WorkItem]) -> None:
+        """The service holds too many unfinished jobs: not a failure. Forget the refused attempt
+        (no job was made), put the item back first in line and wait for a job to end."""
+        last = record.last_attempt()
+        if last is not None and not last.get("job_id"):
+            record.attempts.pop()
+        queue.insert(0, item)
+        self._full = True
+        self._room_waits += 1
+        self.ledger.set_status(record, JobStatus.PENDING)
+
+    def _save_sessions(self) -> None:
+        """Record the backend's sessions in the set as soon as they change (resume re-attaches)."""
+        sessions = self.backend.sessions()
+        if sessions != self.set.record.sessions:
+            self.set.record.sessions = sessions
+            self.set.save_record()
+
+    def _load(self, runs: list[tuple[int, int]]) -> tuple[dict[int, Any], dict[int, str]]:
+        """Circuits by global index, and why others could not be read.
+
+        A range that fails to load is read again one circuit at a time, so that one corrupt
+        circuit fails alone instead of taking its chunk with it.
+        """
+        circuits: dict[int, Any] = {}
+        broken: dict[int, str] = {}
         for start, stop in runs:
-            circuits.extend(self.source.load(start, stop))
-        names = {g: c.name for g, c in zip(_indices(runs), circuits)}
-        return circuits, names
+            try:
+                circuits.update(zip(range(start, stop), self.source.load(start, stop)))
+            except Exception:
+                for index in range(start, stop):
+                    try:
+                        circuits[index] = self.source.load(index, index + 1)[0]
+                    except Exception as error:
+                        broken[index] = f"cannot load circuit: {message(error)}"
+        return circuits, broken
 
-    def _validate(self, circuits: list[Any], runs: list[tuple[int, int]]) -> dict[int, str]:
+    def names(self, runs: Sequence[tuple[int, int]]) -> dict[int, str]:
+        """Circuit names without decoding circuits, best effort (names only label results)."""
+        try:
+            return {g: name for start, stop in runs
+                    for g, name in zip(range(start, stop), self.source.names(start, stop))}
+        except Exception:
+            return {}
+
+    def _validate(self, circuits: dict[int, Any]) -> dict[int, str]:
         rejected: dict[int, str] = {}
-        for index, circuit in zip(_indices(runs), circuits):
-            reason = self.backend.validate(circuit) or _measure_problem(circuit)
+        for index, circuit in circuits.items():
+            try:
+                reason = self.backend.validate(circuit) or circuit_problem(circuit)
+            except Exception as error:
+                reason = f"cannot check circuit: {message(error)}"
             if reason:
                 rejected[index] = reason
         return rejected
 
     # finishing ------------------------------------------------------------------------
-    def _finish(self, flight: Flight, status: JobStatus, queue: deque[WorkItem]) -> None:
-        record = self.records[flight.item.chunk]
-        attempt = record.attempts[flight.attempt - 1] if len(record.attempts) >= flight.attempt else {}
-        attempt.update(finished=round(self.clock(), 3), status=status.value)
-        if status is JobStatus.DONE:
-            try:
-                outcomes = self._call(lambda: self.backend.result(flight.job_id))
-            except JobmanError as error:
-                return self._job_failed(flight, attempt, error, queue)
-            by_index = dict(zip(_indices(flight.item.runs), outcomes))
-            return self._complete(flight.item, by_index, flight.names, flight.rejected, JobStatus.DONE)
+    def _finish(self, flight: Flight, status: JobStatus, queue: list[WorkItem]) -> None:
+        flight.attempt.update(finished=self.now(), status=status.value)
         if status is JobStatus.CANCELLED:
-            reason = "job was cancelled"
-            self._complete(flight.item, {}, flight.names,
-                           {**flight.rejected, **{g: reason for g in _indices(flight.item.runs)}},
-                           JobStatus.CANCELLED)
-            return None
-        error = self.backend.job_error(flight.job_id) or JobmanError("job ended in ERROR")
-        return self._job_failed(flight, attempt, error, queue)
+            return self._fail(flight.item, flight.names, JOB_CANCELLED, CANCELLED)
+        if status is JobStatus.ERROR:
+            error = quietly(lambda: self.backend.job_error(flight.job_id))
+            return self._job_failed(flight, error or BackendError("the backend job ended in ERROR"),
+                                    queue)
+        try:
+            outcomes = self.call(lambda: self.backend.result(flight.job_id))
+        except Exception as error:
+            return self._job_failed(flight, error, queue)
+        indices = indices_of(flight.item.runs)
+        if len(outcomes) != len(indices):
+            error = BackendError(f"the backend returned {len(outcomes)} results for {len(indices)} "
+                                 "circuits")
+            return self._job_failed(flight, error, queue)
+        lines = {g: outcome_line(g, flight.names.get(g), o) for g, o in zip(indices, outcomes)}
+        memory = {g: o.memory for g, o in zip(indices, outcomes)} if self.options.memory else None
+        self.merge(self.records[flight.item.chunk], lines, memory)
 
-    def _job_failed(self, flight: Flight, attempt: dict[str, Any], error: BaseException,
-                    queue: deque[WorkItem]) -> None:
-        attempt.update(status="ERROR", error=str(error))
-        chunk = flight.item.chunk
-        used = self._failed_attempts.get(chunk, 0)
-        if self.backend.is_transient(error) and used < self.config.retry.max_retries and not self._aborting:
-            self._failed_attempts[chunk] = used + 1
-            self._count_retry(used + 1, error)
-            delay = self.config.retry.delay(used + 1)
-            queue.append(WorkItem(chunk, flight.item.runs, self.clock() + delay))
-            self._set_status(self.records[chunk], JobStatus.RETRYING)
+    def _job_failed(self, flight: Flight, error: BaseException, queue: list[WorkItem],
+                    cancel_job: bool = False) -> None:
+        """Resubmit a job that failed transiently (within budget); otherwise fail its circuits."""
+        flight.attempt.update(status=ERROR, error=message(error), finished=self.now())
+        if cancel_job:  # we lost track of it: make sure it does not run on unobserved
+            quietly(lambda: self.backend.cancel(flight.job_id))
+        item = flight.item
+        if self._split(item, error, queue):
             return
-        reason = f"{error} ({len(self.records[chunk].attempts)} attempts)"
-        self._complete(flight.item, {}, flight.names,
-                       {**flight.rejected, **{g: reason for g in _indices(flight.item.runs)}},
-                       JobStatus.ERROR)
+        if self._is_transient(error) and item.failures < self.config.retry.max_retries \
+                and not self._aborting and not self._cancel_requested():
+            failures = item.failures + 1
+            self.retries += 1
+            later = self.clock() + self.config.retry.backoff(failures)
+            queue.append(WorkItem(item.chunk, item.runs, later, failures))
+            self.ledger.set_status(self.records[item.chunk], JobStatus.RETRYING)
+            return
+        self._fail(item, flight.names, message(error))
 
-    def _complete(self, item: WorkItem, outcomes: dict[int, CircuitOutcome], names: dict[int, str],
-                  failures: dict[int, str], job_status: JobStatus) -> None:
-        """Merge an attempt's outcomes into the chunk's stored results and close the chunk."""
-        record = self.records[item.chunk]
-        lines, memory = self._existing(record, bool(outcomes) and self.options.memory)
-        for index in _indices(item.runs) + sorted(failures):
-            pos = index - record.start
-            if index in outcomes:
-                lines[pos], memory_row = _line(index, names.get(index), outcomes[index])
-                if memory is not None:
-                    memory[pos] = memory_row
-            elif index in failures:
-                failed = JobStatus.CANCELLED if job_status is JobStatus.CANCELLED and \
-                    failures[index] == "job was cancelled" else JobStatus.ERROR
-                lines[pos] = {"index": index, "name": names.get(index, lines[pos].get("name")),
-                              "status": failed.value, "num_clbits": 0, "counts": None,
-                              "error": failures[index]}
-        all_names = [line.get("name") for line in lines]
-        self.set.write_results(record.index, lines, all_names, memory)
-        record.failed = compress_ranges([(l["index"], l["status"], l.get("error") or "")
-                                         for l in lines if l["status"] != JobStatus.DONE.value])
-        final = self._chunk_status(record, lines, job_status)
-        record.error = record.failed[0][3] if record.failed else None
-        self._set_status(record, final)
-        if record.failed and self.config.on_failure == "abort":
+    def _fail(self, item: WorkItem, names: dict[int, str], reason: str, status: str = ERROR) -> None:
+        """Give every circuit of ``item`` the final ``status`` with ``reason``; close the chunk."""
+        lines = failed_lines(indices_of(item.runs), names, status, reason)
+        self.merge(self.records[item.chunk], lines)
+
+    def merge(self, record: ChunkRecord, updates: dict[int, dict[str, Any]],
+              memory: dict[int, list[str] | None] | None = None) -> None:
+        """Merge result lines into the chunk's stored ones and close the chunk."""
+        self.close(record, self.ledger.merge(record, updates, memory))
+        self._check_abort(line["status"] for line in updates.values())
+
+    def close(self, record: ChunkRecord, lines: list[dict[str, Any]] | None = None) -> None:
+        """Make the chunk's record final from its result lines.
+
+        A part of a split job that ends leaves the chunk open while another part is still to end.
+        """
+        if self._open_parts.get(record.index):
+            self._open_parts[record.index] -= 1
+            return
+        self.ledger.close(record, lines)
+
+    def _check_abort(self, statuses: Iterable[str]) -> None:
+        """Under --on-failure abort, a circuit that newly failed stops the run."""
+        if self.config.on_failure == "abort" and ERROR in statuses:
             self._aborting = True
 
-    def _chunk_status(self, record: ChunkRecord, lines: list[dict[str, Any]],
-                      job_status: JobStatus) -> JobStatus:
-        statuses = {line["status"] for line in lines}
-        if statuses == {JobStatus.DONE.value}:
-            return JobStatus.DONE
-        if JobStatus.DONE.value in statuses:
-            return JobStatus.DONE  # finished; its failed circuits are listed in record.failed
-        if JobStatus.CANCELLED.value in statuses and JobStatus.ERROR.value not in statuses:
-            return JobStatus.CANCELLED
-        return JobStatus.ERROR if job_status is not JobStatus.CANCELLED else JobStatus.CANCELLED
-
-    def _existing(self, record: ChunkRecord, memory: bool) -> tuple[list[dict[str, Any]], list | None]:
-        lines = self.set.read_results(record.index) if record.attempts else None
-        if lines is None or len(lines) != record.size:
-            lines = [{"index": i, "name": None, "status": JobStatus.PENDING.value, "num_clbits": 0,
-                      "counts": None, "error": None} for i in range(record.start, record.stop)]
-        rows = None
-        if memory:
-            rows = self.set.read_memory(record.index)
-            if rows is None or len(rows) != record.size:
-                rows = [None] * record.size
-        return lines, rows
-
-    # cancelling and interrupting ------------------------------------------------------
+    # cancelling, aborting, stopping ---------------------------------------------------
     def _cancel_requested(self) -> bool:
         return self.set.paths.cancel_file.exists()
 
-    def _cancel_all(self, queue: deque[WorkItem], inflight: dict[str, Flight], reason: str) -> None:
-        for job_id, flight in list(inflight.items()):
-            try:
-                self._call(lambda: self.backend.cancel(job_id))
-            except JobmanError:
-                pass
-            self._complete(flight.item, {}, flight.names,
-                           {**flight.rejected, **{g: reason for g in _indices(flight.item.runs)}},
-                           JobStatus.CANCELLED)
+    def _cancel_all(self, queue: list[WorkItem], inflight: dict[str, Flight], reason: str) -> None:
+        """Cancel every job in flight and every pending submission."""
+        for flight in list(inflight.values()):
+            self._cancel_flight(flight, reason)
         inflight.clear()
-        while queue:
-            item = queue.popleft()
-            self._complete(item, {}, {}, {g: reason for g in _indices(item.runs)}, JobStatus.CANCELLED)
+        for item in queue:
+            self._fail(item, self.names(item.runs), reason, CANCELLED)
+        queue.clear()
 
-    def _interrupt(self, inflight: dict[str, Flight]) -> None:
+    def _abort(self, queue: list[WorkItem], inflight: dict[str, Flight]) -> None:
+        """--on-failure abort: no more submissions; cancel queued jobs, let running ones finish."""
+        for job_id, flight in list(inflight.items()):
+            if flight.status is not JobStatus.RUNNING:
+                del inflight[job_id]
+                self._cancel_flight(flight, ABORT_REASON)
+        for item in queue:
+            self._fail(item, self.names(item.runs), ABORT_REASON, CANCELLED)
+        queue.clear()
+
+    def _cancel_flight(self, flight: Flight, reason: str) -> None:
+        quietly(lambda: self.call(lambda: self.backend.cancel(flight.job_id)))
+        flight.attempt.update(status=CANCELLED, error=reason, finished=self.now())
+        self._fail(flight.item, flight.names, reason, CANCELLED)
+
+    def _stop(self, inflight: dict[str, Flight]) -> None:
+        """On Ctrl-C or a fatal error: leave the store resumable, quickly and without raising."""
         if self.backend.reattachable:
-            return  # jobs keep running remotely; resume re-attaches them
-        for job_id, flight in inflight.items():
-            self.backend.cancel(job_id)
-            record = self.records[flight.item.chunk]
-            if record.attempts:
-                record.attempts[-1].update(status="CANCELLED", error="interrupted")
-            self._set_status(record, JobStatus.PENDING)
+            return  # the jobs go on remotely; resume re-attaches them by id
+        for flight in inflight.values():
+            quietly(lambda: self.backend.cancel(flight.job_id))
+            flight.attempt.update(status=CANCELLED, error="interrupted", finished=self.now())
+            quietly(lambda: self.ledger.set_status(self.records[flight.item.chunk], JobStatus.PENDING))
 
     # bookkeeping ----------------------------------------------------------------------
-    def _note(self, chunk: int, status: JobStatus) -> None:
-        record = self.records[chunk]
+    def _note(self, flight: Flight, status: JobStatus) -> None:
+        flight.status = status
+        record = self.records[flight.item.chunk]
         if record.status != status.value:
-            if record.attempts:
-                record.attempts[-1]["status"] = status.value
-            self._set_status(record, status, sync=False)
+            flight.attempt["status"] = status.value
+            self.ledger.set_status(record, status, sync=False)
 
-    def _set_status(self, record: ChunkRecord, status: JobStatus, save: bool = True,
-                    sync: bool = True) -> None:
-        record.set_status(status, self.clock())
-        if save:
-            self.set.save_chunk(record, sync=sync)
-            if self.on_change is not None:
-                self.on_change(record)
+    def now(self) -> float:
+        """The clock, rounded to the millisecond as stored."""
+        return round(self.clock(), 3)
 
-    def _count_retry(self, attempt: int, error: BaseException | None) -> None:
+    def _is_transient(self, error: BaseException) -> bool:
+        try:
+            return isinstance(error, Exception) and bool(self.backend.is_transient(error))
+        except Exception:
+            return False
+
+    def _count_retry(self, attempt: int, error: BaseException) -> None:
         self.retries += 1
 
-    def _call(self, fn: Callable[[], Any], on_retry: Callable[[int, BaseException], None] | None = None
-              ) -> Any:
-        return self.config.retry.call(fn, self.backend.is_transient, on_retry or self._count_retry)
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """A backend call, retried on transient errors by the retry policy."""
+        return self.config.retry.call(fn, self._is_transient, self._count_retry)
 
 
-def _indices(runs: Sequence[tuple[int, int]]) -> list[int]:
-    return [i for start, stop in runs for i in range(start, stop)]
+def quietly(fn: Callable[[], Any]) -> Any:
+    """Best effort: the value of ``fn()``, or None if it raised."""
+    try:
+        return fn()
+    except Exception:
+        return None
 
 
-def _measure_problem(circuit: Any) -> str | None:
-    if circuit.num_clbits == 0 or not any(inst.operation.name == "measure" for inst in reversed(circuit.data)):
+def circuit_problem(circuit: Any) -> str | None:
+    """Why a circuit cannot give a result on any backend, or None.
+
+    Checked per circuit so that one bad circuit fails alone instead of failing its whole job.
+    """
+    if circuit.num_clbits == 0 or not _has_measure(circuit):
         return "circuit has no measurements; add measure_all() or measure into classical bits"
+    if circuit.num_parameters:
+        shown = ", ".join(str(p) for p in list(circuit.parameters)[:3])
+        return f"circuit has unbound parameters ({shown}); assign them before running"
     return None
 
 
-def _line(index: int, name: str | None, outcome: CircuitOutcome) -> tuple[dict[str, Any], list | None]:
-    line = {"index": index, "name": name, "status": outcome.status.value, "num_clbits": outcome.num_clbits,
-            "counts": outcome.counts, "error": outcome.error}
-    return line, outcome.memory
+def _has_measure(circuit: Any) -> bool:
+    for instruction in reversed(circuit.data):  # measurements are usually last
+        operation = instruction.operation
+        if operation.name == "measure":
+            return True
+        if any(_has_measure(block) for block in getattr(operation, "blocks", ())):
+            return True
+    return False
+
+
+def indices_of(runs: Sequence[tuple[int, int]]) -> list[int]:
+    """The global circuit indices of ``runs``, in order."""
+    return [i for start, stop in runs for i in range(start, stop)]
+
+
+def message(error: BaseException) -> str:
+    """An error as one line of text."""
+    text = " ".join(str(error).split())
+    return (text if len(text) <= 500 else text[:497] + "...") or type(error).__name__

@@ -2,33 +2,42 @@
 
 Names follow Qiskit's old IBMQJobManager: ``JobManager.run`` returns a
 ``ManagedJobSet`` with ``job_set_id()``, ``statuses()``, ``report()`` and ``results()``.
+
+Every command that writes a set (run, resume, retry, an offline cancel) holds the set's lock
+while it does; a second writer gets :class:`~jobman.exceptions.SetLockedError`.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from jobman.backends import get_backend
+from jobman.backends import backend_from_record, get_backend
 from jobman.backends.base import Backend, RunOptions
-from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, WorkItem
-from jobman.exceptions import JobmanError, UsageError
-from jobman.plan import chunk_size_for, plan_chunks
-from jobman.records import ChunkRecord, SetRecord
+from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, Flight, WorkItem
+from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
+from jobman.exceptions import BackendError, Interrupted, SetLockedError, StoreError, UsageError
+from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
+from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord
 from jobman.result import ManagedResult
 from jobman.retry import RetryPolicy
-from jobman.spec import to_ranges
 from jobman.status import JobStatus
-from jobman.store import SetStore, Store, new_set_id
-from jobman.summary import summarize
+from jobman.store import SetStore, Store, atomic_write, new_set_id
+from jobman.summary import describe_failure, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
 
+__all__ = ["JobManager", "ManagedJobSet", "describe_failure"]
+
 #: Where circuits given as objects (not files) are kept inside the set folder.
 EMBEDDED_INPUT = "inputs/circuits.qpy"
+
+Plan = Callable[[Engine], "tuple[list[WorkItem], list[Flight]]"]
+OnChange = Callable[[ChunkRecord], None]
 
 
 class ManagedJobSet:
@@ -44,6 +53,7 @@ class ManagedJobSet:
 
     @property
     def name(self) -> str:
+        """The set's name."""
         return self._set.record.name
 
     def statuses(self) -> list[JobStatus]:
@@ -73,60 +83,76 @@ class ManagedJobSet:
         """The merged result, queryable by global circuit index or name."""
         return ManagedResult(self._set)
 
-
-def describe_failure(row: dict[str, Any]) -> str:
-    """``circuits 2000-2299 failed (chunk 7, 3 attempts): reason``."""
-    start, stop = row["start"], row["stop"]
-    what = f"circuit {start}" if stop == start + 1 else f"circuits {start}-{stop - 1}"
-    verb = "failed" if row["status"] == JobStatus.ERROR.value else "were cancelled"
-    attempts = row["attempts"]
-    return (f"{what} {verb} (chunk {row['chunk']}, {attempts} attempt{'s' if attempts != 1 else ''}): "
-            f"{row['reason']}")
+    def is_running(self) -> bool:
+        """Whether some process is running the set now."""
+        return self._set.is_locked()
 
 
 class JobManager:
-    """Runs tasks as managed job sets, persisted in a store."""
+    """Runs tasks as managed job sets, persisted in a store.
 
-    def __init__(self, store: Store | str | os.PathLike | None = None) -> None:
+    ``clock`` and ``sleep`` are injectable so that tests of retries and backoff never wait.
+    """
+
+    def __init__(self, store: Store | str | os.PathLike | None = None, *,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 poll_interval: float = 0.5) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
+        self.clock = clock
+        self.sleep = sleep
+        self.poll_interval = poll_interval
 
     # creating -----------------------------------------------------------------------
     def run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
             shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
             name: str | None = None, memory: bool = False, max_in_flight: int | None = None,
             max_retries: int = 3, on_failure: str = "continue",
-            on_change: Callable[[ChunkRecord], None] | None = None,
+            on_change: OnChange | None = None,
             on_created: Callable[[ManagedJobSet], None] | None = None) -> ManagedJobSet:
-        """Run circuits (objects, or paths to QPY/QASM files or directories) and wait for the end."""
-        _check_options(shots, seed, on_failure, max_in_flight)
+        """Run circuits (objects, or paths to QPY/QASM files or directories) and wait for the end.
+
+        Circuits that cannot run (no measurements, unbound parameters, too wide for the backend)
+        end in ERROR with the reason; the others run. Raises
+        :class:`~jobman.exceptions.Interrupted` on Ctrl-C (the set can be resumed).
+        """
+        _check_options(shots, seed, on_failure, max_in_flight, max_retries)
         backend_obj = backend if isinstance(backend, Backend) else get_backend(backend)
         set_id = new_set_id()
+        engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
+                          "on_failure": on_failure}
         try:
-            source, inputs = self._open_inputs(circuits, set_id)
-            options = RunOptions(shots=shots, seed=seed, memory=memory)
-            size = chunk_size_for(len(source), shots, backend_obj.limits(), chunk_size)
-            ranges = plan_chunks(len(source), size)
-            record = SetRecord(id=set_id, name=name or _default_name(inputs), created=time.time(),
-                               inputs=inputs, backend=backend_obj.describe(), options=options.to_dict(),
-                               total=len(source), chunk_size=size, num_chunks=len(ranges))
-            record.options["engine"] = {"max_in_flight": max_in_flight, "max_retries": max_retries,
-                                        "on_failure": on_failure}
-            chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
-            set_store = self.store.create_set(record, chunks)
-            if inputs[0].get("embedded"):  # the staging folder was renamed: reopen from the set
-                from jobman.inputs import open_source
-
-                source.close()
-                source = open_source([set_store.paths.folder / EMBEDDED_INPUT])
+            source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
+                                             seed, chunk_size, name, memory)
         except BaseException:
             self.store.discard_staging(set_id)
             backend_obj.close()
             raise
-        job_set = ManagedJobSet(set_store)
-        if on_created is not None:
-            on_created(job_set)
-        work = [WorkItem(c.index, [(c.start, c.stop)]) for c in chunks]
-        return self._drive(set_store, source, backend_obj, work, on_change)
+        with _closing(source, backend_obj), _resumable(set_store.id), set_store.lock():
+            if on_created is not None:
+                on_created(ManagedJobSet(set_store))
+            return self._drive(set_store, source, backend_obj, plan_unfinished, on_change)
+
+    def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
+                shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool
+                ) -> tuple["CircuitSource", SetStore]:
+        """Open the inputs, plan the chunks and write the new set (it appears whole or not)."""
+        source, inputs = self._open_inputs(circuits, set_id)
+        options = RunOptions(shots=shots, seed=seed, memory=memory)
+        size = chunk_size_for(len(source), shots, backend.limits(), chunk_size,
+                              payload_per_circuit(source, backend))
+        ranges = plan_chunks(len(source), size)
+        record = SetRecord(id=set_id, name=name or _default_name(inputs), created=time.time(),
+                           inputs=inputs, backend=backend.describe(), options=options.to_dict(),
+                           total=len(source), chunk_size=size, num_chunks=len(ranges))
+        record.options["engine"] = engine_options
+        chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
+        set_store = self.store.create_set(record, chunks)
+        if inputs[0].get("embedded"):  # the staging folder was renamed: reopen from the set
+            from jobman.inputs import open_source
+
+            source.close()
+            source = open_source([set_store.paths.folder / EMBEDDED_INPUT])
+        return source, set_store
 
     def _open_inputs(self, circuits: Any, set_id: str) -> tuple["CircuitSource", list[dict[str, Any]]]:
         from jobman.inputs import open_source
@@ -152,88 +178,171 @@ class JobManager:
 
     # continuing ---------------------------------------------------------------------
     def resume(self, set_id: str | None = None, backend: Backend | None = None,
-               on_change: Callable[[ChunkRecord], None] | None = None) -> ManagedJobSet:
-        """Carry on with a set whose process stopped: unfinished chunks only."""
+               on_change: OnChange | None = None, on_failure: str | None = None) -> ManagedJobSet:
+        """Carry on with a set whose process stopped (kill, crash, Ctrl-C, power loss).
+
+        Circuits with a result are not run again; jobs of a re-attachable backend are followed
+        again by their recorded id (or found by their tags); other unfinished work is resubmitted.
+        ``on_failure`` overrides the set's ``--on-failure`` policy for this run.
+        """
         set_store = self.store.open_set(set_id)
-        chunks = set_store.chunks()
-        work = [WorkItem(c.index, [(c.start, c.stop)]) for c in chunks if not c.job_status.is_final]
-        return self._continue(set_store, work, backend, on_change)
+        with _resumable(set_store.id), set_store.lock():
+            return self._continue(set_store, backend, plan_unfinished, on_change, on_failure)
 
-    def retry(self, set_id: str | None = None, indices: Sequence[int] | None = None,
-              backend: Backend | None = None,
-              on_change: Callable[[ChunkRecord], None] | None = None) -> ManagedJobSet:
-        """Resubmit the failed or cancelled circuits (all, or those in ``indices``) of a set."""
+    def retry(self, set_id: str | None = None, indices: Iterable[int] | None = None,
+              backend: Backend | None = None, on_change: OnChange | None = None,
+              on_failure: str | None = None) -> ManagedJobSet:
+        """Resubmit the failed or cancelled circuits (all, or those in ``indices``) of a finished
+        set; their new results replace the failures in the same set. ``on_failure`` overrides
+        the set's policy (with ``abort``, a circuit that fails again cancels the rest again)."""
         set_store = self.store.open_set(set_id)
-        chunks = set_store.chunks()
-        if any(not c.job_status.is_final for c in chunks):
-            raise UsageError(f"job set {set_store.id} is not finished; use `jobman resume` first")
-        wanted = set(indices) if indices is not None else None
-        work = []
-        for chunk in chunks:
-            failed = [i for start, stop, *_ in chunk.failed for i in range(start, stop)
-                      if wanted is None or i in wanted]
-            if failed:
-                work.append(WorkItem(chunk.index, to_ranges(failed)))
-        return self._continue(set_store, work, backend, on_change)
+        with _resumable(set_store.id), set_store.lock():
+            chunks = set_store.chunks()
+            if any(not c.job_status.is_final for c in chunks):
+                raise UsageError(f"job set {set_store.id} is not finished; "
+                                 f"run `jobman resume {set_store.id}` first")
+            wanted = None if indices is None else set(indices)
+            if wanted is not None and not any(start <= i < stop for c in chunks
+                                              for start, stop, *_ in c.failed for i in wanted):
+                raise UsageError(f"none of the given circuits failed or was cancelled in job set "
+                                 f"{set_store.id}; nothing to retry")
+            return self._continue(set_store, backend, lambda e: (plan_retry(e, wanted), []), on_change,
+                                  on_failure)
 
-    def _continue(self, set_store: SetStore, work: list[WorkItem], backend: Backend | None,
-                  on_change: Callable[[ChunkRecord], None] | None) -> ManagedJobSet:
-        from jobman.inputs import reopen_source
-        from jobman.inputs import InputFile
+    def _continue(self, set_store: SetStore, backend: Backend | None, plan: Plan,
+                  on_change: OnChange | None, on_failure: str | None = None) -> ManagedJobSet:
+        """Reopen the set's inputs and backend (under its lock) and drive it."""
+        from jobman.inputs import InputFile, reopen_source
 
+        if on_failure is not None and on_failure not in ON_FAILURE_CHOICES:
+            raise UsageError(f"--on-failure must be one of {', '.join(ON_FAILURE_CHOICES)}, "
+                             f"not {on_failure!r}")
         files = [InputFile.from_dict(dict(f, path=str(set_store.paths.folder / f["path"]))
                                      if f.get("embedded") else f) for f in set_store.record.inputs]
         source = reopen_source(files)
-        backend_obj = backend or get_backend(set_store.record.backend["name"])
-        set_store.paths.cancel_file.unlink(missing_ok=True)
-        return self._drive(set_store, source, backend_obj, work, on_change)
+        backend_obj = backend or backend_from_record(set_store.record.backend)
+        with _closing(source, backend_obj):
+            return self._drive(set_store, source, backend_obj, plan, on_change, on_failure)
 
-    def _drive(self, set_store: SetStore, source: "CircuitSource", backend: Backend,
-               work: list[WorkItem], on_change: Callable[[ChunkRecord], None] | None) -> ManagedJobSet:
-        engine_opts = set_store.record.options.get("engine", {})
-        config = EngineConfig(max_in_flight=engine_opts.get("max_in_flight"),
-                              on_failure=engine_opts.get("on_failure", "continue"),
-                              retry=RetryPolicy(max_retries=engine_opts.get("max_retries", 3)))
-        options = RunOptions.from_dict(set_store.record.options)
-        with set_store.lock():
-            engine = Engine(set_store, source, backend, options, config, on_change)
-            try:
-                engine.run(work)
-            finally:
-                source.close()
-                backend.close()
+    def _drive(self, set_store: SetStore, source: "CircuitSource", backend: Backend, plan: Plan,
+               on_change: OnChange | None, on_failure: str | None = None) -> ManagedJobSet:
+        """Plan and run the set's work; the caller holds the lock and closes source and backend."""
+        set_store.paths.cancel_file.unlink(missing_ok=True)  # only a live run acts on a request
+        engine = Engine(set_store, source, backend, RunOptions.from_dict(set_store.record.options),
+                        self._config(set_store, on_failure), on_change, self.clock)
+        try:
+            work, attached = plan(engine)
+            engine.run(work, attached)
+        except StoreError as error:
+            raise StoreError(f"{error}; when the store is writable again, run "
+                             f"`jobman resume {set_store.id}`") from None
         return ManagedJobSet(set_store, engine)
+
+    def _config(self, set_store: SetStore, on_failure: str | None = None) -> EngineConfig:
+        engine_opts = set_store.record.options.get("engine", {})
+        return EngineConfig(max_in_flight=engine_opts.get("max_in_flight"),
+                            poll_interval=self.poll_interval,
+                            on_failure=on_failure or engine_opts.get("on_failure", "continue"),
+                            retry=RetryPolicy(max_retries=engine_opts.get("max_retries", 3),
+                                              sleep=self.sleep))
 
     # reading and cancelling -----------------------------------------------------------
     def job_set(self, set_id: str | None = None) -> ManagedJobSet:
         """An existing set by id, prefix or name (the newest when None)."""
         return ManagedJobSet(self.store.open_set(set_id))
 
-    def cancel(self, set_id: str | None = None) -> ManagedJobSet:
-        """Stop a set: ask its running process to cancel, or cancel its unfinished chunks now."""
+    def cancel(self, set_id: str | None = None, wait: float = 0.0,
+               backend: Backend | None = None) -> ManagedJobSet:
+        """Stop a set: pending submissions are dropped and queued or running jobs cancelled.
+
+        If a process is running the set, ask it to cancel (it notices within a poll interval)
+        and wait up to ``wait`` seconds for it to finish; otherwise cancel the unfinished
+        chunks now. Circuits that finished keep their results.
+        """
         set_store = self.store.open_set(set_id)
-        if set_store.is_locked():
-            set_store.paths.cancel_file.write_text("cancel\n")
-            return ManagedJobSet(set_store)
-        with set_store.lock():
-            for chunk in set_store.chunks():
-                if not chunk.job_status.is_final:
-                    chunk.failed = [[chunk.start, chunk.stop, JobStatus.CANCELLED.value, "cancelled by request"]]
-                    chunk.error = "cancelled by request"
-                    chunk.set_status(JobStatus.CANCELLED)
-                    set_store.save_chunk(chunk)
-        return ManagedJobSet(set_store)
+        deadline = self.clock() + wait
+        requested = False
+        while True:
+            try:
+                with set_store.lock():
+                    set_store.paths.cancel_file.unlink(missing_ok=True)
+                    self._cancel_offline(set_store, backend)
+                return ManagedJobSet(set_store)
+            except SetLockedError:
+                if not requested:
+                    atomic_write(set_store.paths.cancel_file, b"cancel\n")
+                    requested = True
+                if self.clock() >= deadline:
+                    return ManagedJobSet(set_store)
+                self.sleep(min(0.1, max(0.0, deadline - self.clock())))
+
+    def _cancel_offline(self, set_store: SetStore, backend: Backend | None) -> None:
+        chunks = set_store.chunks()
+        unfinished = [c for c in chunks if not c.job_status.is_final]
+        if not unfinished:
+            return
+        live_jobs = any(a.get("job_id") and a.get("status") not in ATTEMPT_FINAL
+                        for a in (c.last_attempt() or {} for c in unfinished))
+        backend_obj = backend or (backend_from_record(set_store.record.backend) if live_jobs
+                                  else _NoBackend())
+        try:
+            engine = Engine(set_store, None, backend_obj,  # type: ignore[arg-type]
+                            RunOptions.from_dict(set_store.record.options), self._config(set_store),
+                            clock=self.clock)
+            cancel_unfinished(engine)
+        finally:
+            if backend is None:
+                backend_obj.close()
 
 
-def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight: int | None) -> None:
+class _NoBackend(Backend):
+    """Stands in for the backend when a set with no live job is cancelled offline."""
+
+    name = "none"
+
+    def submit(self, job: Any, circuits: Any, options: Any) -> str:
+        raise BackendError("no backend")
+
+    def status(self, job_id: str) -> JobStatus:
+        raise BackendError("no backend")
+
+    def result(self, job_id: str) -> list:
+        raise BackendError("no backend")
+
+    def cancel(self, job_id: str) -> None:
+        raise BackendError("no backend")
+
+
+@contextmanager
+def _closing(source: "CircuitSource", backend: Backend) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        source.close()
+        backend.close()
+
+
+@contextmanager
+def _resumable(set_id: str) -> Iterator[None]:
+    """Ctrl-C anywhere while a set is being driven ends as Interrupted, saying how to resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; progress is saved: run `jobman resume {set_id}` "
+                          "to carry on") from None
+
+
+def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight: int | None,
+                   max_retries: int) -> None:
     if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
         raise UsageError(f"shots must be a positive integer, not {shots!r}")
-    if seed is not None and (not isinstance(seed, int) or seed < 0):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise UsageError(f"seed must be a non-negative integer, not {seed!r}")
     if on_failure not in ON_FAILURE_CHOICES:
         raise UsageError(f"--on-failure must be one of {', '.join(ON_FAILURE_CHOICES)}, not {on_failure!r}")
     if max_in_flight is not None and max_in_flight <= 0:
         raise UsageError(f"--max-in-flight must be a positive integer, not {max_in_flight}")
+    RetryPolicy(max_retries=max_retries)  # raises UsageError for a bad value
 
 
 def _default_name(inputs: list[dict[str, Any]]) -> str:

@@ -79,3 +79,7 @@ class SetPaths:
 
     def transpiled_file(self, chunk: int) -> Path:
         return self.transpiled_folder / f"{chunk:06d}.qpy"
+
+    def transpiled_index_file(self, chunk: int) -> Path:
+        """The global indices of the circuits in :meth:`transpiled_file`, in file order."""
+        return self.transpiled_folder / f"{chunk:06d}.index.json"

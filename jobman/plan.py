@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from jobman.backends.base import BackendLimits
 from jobman.exceptions import UsageError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.backends.base import Backend
+    from jobman.inputs import CircuitSource
+
 #: Chunk size when neither the user nor the backend asks for less.
 DEFAULT_CHUNK_SIZE = 1000
+#: Circuits sampled to estimate the upload size of one circuit.
+PAYLOAD_SAMPLES = 8
+#: Circuits differ: plan for this many times the largest sampled one.
+PAYLOAD_MARGIN = 1.5
 
 
-def chunk_size_for(total: int, shots: int, limits: BackendLimits, requested: int | None = None) -> int:
-    """The smallest of the requested size, the backend's circuit limit and executions / shots."""
+def chunk_size_for(total: int, shots: int, limits: BackendLimits, requested: int | None = None,
+                   payload_per_circuit: int | None = None) -> int:
+    """The smallest of the requested size, the backend's circuit limit, executions / shots and
+    (when the backend caps uploads) its payload limit / the bytes one circuit takes."""
     if shots <= 0:
         raise UsageError(f"shots must be a positive integer, not {shots}")
     if requested is not None and requested <= 0:
@@ -23,7 +35,28 @@ def chunk_size_for(total: int, shots: int, limits: BackendLimits, requested: int
             raise UsageError(f"{shots} shots exceed the backend's limit of "
                              f"{limits.max_executions} executions per job")
         candidates.append(limits.max_executions // shots)
+    if limits.max_payload_bytes and payload_per_circuit:
+        candidates.append(limits.max_payload_bytes // payload_per_circuit)
     return max(1, min(candidates))
+
+
+def payload_per_circuit(source: "CircuitSource", backend: "Backend",
+                        samples: int = PAYLOAD_SAMPLES) -> int | None:
+    """Upload bytes per circuit, from a few circuits spread over the input (the largest seen,
+    with a margin), or None when the backend does not limit uploads. Best effort: a circuit
+    that cannot be read or prepared here is left to fail, alone, when its chunk runs."""
+    if not backend.limits().max_payload_bytes or len(source) == 0:
+        return None
+    picks = sorted({len(source) * k // samples for k in range(samples)} | {len(source) - 1})
+    sizes = []
+    for index in picks:
+        try:
+            size = backend.estimate_payload(source.load(index, index + 1))
+        except Exception:
+            continue
+        if size:
+            sizes.append(size)
+    return int(max(sizes) * PAYLOAD_MARGIN) if sizes else None
 
 
 def plan_chunks(total: int, chunk_size: int) -> list[tuple[int, int]]:

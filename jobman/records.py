@@ -41,18 +41,35 @@ class SetRecord:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
+#: Attempt statuses after which the attempt's job is over (``LOST``: its process died first).
+ATTEMPT_FINAL = ("DONE", "ERROR", "CANCELLED", "LOST")
+
+
 @dataclass
 class Attempt:
-    """One submission of a chunk (or of part of it) to the backend."""
+    """One submission of a chunk (or of part of it) to the backend.
+
+    Stored as a plain dict in :attr:`ChunkRecord.attempts` (see :func:`new_attempt`). A submit
+    call that failed is an attempt too: it has an ``error`` and no ``job_id``.
+    """
 
     number: int
-    start: int
-    stop: int
+    runs: list[list[int]]  # global circuit ranges [start, stop) this attempt holds
     job_id: str | None = None
     submitted: float | None = None
     finished: float | None = None
     status: str = JobStatus.SUBMITTING.value
     error: str | None = None
+
+
+def new_attempt(number: int, runs: list[tuple[int, int]] | list[list[int]]) -> dict[str, Any]:
+    """A fresh attempt entry, as stored in :attr:`ChunkRecord.attempts`."""
+    return asdict(Attempt(number=number, runs=[[int(a), int(b)] for a, b in runs]))
+
+
+def attempt_indices(attempt: dict[str, Any]) -> list[int]:
+    """The global circuit indices an attempt entry holds."""
+    return [i for start, stop in attempt.get("runs") or [] for i in range(start, stop)]
 
 
 @dataclass
@@ -86,7 +103,13 @@ class ChunkRecord:
         self.history.append([status.value, round(now, 3)])
 
     def last_attempt(self) -> dict[str, Any] | None:
+        """The newest attempt entry, if any."""
         return self.attempts[-1] if self.attempts else None
+
+    def attempts_covering(self, index: int) -> int:
+        """How many attempts (submit calls and jobs) included circuit ``index``."""
+        return sum(1 for attempt in self.attempts
+                   if any(start <= index < stop for start, stop in attempt.get("runs") or []))
 
     def failed_count(self) -> int:
         return sum(stop - start for start, stop, *_ in self.failed)

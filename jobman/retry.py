@@ -1,9 +1,15 @@
-"""How backend calls and failed jobs are retried: one small policy object."""
+"""How backend calls and failed jobs are retried: one small policy object.
+
+The same backoff serves both levels: a backend *call* (submit, status, result, cancel) that
+raises a transient error is retried in place (through tenacity), and a *job* that ends in a
+transient ERROR is resubmitted by the engine after :meth:`RetryPolicy.backoff` seconds.
+"""
 
 from __future__ import annotations
 
+import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 import tenacity
@@ -17,25 +23,39 @@ T = TypeVar("T")
 class RetryPolicy:
     """Retry transient errors up to ``max_retries`` times with exponential backoff and jitter.
 
-    ``sleep`` is injectable so tests never wait in real time.
+    Retry ``n`` (1-based) waits between half and all of
+    ``min(max_delay, initial_delay * 2 ** (n - 1))`` seconds. ``sleep`` and ``random`` are
+    injectable so tests never wait in real time and can pin the jitter.
     """
 
     max_retries: int = 3
     initial_delay: float = 1.0
     max_delay: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    random: Callable[[], float] = field(default=random.random, compare=False)
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise UsageError(f"--max-retries must be 0 or more, not {self.max_retries}")
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) \
+                or self.max_retries < 0:
+            raise UsageError(f"--max-retries must be 0 or more, not {self.max_retries!r}")
+        if self.initial_delay < 0 or self.max_delay < self.initial_delay:
+            raise UsageError("retry delays must satisfy 0 <= initial_delay <= max_delay")
 
     def delay(self, attempt: int) -> float:
         """The longest wait before retry number ``attempt`` (1-based), without jitter."""
-        return min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+        return min(self.max_delay, self.initial_delay * 2 ** max(0, attempt - 1))
+
+    def backoff(self, attempt: int) -> float:
+        """The wait before retry number ``attempt``: :meth:`delay` with "equal jitter"."""
+        ceiling = self.delay(attempt)
+        return ceiling / 2 + self.random() * ceiling / 2
 
     def call(self, fn: Callable[[], T], is_transient: Callable[[BaseException], bool],
              on_retry: Callable[[int, BaseException], None] | None = None) -> T:
-        """Call ``fn``; retry it while it raises transient errors, then re-raise the last one."""
+        """Call ``fn``; retry it while it raises transient errors, then re-raise the last one.
+
+        ``on_retry(n, error)`` is called before the wait that precedes retry ``n``.
+        """
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             if on_retry is not None and state.outcome is not None:
@@ -43,10 +63,20 @@ class RetryPolicy:
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
-            wait=tenacity.wait_random_exponential(multiplier=self.initial_delay, max=self.max_delay),
-            retry=tenacity.retry_if_exception(is_transient),
+            wait=lambda state: self.backoff(state.attempt_number),
+            retry=tenacity.retry_if_exception(lambda error: _safe(is_transient, error)),
             sleep=self.sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
         return retrying(fn)
+
+
+def _safe(is_transient: Callable[[BaseException], bool], error: BaseException) -> bool:
+    """Only ordinary exceptions are ever retried, and a broken classifier means "permanent"."""
+    if not isinstance(error, Exception):
+        return False  # KeyboardInterrupt, SystemExit, a simulated crash: never swallowed
+    try:
+        return bool(is_transient(error))
+    except Exception:
+        return False

@@ -7,6 +7,8 @@ Layout under the root (see :class:`jobman.paths.SetPaths`)::
     <set id>/results/000007.jsonl      chunk 7's per-circuit results, one JSON line each
     <set id>/results/000007.names.json chunk 7's circuit names, for lookup by name
     <set id>/results/000007.memory.jsonl  shot memory, when kept
+    <set id>/transpiled/000007.qpy     chunk 7's circuits as the backend runs them (e.g. ISA), QPY
+    <set id>/transpiled/000007.index.json  their global circuit indices, in file order
     <set id>/lock                      held (flock) by the one process running the set
 
 Every file is written to a temporary name and renamed into place, so a reader sees
@@ -267,6 +269,39 @@ class SetStore:
                 if name in names:
                     return self.chunk(chunk).start + names.index(name)
         return None
+
+    # transpiled circuits ------------------------------------------------------------
+    def save_transpiled(self, chunk: int, circuits: dict[int, Any]) -> None:
+        """Store chunk ``chunk``'s prepared circuits by global index (QPY, replacing earlier ones)."""
+        import io
+
+        from qiskit import qpy
+
+        indices = sorted(circuits)
+        buffer = io.BytesIO()
+        qpy.dump([circuits[i] for i in indices], buffer)
+        try:
+            self.paths.transpiled_folder.mkdir(exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create {self.paths.transpiled_folder}: {error.strerror}") from None
+        atomic_write(self.paths.transpiled_file(chunk), buffer.getvalue(), sync=False)
+        write_json(self.paths.transpiled_index_file(chunk), indices)  # last: it makes the file valid
+
+    def load_transpiled(self, chunk: int) -> dict[int, Any]:
+        """Chunk ``chunk``'s stored prepared circuits by global index; empty when none (or unusable)."""
+        import io
+
+        from qiskit import qpy
+
+        try:
+            indices = read_json(self.paths.transpiled_index_file(chunk))
+            data = self.paths.transpiled_file(chunk).read_bytes()
+            circuits = qpy.load(io.BytesIO(data))
+        except Exception:  # none yet, or torn or foreign: prepare again rather than fail
+            return {}
+        if not isinstance(indices, list) or len(indices) != len(circuits):
+            return {}
+        return dict(zip((int(i) for i in indices), circuits))
 
     # the writer's lock ---------------------------------------------------------------
     @contextmanager

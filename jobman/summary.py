@@ -124,11 +124,13 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         "total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks,
         "circuits": circuit_totals(chunks), "chunks": chunk_totals(chunks),
         "failures": failures(chunks), "running": set_store.is_locked(),
+        "sessions": [dict(session) for session in record.sessions],
     }
     if detail:
         summary["chunk_detail"] = [
             {"chunk": c.index, "start": c.start, "stop": c.stop, "status": c.status,
              "attempts": len(c.attempts), "job_id": (c.last_attempt() or {}).get("job_id"),
+             "session_id": (c.last_attempt() or {}).get("session_id"),
              "failed": c.failed_count(), "error": c.error} for c in chunks]
     return summary
 

@@ -10,7 +10,7 @@ from jobman.cli import app
 
 COMMON = {"quiet", "verbose"}
 #: Options not (yet) in a help panel; each entry names its owner.
-UNGROUPED = {("cancel", "wait"), ("retry", "circuit")}  # cancel.py, resume.py: reliability work
+UNGROUPED: set[tuple[str, str]] = set()
 
 
 def _commands() -> dict:

@@ -150,11 +150,50 @@ class Backend(ABC):
 
         return isinstance(error, BackendError) and error.transient
 
+    def wants_split(self, error: BaseException) -> bool:
+        """Whether a job failed for being too big (ran too long, result or upload too large):
+        the engine then resubmits its circuits as two halves."""
+        return False
+
+    def must_wait(self, error: BaseException) -> bool:
+        """Whether a submission was refused only because the service holds too many unfinished
+        jobs: the engine waits for one to finish and submits again, using up no retry."""
+        return False
+
+    #: Whether :meth:`prepare` is costly (transpiling): the engine then stores what it returns,
+    #: so that resume, retry and split halves never prepare the same circuits twice.
+    keep_prepared: bool = False
+
+    def estimate_payload(self, circuits: Sequence["QuantumCircuit"]) -> int | None:
+        """Bytes a job of these circuits would upload, or None when the backend does not care."""
+        return None
+
+    def before_submit(self) -> None:
+        """Get ready for the next submission (e.g. open a session), so that what this opens can
+        be recorded before any job runs in it."""
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Sessions (or batches) this backend opened or re-attached, as JSON-ready records."""
+        return []
+
+    def restore_sessions(self, records: Sequence[dict[str, Any]]) -> None:
+        """Re-attach the sessions recorded by an earlier process (see :meth:`sessions`)."""
+
+    def job_details(self, job_id: str) -> dict[str, Any]:
+        """Extra facts about a submitted job to record with its attempt (e.g. ``session_id``)."""
+        return {}
+
+    def options(self) -> dict[str, Any]:
+        """The keyword options this backend was built with, for ``get_backend(name, **options)``
+        when the set is resumed. Never secrets."""
+        return {}
+
     def close(self) -> None:
         """Release sessions, threads and connections."""
 
     def describe(self) -> dict[str, Any]:
-        """Facts about this backend to record in the task (name, qubits, limits)."""
+        """Facts about this backend to record in the task (name, qubits, limits, options)."""
         limits = self.limits()
         return {"name": self.name, "num_qubits": limits.num_qubits,
-                "max_circuits": limits.max_circuits, "max_executions": limits.max_executions}
+                "max_circuits": limits.max_circuits, "max_executions": limits.max_executions,
+                "max_payload_bytes": limits.max_payload_bytes, "options": self.options()}

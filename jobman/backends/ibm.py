@@ -1,165 +1,212 @@
-"""IBM Quantum through qiskit-ibm-runtime: ``ibm_<device>`` on the service, ``fake_<device>``
-in its local testing mode (noisy Aer, offline).
+"""IBM Quantum through qiskit-ibm-runtime: ``ibm_<device>`` on the account's service,
+``fake_<device>`` on the same code path in the client's local testing mode (noisy Aer, offline).
 
-Credentials come from qiskit-ibm-runtime's own saved accounts or environment; jobman never
-stores a token. Circuits are transpiled to the device's ISA before submission.
+Each chunk is one Sampler job in a ``Batch`` (default), a ``Session`` or job mode, tagged so
+that it can be found again after a crash. Circuits are transpiled to the device's ISA
+(seeded, in parallel) unless they already are (``skip_transpile``). Credentials come from
+qiskit-ibm-runtime's saved accounts or environment; jobman never stores a token.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
-from jobman.backends.ibm_errors import ErrorKind, classify, map_status
-from jobman.backends.sampler_adapter import make_sampler, outcomes
+from jobman.backends.ibm_errors import ErrorKind, classify, error_text, map_status
+from jobman.backends.ibm_service import (MAX_EXECUTIONS, MAX_PAYLOAD_BYTES, connect, fake_backend,
+                                         service_backend)
+from jobman.backends.ibm_sessions import MODES, SessionKeeper
+from jobman.backends.sampler_adapter import SAMPLER_KINDS, make_sampler, outcomes, payload_bytes
 from jobman.exceptions import BackendError, UsageError
 from jobman.status import JobStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
-#: Executions (circuits x shots) one Sampler job may hold.
-MAX_EXECUTIONS = 10_000_000
-#: Execution modes: ``--mode``.
-MODES = ("batch", "session", "job")
+    from jobman.backends.transpile import Transpiler
 
+__all__ = ["IBMBackend", "MAX_EXECUTIONS", "MAX_PAYLOAD_BYTES", "MODES"]
 
-def fake_backend(name: str) -> Any:
-    """The fake device called ``name`` (``fake_manila``), or UsageError listing what exists."""
-    from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
-
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        backends = {b.name: b for b in FakeProviderForBackendV2().backends()}
-    if name not in backends:
-        raise UsageError(f"unknown fake backend {name!r}; run `jobman backends` to see them")
-    return backends[name]
+#: Instructions every ISA circuit may hold besides the target's own.
+ALWAYS_ALLOWED = frozenset({"barrier"})
+#: Local jobs get seed ``seed + SEED_STRIDE * first circuit index`` (as Aer does).
+SEED_STRIDE = 2113
 
 
 class IBMBackend(Backend):
-    """Runs chunks as Sampler jobs in a Batch, a Session or job mode."""
+    """Runs chunks as Sampler jobs on an IBM Quantum device or a fake one."""
 
-    default_max_in_flight = 3
-    poll_interval = 2.0
+    default_max_in_flight = 3  # >= 2 keeps the next job queued while one runs (sessions)
 
     def __init__(self, name: str, *, mode: str = "batch", max_time: int | str | None = None,
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
-                 account: str | None = None, instance: str | None = None, service: Any = None) -> None:
-        if mode not in MODES:
-            raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if optimization_level not in (0, 1, 2, 3):
-            raise UsageError(f"--optimization-level must be 0-3, not {optimization_level}")
+                 account: str | None = None, instance: str | None = None, service: Any = None,
+                 transpile_workers: int | None = None) -> None:
+        _check_options(mode, optimization_level, sampler)
         self.name = name
-        self.mode_name = mode
-        self.max_time = max_time
-        self.optimization_level = optimization_level
-        self.skip_transpile = skip_transpile
+        self.mode_name, self.max_time = mode, max_time
+        self.optimization_level, self.skip_transpile = optimization_level, skip_transpile
         self.sampler_kind = sampler
+        self.account, self.instance = account, instance
         self.local = name.startswith("fake_")
         self.reattachable = not self.local
         self.poll_interval = 0.2 if self.local else 2.0
-        self._service = service
-        self._account, self._instance = account, instance
-        self._device = fake_backend(name) if self.local else self._service_backend(name)
-        self._mode: Any = None
+        self._service = service if self.local or service is not None else connect(account, instance)
+        self._device = fake_backend(name) if self.local else service_backend(self._service, name)
+        self._keeper = SessionKeeper(mode, self._device, self._service, max_time, self.local)
+        self._transpile_workers = transpile_workers
+        self._transpiler: Transpiler | None = None
         self._jobs: dict[str, Any] = {}
         self._memory: dict[str, bool] = {}
+        self._seen: dict[str, tuple[float, JobStatus]] = {}  # job id -> (when asked, status)
         self._lock = threading.Lock()
-        self.sessions: list[dict[str, Any]] = []
 
-    # device -------------------------------------------------------------------------
-    def _service_backend(self, name: str) -> Any:
-        try:
-            if self._service is None:
-                from qiskit_ibm_runtime import QiskitRuntimeService
+    # what the set records ------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        return {"mode": self.mode_name, "max_time": self.max_time,
+                "optimization_level": self.optimization_level, "skip_transpile": self.skip_transpile,
+                "sampler": self.sampler_kind, "account": self.account, "instance": self.instance}
 
-                self._service = QiskitRuntimeService(name=self._account, instance=self._instance)
-            return self._service.backend(name)
-        except Exception as error:  # the client raises many types; translate at the edge
-            raise BackendError(f"cannot reach IBM Quantum backend {name!r}: {error}",
-                               transient=classify(error) is ErrorKind.TRANSIENT) from None
+    def describe(self) -> dict[str, Any]:
+        facts = dict(super().describe(), local=self.local)
+        if not self.local:
+            facts["instance_crn"] = _quietly(self._service.active_instance)
+        return facts
 
     def limits(self) -> BackendLimits:
         return BackendLimits(max_executions=MAX_EXECUTIONS, num_qubits=self._device.num_qubits,
-                             max_circuits=getattr(self._device, "max_circuits", None))
+                             max_payload_bytes=None if self.local else MAX_PAYLOAD_BYTES)
 
-    def describe(self) -> dict[str, Any]:
-        return dict(super().describe(), mode=self.mode_name, max_time=self.max_time,
-                    optimization_level=self.optimization_level, skip_transpile=self.skip_transpile,
-                    sampler=self.sampler_kind, local=self.local)
+    # circuits -------------------------------------------------------------------------
+    def validate(self, circuit: "QuantumCircuit") -> str | None:
+        reason = super().validate(circuit)
+        if reason or not self.skip_transpile:
+            return reason
+        foreign = set(circuit.count_ops()) - set(self._device.target.operation_names) - ALWAYS_ALLOWED
+        if foreign:
+            return (f"circuit is not ISA for {self.name} ({', '.join(sorted(foreign))} not supported); "
+                    "run without --skip-transpile")
+        return None
 
     def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
-        """Transpile to the device's ISA, seeded so the same input gives the same circuits."""
+        """Transpile to the device's ISA, seeded (``--seed``, else 0) so runs are reproducible."""
         if self.skip_transpile:
             return circuits
-        from qiskit.transpiler import generate_preset_pass_manager
+        return self._get_transpiler().run(circuits, options.seed if options.seed is not None else 0)
 
-        seed = options.seed if options.seed is not None else 0
-        manager = generate_preset_pass_manager(backend=self._device, seed_transpiler=seed,
-                                               optimization_level=self.optimization_level)
-        return list(manager.run(circuits))
+    @property
+    def keep_prepared(self) -> bool:  # type: ignore[override]
+        return not self.skip_transpile
 
-    # execution mode -----------------------------------------------------------------
-    def _open_mode(self) -> Any:
-        if self.local or self.mode_name == "job":
-            return self._device
-        from qiskit_ibm_runtime import Batch, Session
+    def estimate_payload(self, circuits: Sequence["QuantumCircuit"]) -> int | None:
+        """Upload bytes of a job of these circuits, transpiled as they would be."""
+        if self.local:
+            return None
+        return payload_bytes(self.prepare(list(circuits), RunOptions()))
 
-        kind = Batch if self.mode_name == "batch" else Session
-        mode = kind(backend=self._device, max_time=self.max_time)
-        self.sessions.append({"id": mode.session_id, "mode": self.mode_name})
-        return mode
+    def _get_transpiler(self) -> "Transpiler":
+        if self._transpiler is None:
+            from jobman.backends.transpile import Transpiler
 
-    def _current_mode(self) -> Any:
-        with self._lock:
-            if self._mode is None:
-                self._mode = self._open_mode()
-            return self._mode
+            self._transpiler = Transpiler(self._device.target, self.optimization_level,
+                                          self._transpile_workers)
+        return self._transpiler
+
+    # sessions -------------------------------------------------------------------------
+    def before_submit(self) -> None:
+        """Open the batch or session now, so that it is recorded before a job runs in it."""
+        try:
+            self._keeper.current()
+        except Exception as error:
+            raise self._translate("open session", error) from None
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return [dict(record) for record in self._keeper.records]
+
+    def restore_sessions(self, records: Sequence[dict[str, Any]]) -> None:
+        self._keeper.restore(records)
+
+    def job_details(self, job_id: str) -> dict[str, Any]:
+        runtime_job = self._jobs.get(job_id)
+        session_id = getattr(runtime_job, "session_id", None) if self._keeper.uses_sessions else None
+        return {"session_id": session_id} if session_id else {}
 
     # jobs -----------------------------------------------------------------------------
     def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
+        self._check_payload(circuits)
         try:
-            sampler = make_sampler(self.sampler_kind, self._current_mode(), job.tags())
-            runtime_job = sampler.run(list(circuits), shots=options.shots)
+            runtime_job = self._run(job, circuits, options)
         except Exception as error:
-            raise self._translate("submit", error) from None
+            if self._kind(error) is not ErrorKind.SESSION_CLOSED:
+                raise self._translate("submit", error) from None
+            self._keeper.roll_over()  # its max_time ran out: carry on in a new one
+            try:
+                runtime_job = self._run(job, circuits, options)
+            except Exception as again:
+                raise self._translate("submit", again) from None
         job_id = runtime_job.job_id()
-        self._jobs[job_id] = runtime_job
-        self._memory[job_id] = options.memory
+        with self._lock:
+            self._jobs[job_id] = runtime_job
+            self._memory[job_id] = options.memory
         return job_id
+
+    def _run(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> Any:
+        sampler = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
+        if self.local and options.seed is not None:
+            sampler.options.simulator.seed_simulator = (options.seed + SEED_STRIDE * job.start) % 2**63
+        return sampler.run(list(circuits), shots=options.shots)
+
+    def _check_payload(self, circuits: Sequence["QuantumCircuit"]) -> None:
+        """Refuse (as a job to split) an upload over :data:`MAX_PAYLOAD_BYTES`."""
+        if self.local or len(circuits) < 2:
+            return
+        size = payload_bytes(circuits)
+        if size > MAX_PAYLOAD_BYTES:
+            raise BackendError(f"job of {len(circuits)} circuits would upload {size / 1e6:.1f} MB, over "
+                               f"the {MAX_PAYLOAD_BYTES / 1e6:.0f} MB jobman allows",
+                               code=ErrorKind.SPLIT.value)
 
     def _job(self, job_id: str) -> Any:
         runtime_job = self._jobs.get(job_id)
-        if runtime_job is None:
-            if self.local:
-                raise BackendError(f"unknown local job {job_id} (local jobs do not survive the process)")
-            try:
-                runtime_job = self._service.job(job_id)
-            except Exception as error:
-                raise self._translate("find job", error) from None
+        if runtime_job is not None:
+            return runtime_job
+        if self.local:
+            raise BackendError(f"unknown local job {job_id} (local jobs do not survive the process)")
+        try:
+            runtime_job = self._service.job(job_id)
+        except Exception as error:
+            raise self._translate("find job", error) from None
+        with self._lock:
             self._jobs[job_id] = runtime_job
         return runtime_job
 
     def status(self, job_id: str) -> JobStatus:
+        """The job's status, asked of the service at most once per ``poll_interval`` per job
+        (the engine may look more often; the service should not be asked that often)."""
+        seen = self._seen.get(job_id)
+        if seen is not None and time.monotonic() - seen[0] < self.poll_interval:
+            return seen[1]
+        runtime_job = self._job(job_id)
         try:
-            return map_status(self._job(job_id).status())
-        except BackendError:
-            raise
+            status = map_status(runtime_job.status())
         except Exception as error:
             raise self._translate("status", error) from None
+        self._seen[job_id] = (time.monotonic(), status)
+        return status
 
     def result(self, job_id: str) -> list[CircuitOutcome]:
+        runtime_job = self._job(job_id)
         try:
-            result = self._job(job_id).result()
-        except BackendError:
-            raise
+            result = runtime_job.result()
         except Exception as error:
-            raise self._translate("result", error) from None
-        self._jobs.pop(job_id, None)
-        return outcomes(result, memory=self._memory.pop(job_id, False))
+            raise self._job_failure(runtime_job, error) from None
+        with self._lock:
+            self._jobs.pop(job_id, None)
+            self._seen.pop(job_id, None)
+            keep_memory = self._memory.pop(job_id, True)  # a re-attached job: keep what there is
+        return outcomes(result, memory=keep_memory)
 
     def job_error(self, job_id: str) -> BaseException | None:
         runtime_job = self._jobs.get(job_id)
@@ -168,14 +215,20 @@ class IBMBackend(Backend):
         try:
             runtime_job.result()
         except Exception as error:
-            return self._translate("job", error)
+            return self._job_failure(runtime_job, error)
         return None
+
+    def _job_failure(self, runtime_job: Any, error: BaseException) -> BackendError:
+        """A failed job's error; one that died with its session rolls the session over."""
+        if self._kind(error) is ErrorKind.SESSION_CLOSED:
+            self._keeper.roll_over(getattr(runtime_job, "session_id", None))
+        return self._translate("job", error)
 
     def cancel(self, job_id: str) -> None:
         try:
             self._job(job_id).cancel()
-        except Exception as error:
-            if classify(error) is ErrorKind.TRANSIENT:
+        except Exception as error:  # already final (409) or gone: nothing left to cancel
+            if self._kind(error) is ErrorKind.TRANSIENT:
                 raise self._translate("cancel", error) from None
 
     def find_job(self, job: ChunkJob) -> str | None:
@@ -185,25 +238,57 @@ class IBMBackend(Backend):
             found = self._service.jobs(job_tags=job.tags(), limit=5)
         except Exception as error:
             raise self._translate("find job", error) from None
-        return found[0].job_id() if found else None
+        if not found:
+            return None
+        with self._lock:
+            self._jobs[found[0].job_id()] = found[0]
+        return found[0].job_id()
 
+    # errors ---------------------------------------------------------------------------
     def is_transient(self, error: BaseException) -> bool:
-        if isinstance(error, BackendError):
-            return error.transient
-        return classify(error) in (ErrorKind.TRANSIENT, ErrorKind.PENDING_LIMIT)
+        return self._kind(error) in (ErrorKind.TRANSIENT, ErrorKind.SESSION_CLOSED)
 
-    def close(self) -> None:
-        mode, self._mode = self._mode, None
-        if mode is not None and mode is not self._device:
+    def wants_split(self, error: BaseException) -> bool:
+        return self._kind(error) is ErrorKind.SPLIT
+
+    def must_wait(self, error: BaseException) -> bool:
+        return self._kind(error) is ErrorKind.PENDING_LIMIT
+
+    @staticmethod
+    def _kind(error: BaseException) -> ErrorKind:
+        if isinstance(error, BackendError):
             try:
-                mode.close()
-            except Exception:  # closing is a courtesy; queued jobs finish either way
-                pass
+                return ErrorKind(error.code)
+            except ValueError:
+                return ErrorKind.TRANSIENT if error.transient else ErrorKind.PERMANENT
+        return classify(error)
 
     def _translate(self, action: str, error: BaseException) -> BackendError:
+        if isinstance(error, BackendError):
+            return error
         kind = classify(error)
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        translated = BackendError(f"{action} failed on {self.name}: {message}",
-                                  transient=kind in (ErrorKind.TRANSIENT, ErrorKind.PENDING_LIMIT),
-                                  code=kind.value)
-        return translated
+        text = " ".join(error_text(error).split()) or type(error).__name__
+        return BackendError(f"{action} failed on {self.name}: {text}",
+                            transient=kind in (ErrorKind.TRANSIENT, ErrorKind.SESSION_CLOSED),
+                            code=kind.value)
+
+    def close(self) -> None:
+        self._keeper.close()
+        if self._transpiler is not None:
+            self._transpiler.close()
+
+
+def _check_options(mode: str, optimization_level: int, sampler: str) -> None:
+    if mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if optimization_level not in (0, 1, 2, 3):
+        raise UsageError(f"--optimization-level must be 0-3, not {optimization_level}")
+    if sampler not in SAMPLER_KINDS:
+        raise UsageError(f"--sampler must be one of {', '.join(SAMPLER_KINDS)}, not {sampler!r}")
+
+
+def _quietly(fn: Any) -> Any:
+    try:
+        return fn()
+    except Exception:
+        return None

@@ -32,6 +32,10 @@ RETRY_CODES = frozenset({"1000", "1006", "1008", "1010", "1011"})
 SPLIT_CODES = frozenset({"1305", "5302"})
 #: Too many pending jobs: wait for one to finish, never fail.
 PENDING_LIMIT_CODES = frozenset({"3458"})
+#: The session or batch was closed (its max time ran out): open a new one and carry on.
+SESSION_CLOSED_CODES = frozenset({"1217"})
+#: What the client itself raises when a Session/Batch it knows is closed gets a job.
+SESSION_CLOSED_TEXT = "session is closed"
 #: HTTP statuses worth retrying.
 TRANSIENT_HTTP = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -45,6 +49,7 @@ class ErrorKind(str, Enum):
     PERMANENT = "permanent"  # give up: bad input, authentication, invalid circuit
     SPLIT = "split"  # the job was too long or its result too large: halve it
     PENDING_LIMIT = "pending_limit"  # wait for a job to finish, then submit again
+    SESSION_CLOSED = "session_closed"  # open a new session or batch, then submit again
 
 
 def map_status(status: Any) -> JobStatus:
@@ -56,10 +61,16 @@ def map_status(status: Any) -> JobStatus:
         return JobStatus.QUEUED
 
 
+def error_text(error: BaseException) -> str:
+    """An error's plain message: qiskit errors print ``repr(message)``, ``.message`` is the text."""
+    message = getattr(error, "message", None)
+    return message if isinstance(message, str) else str(error)
+
+
 def error_code(error: BaseException) -> str | None:
-    """The four-digit IBM error code mentioned by an error, if any."""
+    """The four-digit IBM error code mentioned by an error (or those it came from), if any."""
     for item in _chain(error):
-        match = _CODE.search(str(item))
+        match = _CODE.search(error_text(item))
         if match:
             return match.group(1)
     return None
@@ -84,6 +95,8 @@ def classify(error: BaseException) -> ErrorKind:
     code = error_code(error)
     if code in PENDING_LIMIT_CODES:
         return ErrorKind.PENDING_LIMIT
+    if code in SESSION_CLOSED_CODES or SESSION_CLOSED_TEXT in error_text(error).lower():
+        return ErrorKind.SESSION_CLOSED
     if code in SPLIT_CODES or "RuntimeJobMaxTimeoutError" in names:
         return ErrorKind.SPLIT
     if names & {"IBMNotAuthorizedError", "IBMInputValueError", "RuntimeInvalidStateError",
@@ -92,8 +105,9 @@ def classify(error: BaseException) -> ErrorKind:
     if code in RETRY_CODES:
         return ErrorKind.TRANSIENT
     status = http_status(error)
-    if status is not None:
-        return ErrorKind.TRANSIENT if status in TRANSIENT_HTTP or status >= 500 else ErrorKind.PERMANENT
+    if status is not None:  # -1: no answer at all, e.g. after the client's own retries of 5xx
+        transient = status < 0 or status >= 500 or status in TRANSIENT_HTTP
+        return ErrorKind.TRANSIENT if transient else ErrorKind.PERMANENT
     if names & {"ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "ChunkedEncodingError",
                 "ProtocolError", "RemoteDisconnected", "ConnectionResetError", "TimeoutError"}:
         return ErrorKind.TRANSIENT

@@ -12,6 +12,8 @@ from jobman.status import JobStatus
 
 #: ``--sampler`` choices.
 SAMPLER_KINDS = ("v2", "executor")
+#: JSON a pub adds around its circuit (shots, empty parameter values, brackets).
+PUB_OVERHEAD_BYTES = 64
 
 
 def make_sampler(kind: str, mode: Any, tags: Sequence[str]) -> Any:
@@ -30,6 +32,16 @@ def make_sampler(kind: str, mode: Any, tags: Sequence[str]) -> Any:
         raise ValueError(f"unknown sampler {kind!r}; choose one of {', '.join(SAMPLER_KINDS)}")
     sampler.options.environment.job_tags = list(tags)
     return sampler
+
+
+def payload_bytes(circuits: Sequence[Any]) -> int:
+    """Bytes the circuits take in a job's upload: each is QPY, compressed and base64-encoded
+    into the JSON body by the client's ``RuntimeEncoder``, plus a little per pub."""
+    import json
+
+    from qiskit_ibm_runtime.utils.json import RuntimeEncoder
+
+    return sum(len(json.dumps(circuit, cls=RuntimeEncoder)) + PUB_OVERHEAD_BYTES for circuit in circuits)
 
 
 def outcomes(result: Any, memory: bool) -> list[CircuitOutcome]:

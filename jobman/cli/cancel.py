@@ -12,7 +12,8 @@ from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
 def cancel_command(
     set_id: SetArgument = None,
     wait: Annotated[float, typer.Option("--wait", metavar="SECONDS", min=0,
-                    help="How long to wait for a running `jobman run`/`resume` to stop.")] = 10.0,
+                    help="How long to wait for a running `jobman run`/`resume` to stop.",
+                    rich_help_panel="Submission")] = 10.0,
     store: StoreOption = None,
 ) -> int:
     """Cancel a job set: drop pending submissions, cancel queued and running jobs.

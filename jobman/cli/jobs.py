@@ -45,6 +45,8 @@ def row(chunk: Any) -> dict[str, Any]:
     return {"chunk": chunk.index, "start": chunk.start, "stop": chunk.stop, "status": chunk.status,
             "attempts": len(chunk.attempts), "job_ids": [a.get("job_id") for a in chunk.attempts
                                                           if a.get("job_id")],
+            "session_ids": list(dict.fromkeys(a["session_id"] for a in chunk.attempts
+                                              if a.get("session_id"))),
             "failed": chunk.failed_count(), "error": chunk.error}
 
 
@@ -52,6 +54,8 @@ def render_row(item: dict[str, Any]) -> str:
     """``     7  700-799         DONE               1  aer-7-1-0``."""
     text = (f"{item['chunk']:>6}  {circuit_range(item['start'], item['stop']):<15} {item['status']:<11} "
             f"{item['attempts']:>8}  {' '.join(item['job_ids']) or '-'}")
+    if item.get("session_ids"):
+        text += f"  session {' '.join(item['session_ids'])}"
     if item["error"]:
         text += f"  ({item['failed']} failed: {item['error']})"
     return text

@@ -31,7 +31,11 @@ def resume_command(set_id: SetArgument = None, store: StoreOption = None) -> int
 def retry_command(
     set_id: SetArgument = None,
     circuit: Annotated[Optional[str], typer.Option("--circuit", "-c", metavar="SPEC",
-                       help="Only these failed circuits (42, 100-199, 1,5 or a name).")] = None,
+                       help="Only these failed circuits (42, 100-199, 1,5 or a name).",
+                       rich_help_panel="Circuits")] = None,
+    on_failure: Annotated[Optional[str], typer.Option("--on-failure", metavar="continue|abort",
+                          help="Override the set's --on-failure policy for this retry.",
+                          rich_help_panel="Submission")] = None,
     store: StoreOption = None,
 ) -> int:
     """Resubmit only the failed or cancelled circuits of a finished job set.
@@ -49,5 +53,5 @@ def retry_command(
         set_id = set_store.id
     with follow(terminal, "retry") as progress:
         progress.start(manager.store.open_set(set_id))
-        job_set = manager.retry(set_id, indices, on_change=progress.on_change)
+        job_set = manager.retry(set_id, indices, on_change=progress.on_change, on_failure=on_failure)
     return finish(job_set)

@@ -10,14 +10,43 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import StoreOption, app, open_store, terminal
 from jobman.cli.progress import follow
+from jobman.exceptions import UsageError
+
+BACKEND_PANEL = "Backend"
+#: --mode and friends, with their defaults: given to IBM backends only.
+IBM_DEFAULTS = {"mode": "batch", "max_time": None, "optimization_level": 1, "skip_transpile": False,
+                "sampler": "v2", "account": None, "instance": None}
 
 
 @app.command("run")
 def run_command(
     inputs: Annotated[List[Path], typer.Argument(metavar="INPUT...", show_default=False,
                       help="QPY or OpenQASM 2/3 files, or directories of them (sorted by name).")],
-    backend: Annotated[str, typer.Option("--backend", "-b", help="Where to run: aer (local simulator).",
-                       rich_help_panel="Backend")] = "aer",
+    backend: Annotated[str, typer.Option("--backend", "-b", help="Where to run: aer (local simulator), "
+                       "fake_<device> (IBM device model, offline, e.g. fake_manila) or ibm_<device> (IBM "
+                       "Quantum, e.g. ibm_torino); `jobman backends` lists them.",
+                       rich_help_panel=BACKEND_PANEL)] = "aer",
+    mode: Annotated[str, typer.Option("--mode", metavar="batch|session|job", help="IBM execution mode, "
+                    "e.g. --mode session: jobs in a Batch (default), a dedicated Session, or one by one.",
+                    rich_help_panel=BACKEND_PANEL)] = "batch",
+    max_time: Annotated[Optional[str], typer.Option("--max-time", metavar="TIME", help="Most time a batch "
+                        "or session stays open, e.g. --max-time 2h (or seconds: 7200); jobman opens a new "
+                        "one when it closes.", rich_help_panel=BACKEND_PANEL)] = None,
+    optimization_level: Annotated[int, typer.Option("--optimization-level", "-O", min=0, max=3,
+                                  metavar="0-3", help="Transpiler optimization level for IBM backends, "
+                                  "e.g. -O 3 (seeded by --seed).", rich_help_panel=BACKEND_PANEL)] = 1,
+    skip_transpile: Annotated[bool, typer.Option("--skip-transpile", metavar="", help="The circuits "
+                              "already are ISA circuits of the IBM backend: run them as they are, e.g. "
+                              "--skip-transpile.", rich_help_panel=BACKEND_PANEL)] = False,
+    sampler: Annotated[str, typer.Option("--sampler", metavar="v2|executor", help="IBM Sampler: "
+                       "SamplerV2 (v2) or executor_sampler.Sampler, e.g. --sampler executor.",
+                       rich_help_panel=BACKEND_PANEL)] = "v2",
+    account: Annotated[Optional[str], typer.Option("--account", metavar="NAME", help="Saved "
+                       "qiskit-ibm-runtime account, e.g. --account work (default: QISKIT_IBM_* "
+                       "variables, then the default saved account).", rich_help_panel=BACKEND_PANEL)] = None,
+    instance: Annotated[Optional[str], typer.Option("--instance", metavar="CRN", help="IBM Quantum "
+                        "instance (CRN or name), e.g. --instance my-instance.",
+                        rich_help_panel=BACKEND_PANEL)] = None,
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed; a circuit's result then "
@@ -46,6 +75,9 @@ def run_command(
     """
     from jobman.manager import JobManager
 
+    backend_obj = build_backend(backend, mode=mode, max_time=max_time, optimization_level=optimization_level,
+                                skip_transpile=skip_transpile, sampler=sampler, account=account,
+                                instance=instance, max_in_flight=max_in_flight)
     manager = JobManager(open_store(store))
 
     with follow(terminal, "run") as progress:
@@ -55,7 +87,7 @@ def run_command(
             terminal.detail(f"job set folder: {manager.store.root / job_set.job_set_id()}")
             progress.start(manager.store.open_set(job_set.job_set_id()), fresh=True)
 
-        job_set = manager.run([str(p) for p in inputs], backend=backend, shots=shots, seed=seed,
+        job_set = manager.run([str(p) for p in inputs], backend=backend_obj, shots=shots, seed=seed,
                               chunk_size=chunk_size, name=name, memory=memory,
                               max_in_flight=max_in_flight, max_retries=max_retries,
                               on_failure=on_failure, on_change=progress.on_change, on_created=created)
@@ -74,3 +106,35 @@ def finish(job_set) -> int:
     if len(summary["failures"]) > 20:
         terminal.info(f"... and {len(summary['failures']) - 20} more; see `jobman status {summary['id']}`")
     return exit_code(summary["status"])
+
+
+def build_backend(name: str, max_in_flight: Optional[int] = None, **ibm_options):
+    """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, and are an
+    error with any other."""
+    from jobman.backends import get_backend
+
+    given = {key: value for key, value in ibm_options.items() if value != IBM_DEFAULTS[key]}
+    if not name.startswith(("fake_", "ibm_")):
+        if given:
+            flags = ", ".join("--" + key.replace("_", "-") for key in given)
+            raise UsageError(f"{flags} apply to fake_<device> and ibm_<device> backends, not {name!r}")
+        return get_backend(name)
+    if ibm_options["mode"] == "session" and max_in_flight == 1:
+        terminal.warn("--mode session with --max-in-flight 1 leaves the device idle between jobs; "
+                      "2 or more keeps the next job queued")
+    return get_backend(name, **dict(ibm_options, max_time=parse_duration(ibm_options["max_time"])))
+
+
+def parse_duration(text: Optional[str]) -> Optional[int]:
+    """``7200``, ``90m``, ``2h``, ``1d`` as seconds; None stays None."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value, unit = (text[:-1], text[-1]) if text[-1:].lower() in units else (text, "s")
+    try:
+        seconds = float(value) * units[unit.lower()]
+    except ValueError:
+        raise UsageError(f"--max-time must be seconds or a duration like 90m or 2h, not {text!r}") from None
+    if seconds <= 0:
+        raise UsageError(f"--max-time must be positive, not {text!r}")
+    return int(seconds)

@@ -90,6 +90,7 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
         "circuits: " + totals(summary["circuits"]),
         "chunks:   " + totals(summary["chunks"]),
     ]
+    lines += [session_line(session) for session in summary.get("sessions", [])]
     failures = summary["failures"]
     lines += [describe_failure(row) for row in failures[:max_failures]]
     if max_failures is not None and len(failures) > max_failures:
@@ -97,5 +98,16 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
     for row in summary.get("chunk_detail", []):
         lines.append(f"  chunk {row['chunk']:>5}  {row['start']}-{row['stop'] - 1}  {row['status']:<10} "
                      f"attempts {row['attempts']}  job {row['job_id'] or '-'}"
+                     + (f"  session {row['session_id']}" if row.get("session_id") else "")
                      + (f"  {row['error']}" if row["error"] else ""))
     return "\n".join(lines)
+
+
+def session_line(session: dict[str, Any]) -> str:
+    """``session d1a2b3 (batch on ibm_torino): open since 2026-11-21 09:45``."""
+    from jobman.cli.formatting import timestamp
+
+    state = session.get("state", "open")
+    since = f" since {timestamp(session['opened'])[:16]}" if session.get("opened") else ""
+    return (f"{session.get('mode', 'session')} {session.get('id')} on {session.get('backend', '?')}: "
+            f"{state}{since if state == 'open' else ''}")

@@ -1,0 +1,119 @@
+"""The ledger: each chunk's per-circuit result lines, and its record kept in step with them.
+
+One line per circuit, always: ``{"index", "name", "status", "num_clbits", "counts", "error"}``.
+Lines are merged into what is stored (so a retry replaces only its circuits) and written
+atomically *before* the chunk record that depends on them: a crash between the two leaves
+lines that say more than the record, which :meth:`Ledger.close` reconciles on resume.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from jobman.backends.base import CircuitOutcome
+from jobman.records import ChunkRecord, attempt_indices, compress_ranges
+from jobman.status import JobStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.store import SetStore
+
+PENDING, DONE, ERROR, CANCELLED = (JobStatus.PENDING.value, JobStatus.DONE.value,
+                                   JobStatus.ERROR.value, JobStatus.CANCELLED.value)
+NO_RESULT = "no result was recorded for this circuit"
+
+Line = dict[str, Any]
+
+
+class Ledger:
+    """Reads, merges and writes result lines; saves chunk records and reports their changes."""
+
+    def __init__(self, set_store: "SetStore", clock: Callable[[], float],
+                 on_change: Callable[[ChunkRecord], None] | None = None) -> None:
+        self.set = set_store
+        self.clock = clock
+        self.on_change = on_change
+
+    def lines(self, record: ChunkRecord) -> list[Line]:
+        """The chunk's stored lines, or PENDING ones when it has none yet."""
+        lines = self.set.read_results(record.index)
+        if lines is None or len(lines) != record.size:
+            lines = [failed_line(i, None, PENDING, None) for i in range(record.start, record.stop)]
+        return lines
+
+    def merge(self, record: ChunkRecord, updates: dict[int, Line],
+              memory: dict[int, list[str] | None] | None = None) -> list[Line]:
+        """Replace the stored lines of the circuits in ``updates``; return all the chunk's lines."""
+        lines = self.lines(record)
+        rows = self._memory_rows(record) if memory is not None else None
+        for index, line in updates.items():
+            pos = index - record.start
+            if line["name"] is None:
+                line["name"] = lines[pos].get("name")
+            lines[pos] = line
+            if rows is not None:
+                rows[pos] = memory.get(index)
+        self.set.write_results(record.index, lines, [line.get("name") for line in lines], rows)
+        return lines
+
+    def close(self, record: ChunkRecord, lines: list[Line] | None = None) -> None:
+        """Make the chunk's record final from its lines; no circuit is ever left PENDING."""
+        lines = self.lines(record) if lines is None else lines
+        if any(line["status"] == PENDING for line in lines):
+            lines = [failed_line(line["index"], line.get("name"), ERROR, NO_RESULT)
+                     if line["status"] == PENDING else line for line in lines]
+            self.set.write_results(record.index, lines, [line.get("name") for line in lines])
+        record.failed = compress_ranges([(line["index"], line["status"], line.get("error") or "")
+                                         for line in lines if line["status"] != DONE])
+        record.error = record.failed[0][3] if record.failed else None
+        self.set_status(record, chunk_status(lines))
+
+    def set_status(self, record: ChunkRecord, status: JobStatus, save: bool = True,
+                   sync: bool = True) -> None:
+        """Change a chunk's status; save it and tell ``on_change``."""
+        record.set_status(status, self.clock())
+        if save:
+            self.set.save_chunk(record, sync=sync)
+            if self.on_change is not None:
+                self.on_change(record)
+
+    def _memory_rows(self, record: ChunkRecord) -> list[list[str] | None]:
+        rows = self.set.read_memory(record.index)
+        return rows if rows is not None and len(rows) == record.size else [None] * record.size
+
+
+def owed(record: ChunkRecord, lines: list[Line]) -> list[int]:
+    """Circuits of an unfinished chunk that still need a result: the pending ones, and those of
+    its last attempt that are not done (a retry re-runs circuits whose lines are final)."""
+    indices = {line["index"] for line in lines if line["status"] == PENDING}
+    last = record.last_attempt()
+    if last is not None:
+        indices |= {i for i in attempt_indices(last) if lines[i - record.start]["status"] != DONE}
+    return sorted(indices)
+
+
+def chunk_status(lines: list[Line]) -> JobStatus:
+    """DONE if any circuit is (its failed ones are listed in ``failed``), else CANCELLED or ERROR."""
+    statuses = {line["status"] for line in lines}
+    if DONE in statuses:
+        return JobStatus.DONE
+    return JobStatus.CANCELLED if statuses == {CANCELLED} else JobStatus.ERROR
+
+
+def outcome_line(index: int, name: str | None, outcome: CircuitOutcome) -> Line:
+    """The line of a circuit the backend returned."""
+    failed = outcome.status is not JobStatus.DONE
+    return {"index": index, "name": name, "status": outcome.status.value,
+            "num_clbits": outcome.num_clbits, "counts": outcome.counts,
+            "error": outcome.error or (NO_RESULT if failed else None)}
+
+
+def failed_line(index: int, name: str | None, status: str, reason: str | None) -> Line:
+    """The line of a circuit without counts (ERROR, CANCELLED, or PENDING)."""
+    return {"index": index, "name": name, "status": status, "num_clbits": 0, "counts": None,
+            "error": reason}
+
+
+def failed_lines(indices: Sequence[int], names: dict[int, str], status: str, reason: str
+                 ) -> dict[int, Line]:
+    """The same failure for many circuits."""
+    return {index: failed_line(index, names.get(index), status, reason) for index in indices}
