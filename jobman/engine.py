@@ -182,7 +182,7 @@ class Engine:
         work = WorkItem(item.chunk, to_ranges([g for g, _ in kept]), failures=item.failures)
         preparing = type(self.backend).prepare is not Backend.prepare
         self.ledger.set_status(record, JobStatus.TRANSPILING if preparing else JobStatus.SUBMITTING,
-                               save=False)
+                               save=self.backend.keep_prepared)  # costly: let `jobman status` see it
         try:
             prepared = self._prepare(record.index, kept)
             job_id, entry = self.call(self._submitter(record, work.runs, prepared))

@@ -16,7 +16,7 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from conftest import expected_counts, write_qpy
 from ibm_support import (account_env, ibm_account, ibm_backend, ibm_standin, manager,  # noqa: F401
                          no_account, one_at_a_time)
-from jobman.backends import backend_from_record
+from jobman.backends import ChunkJob, RunOptions, backend_from_record
 from jobman.backends.ibm import IBMBackend
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
@@ -64,7 +64,7 @@ def test_batch_mode_runs_every_chunk_in_one_tagged_batch(store_dir, ibm_account)
 
 def test_session_mode_keeps_the_next_job_queued_while_one_runs(store_dir, one_at_a_time):
     standin = one_at_a_time
-    standin.run_time = 0.6  # jobs take long enough for jobman to have the next one queued
+    standin.run_time = 0.8  # jobs take long enough for jobman to have the next one queued
     job_set = run_set(store_dir, ibm_backend(mode="session", max_time=600), n=20, chunk_size=5)
     check_exact(job_set, range(20))
     [session] = job_set._set.record.sessions
@@ -109,8 +109,15 @@ def test_expired_session_is_replaced_and_the_run_carries_on(store_dir, ibm_accou
 
 # --------------------------------------------------------------------------- faults
 def test_pending_jobs_limit_waits_without_using_retries(store_dir, ibm_account):
-    ibm_account.pending_limit, ibm_account.queue_time = 1, 0.4
-    job_set = run_set(store_dir, ibm_backend(), n=20, chunk_size=5, max_in_flight=3, max_retries=0)
+    ibm_account.pending_limit = 1
+    ibm_account.hold()  # the first job waits until a submission has been refused
+
+    def release_after_a_refusal(record) -> None:
+        if ibm_account.requests_to("POST", "/jobs") > ibm_account.jobs_created:
+            ibm_account.release()
+
+    job_set = run_set(store_dir, ibm_backend(), n=20, chunk_size=5, max_in_flight=3, max_retries=0,
+                      on_change=release_after_a_refusal)
     check_exact(job_set, range(20))
     assert ibm_account.jobs_created == 4 and ibm_account.requests_to("POST", "/jobs") > 4
     assert job_set.engine.retries == 0
@@ -222,7 +229,7 @@ def test_recorded_options_rebuild_the_same_backend(ibm_account):
 # ------------------------------------------------------------------- fake devices, local mode
 def test_fake_manila_in_local_mode_most_frequent_outcome_is_right(store_dir):
     job_set = JobManager(store_dir, poll_interval=0.02).run(
-        make_basis_circuits(256, 5), backend=IBMBackend("fake_manila"), shots=100, seed=11,
+        make_basis_circuits(256, 5), backend=IBMBackend("fake_manila"), shots=64, seed=11,
         chunk_size=128)
     assert job_set.status() is JobStatus.DONE and job_set._set.record.sessions == []
     result = job_set.results()
@@ -256,3 +263,55 @@ def test_several_registers_count_over_all_clbits_as_aer_does(store_dir, ibm_acco
     # |q4..q0> = 00101: a[1] <- q0 = 1, b[1] <- q2 = 1; clbits b2 b1 b0 a1 a0 read "01010"
     assert on_ibm.results().get_counts(0) == {"01010": SHOTS}
 
+
+
+# ------------------------------------------------------------------- sizes, ISA input, sessions
+def test_chunks_are_sized_and_split_to_keep_uploads_under_the_limit(store_dir, ibm_account, monkeypatch):
+    import jobman.backends.ibm as ibm
+
+    per_circuit = ibm_backend().estimate_payload(make_basis_circuits(1, 5))
+    monkeypatch.setattr(ibm, "MAX_PAYLOAD_BYTES", 6 * per_circuit)
+    planned = run_set(store_dir, ibm_backend(), n=12, chunk_size=12)  # planned from a sample
+    assert 1 < planned._set.record.chunk_size < 6  # the largest sampled circuit, with a margin
+    check_exact(planned, range(12))
+    assert all(len(chunk) == 1 for chunk in attempts(planned))  # no job had to be split
+
+    unplanned = ibm_backend()  # no estimate at plan time: the check before upload splits the job
+    unplanned.estimate_payload = lambda circuits: None
+    job_set = run_set(store_dir, unplanned, n=12, chunk_size=12)
+    check_exact(job_set, range(12))
+    [chunk] = attempts(job_set)
+    sent = sorted(tuple(a["runs"][0]) for a in chunk if a["job_id"])  # halves, halved again if need be
+    assert len(sent) >= 2 and all(stop - start <= 6 for start, stop in sent)
+    assert [i for start, stop in sent for i in range(start, stop)] == list(range(12))
+    assert "over the" in chunk[0]["error"] and chunk[0]["job_id"] is None
+
+
+def test_isa_circuits_pass_through_and_others_are_rejected_with_skip_transpile(store_dir, ibm_account):
+    backend = ibm_backend(skip_transpile=True)
+    isa = ibm_backend().prepare(make_basis_circuits(6, 5), RunOptions(seed=1))
+    not_isa = QuantumCircuit(2, name="bell")
+    not_isa.h(0)
+    not_isa.cx(0, 1)
+    not_isa.measure_all()
+    job_set = manager(store_dir).run(isa + [not_isa], backend=backend, shots=SHOTS)
+    check_exact(job_set, range(6))
+    [failure] = job_set.summary()["failures"]
+    assert failure["start"] == 6 and "not ISA for ibm_fake_manila (h not supported)" in failure["reason"]
+    assert not job_set._set.paths.transpiled_folder.exists()  # nothing costly to keep
+
+
+def test_a_recorded_session_closed_meanwhile_is_replaced(ibm_account):
+    first = ibm_backend(mode="batch")
+    first.before_submit()
+    records = first.sessions()
+    ibm_account.expire_session(records[0]["id"])
+    second = ibm_backend(mode="batch")
+    second.restore_sessions(records)
+    job = ChunkJob("s", 0, 0, 2, 1)
+    circuits = second.prepare(make_basis_circuits(2, 5), RunOptions())
+    job_id = second.submit(job, circuits, RunOptions(shots=8))
+    [old, new] = second.sessions()
+    assert (old["id"], old["state"], new["state"]) == (records[0]["id"], "closed", "open")
+    assert second.job_details(job_id) == {"session_id": new["id"]}
+    assert [o.counts for o in second.result(job_id)] == [{"0x0": 8}, {"0x1": 8}]

@@ -135,11 +135,19 @@ def account_rows_within(account: str | None, instance: str | None, timeout: floa
 
 def _row(backend: Any, source: str) -> BackendRow:
     status = _status(backend)
-    return BackendRow(name=backend.name, source=source, num_qubits=getattr(backend, "num_qubits", None),
+    return BackendRow(name=backend.name, source=source, num_qubits=_num_qubits(backend),
                       pending_jobs=getattr(status, "pending_jobs", None),
                       operational=getattr(status, "operational", None),
                       status=getattr(status, "status_msg", None),
                       max_payload_bytes=None if source == "fake" else MAX_PAYLOAD_BYTES)
+
+
+def _num_qubits(backend: Any) -> int | None:
+    """Qubits from the configuration (a fake device builds its whole target for ``num_qubits``)."""
+    try:
+        return int(backend.configuration().num_qubits)
+    except Exception:
+        return getattr(backend, "num_qubits", None)
 
 
 def _status(backend: Any) -> Any:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
 #: Chunks smaller than this are transpiled in process: starting workers would cost more.
-PARALLEL_MIN_CIRCUITS = 64
+PARALLEL_MIN_CIRCUITS = 256
 
 _WORKER_PASS_MANAGERS: dict[tuple[str, int], Any] = {}
 

@@ -50,7 +50,8 @@ def run_command(
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed; a circuit's result then "
-                    "depends only on the seed and its index.", rich_help_panel="Task")] = None,
+                    "depends only on the seed and its index. Also seeds IBM transpiling.",
+                    rich_help_panel="Task")] = None,
     chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", "-k", metavar="K",
                           help="Most circuits per job (the backend's limits may lower it).",
                           rich_help_panel="Task")] = None,

@@ -104,10 +104,11 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
 
 
 def session_line(session: dict[str, Any]) -> str:
-    """``session d1a2b3 (batch on ibm_torino): open since 2026-11-21 09:45``."""
+    """``session d1a2b3 on ibm_torino: opened 2026-11-21 09:45`` (``, closed ...`` once replaced)."""
     from jobman.cli.formatting import timestamp
 
-    state = session.get("state", "open")
-    since = f" since {timestamp(session['opened'])[:16]}" if session.get("opened") else ""
-    return (f"{session.get('mode', 'session')} {session.get('id')} on {session.get('backend', '?')}: "
-            f"{state}{since if state == 'open' else ''}")
+    text = (f"{session.get('mode', 'session')} {session.get('id')} on {session.get('backend', '?')}: "
+            f"opened {timestamp(session.get('opened'))[:16]}")
+    if session.get("state") == "closed":
+        text += f", closed {timestamp(session.get('closed'))[:16]}"
+    return text

@@ -99,9 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
-        with self.server.standin.lock:
+        with self.server.standin.lock:  # log before answering, so a client never outruns the log
             self.server.standin.http_log.append((self.command, self._path, status))
+        self.wfile.write(data)
 
     def _send_error(self, err: ApiError) -> None:
         body = {
