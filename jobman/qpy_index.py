@@ -30,8 +30,8 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass
-from itertools import islice
-from typing import TYPE_CHECKING, BinaryIO
+from itertools import accumulate, islice
+from typing import TYPE_CHECKING, BinaryIO, Sequence
 
 from jobman.exceptions import InputError
 
@@ -87,6 +87,44 @@ class QpyHeader:
         head = bytearray(self.raw)
         _NUM_PROGRAMS.pack_into(head, _NUM_PROGRAMS_AT, count)
         return bytes(head)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The bytes a circuit was read from, and how to tell that it is still that circuit."""
+
+    header: QpyHeader
+    payload: memoryview
+    owner: int  # id() of the circuit read; a copy of it has another
+    size: int  # its number of instructions when read
+
+    def __reduce__(self) -> tuple:
+        return type(None), ()  # a pickled or deep-copied circuit carries no bytes (None)
+
+
+def encoded(circuits: Sequence[QuantumCircuit]) -> bytes | None:
+    """A QPY file of ``circuits`` made of the bytes they were read from, without encoding them again.
+
+    None unless every circuit was read by :meth:`QpyIndex.load` from one file and is that very
+    object, with as many instructions as when read (jobman never changes a circuit it read in
+    place; a backend that changes circuits makes new ones, which have no bytes to reuse).
+    """
+    sources = [getattr(circuit, "_jobman_qpy", None) for circuit in circuits]
+    if not sources or sources[0] is None:
+        return None
+    header = sources[0].header
+    for circuit, source in zip(circuits, sources):
+        if source is None or source.header is not header or source.owner != id(circuit) \
+                or source.size != len(circuit.data):
+            return None
+    head = header.with_count(len(sources))
+    if header.version < TABLE_MIN_VERSION:
+        return b"".join([head, *(s.payload for s in sources)])
+    offsets = array("Q", accumulate((len(s.payload) for s in sources[:-1]),
+                                    initial=len(head) + len(sources) * _OFFSET.size))
+    if sys.byteorder == "little":
+        offsets.byteswap()
+    return b"".join([head, offsets.tobytes(), *(s.payload for s in sources)])
 
 
 def read_header(fh: BinaryIO, path: str, size: int) -> QpyHeader:
@@ -160,7 +198,10 @@ class QpyIndex:
         return head + table + body
 
     def load(self, fh: BinaryIO, start: int, stop: int) -> list[QuantumCircuit]:
-        """Circuits ``[start, stop)`` of this file; any reader error becomes InputError."""
+        """Circuits ``[start, stop)`` of this file; any reader error becomes InputError.
+
+        Each circuit keeps the bytes it was read from, for :func:`encoded`.
+        """
         if start >= stop:
             return []
         data = self.payload(fh, start, stop)
@@ -173,6 +214,10 @@ class QpyIndex:
             ) from exc
         if len(circuits) != stop - start:
             raise InputError(f"corrupt QPY file {self.path}: {_circuit_range(start, stop)}")
+        view, shift = memoryview(data), len(data) - self.bounds[stop]  # the body ends the payload
+        for i, circuit in zip(range(start, stop), circuits):
+            own = view[shift + self.bounds[i]:shift + self.bounds[i + 1]]
+            circuit._jobman_qpy = _Source(self.header, own, id(circuit), len(circuit.data))
         return circuits
 
     def names(self, fh: BinaryIO, start: int, stop: int) -> list[str]:

@@ -6,10 +6,12 @@ set of a thousand circuits or a million. This module never imports qiskit.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from jobman.exceptions import CircuitIndexError, JobmanError
+from jobman.records import ChunkRecord
 from jobman.status import JobStatus
 from jobman.store import SetStore
 
@@ -48,17 +50,17 @@ class ManagedResult:
 
     def __init__(self, set_store: SetStore) -> None:
         self._set = set_store
-        self._cache: dict[int, tuple[Any, list[dict[str, Any]] | None]] = {}
+        self._cache: dict[int, _Chunk] = {}
 
     def __len__(self) -> int:
         return self._set.record.total
 
     def __iter__(self) -> Iterator[CircuitResult]:
-        for chunk in range(self._set.record.num_chunks):
-            record, lines = self._chunk(chunk)
+        for chunk in range(self._set.record.num_chunks):  # one chunk in memory at a time
+            record = self._set.chunk(chunk)
+            lines = self._set.read_results(chunk) if record.job_status.is_final else None
             for index in range(record.start, record.stop):
-                yield self._build(index, record, lines, memory=False)
-            self._cache.pop(chunk, None)
+                yield _build(index, record, lines[index - record.start] if lines else None)
 
     @property
     def job_set_id(self) -> str:
@@ -81,9 +83,16 @@ class ManagedResult:
     def circuit(self, key: int | str, memory: bool = False) -> CircuitResult:
         """The full result of one circuit."""
         index = self.index_of(key)
-        chunk = index // self._set.record.chunk_size
-        record, lines = self._chunk(chunk)
-        return self._build(index, record, lines, memory=memory)
+        stored = self._chunk(index // self._set.record.chunk_size)
+        pos = index - stored.record.start
+        result = _build(index, stored.record, json.loads(stored.lines[pos]) if stored.lines else None)
+        if memory and result.counts is not None:
+            if stored.memory is None:
+                stored.memory = self._set.result_lines(stored.record.index, memory=True) or []
+            row = json.loads(stored.memory[pos]) if stored.memory else None
+            if row is not None:
+                result.memory = [hex_to_bits(key, result.num_clbits) for key in row]
+        return result
 
     def get_counts(self, key: int | str) -> dict[str, int]:
         """Counts of one circuit as ``{bitstring: count}``; raises if it has no result."""
@@ -101,31 +110,32 @@ class ManagedResult:
             raise JobmanError(f"circuit {result.index} has no shot memory; run with --memory")
         return result.memory
 
-    def _chunk(self, chunk: int) -> tuple[Any, list[dict[str, Any]] | None]:
+    def _chunk(self, chunk: int) -> "_Chunk":
+        """A chunk's record and its lines, undecoded: a lookup decodes only the line it needs."""
         if chunk not in self._cache:
             record = self._set.chunk(chunk)
-            lines = self._set.read_results(chunk) if record.job_status is JobStatus.DONE or \
-                record.job_status.is_final else None
-            self._cache[chunk] = (record, lines)
+            lines = self._set.result_lines(chunk) if record.job_status.is_final else None
+            self._cache[chunk] = _Chunk(record, lines)
         return self._cache[chunk]
 
-    def _build(self, index: int, record: Any, lines: list[dict[str, Any]] | None,
-               memory: bool) -> CircuitResult:
-        if not lines:
-            return CircuitResult(index, None, record.job_status, error=record.error)
-        line = lines[index - record.start]
-        num_clbits = line.get("num_clbits", 0)
-        counts = line.get("counts")
-        if counts is not None:
-            counts = {hex_to_bits(key, num_clbits): value for key, value in counts.items()}
-        result = CircuitResult(index, line.get("name"), JobStatus(line["status"]), counts,
-                               line.get("error"), num_clbits)
-        if memory:
-            shots = self._set.read_memory(record.index)
-            row = shots[index - record.start] if shots else None
-            if row is not None:
-                result.memory = [hex_to_bits(key, num_clbits) for key in row]
-        return result
+
+@dataclass
+class _Chunk:
+    record: ChunkRecord
+    lines: list[bytes] | None
+    memory: list[bytes] | None = None  # read on first need
+
+
+def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None) -> CircuitResult:
+    """One circuit's result from its stored line (None: its chunk has no results yet)."""
+    if line is None:
+        return CircuitResult(index, None, record.job_status, error=record.error)
+    num_clbits = line.get("num_clbits", 0)
+    counts = line.get("counts")
+    if counts is not None:
+        counts = {hex_to_bits(key, num_clbits): value for key, value in counts.items()}
+    return CircuitResult(index, line.get("name"), JobStatus(line["status"]), counts,
+                         line.get("error"), num_clbits)
 
 
 def _no_result(result: CircuitResult) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +73,8 @@ def read_json(path: Path) -> Any:
 
 def new_set_id(now: float | None = None) -> str:
     """A new id that sorts by creation time: ``20261121-094512-5073fa9`` (milliseconds, then random)."""
+    import secrets
+
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     return f"{stamp}-{int(now * 1000) % 1000:03d}{secrets.token_hex(2)}"
@@ -237,16 +238,20 @@ class SetStore:
 
     def read_results(self, chunk: int) -> list[dict[str, Any]] | None:
         """Chunk ``chunk``'s result lines, or None when it has none yet."""
-        try:
-            with open(self.paths.results_file(chunk), "rb") as handle:
-                return [json.loads(line) for line in handle.read().splitlines()]
-        except FileNotFoundError:
-            return None
+        lines = self.result_lines(chunk)
+        return None if lines is None else [json.loads(line) for line in lines]
 
     def read_memory(self, chunk: int) -> list[list[str] | None] | None:
+        lines = self.result_lines(chunk, memory=True)
+        return None if lines is None else [json.loads(line) for line in lines]
+
+    def result_lines(self, chunk: int, memory: bool = False) -> list[bytes] | None:
+        """Chunk ``chunk``'s result (or shot memory) lines, undecoded, so that a reader decodes
+        only those it needs; None when there are none yet."""
         try:
-            with open(self.paths.memory_file(chunk), "rb") as handle:
-                return [json.loads(line) for line in handle.read().splitlines()]
+            with open(self.paths.memory_file(chunk) if memory else self.paths.results_file(chunk),
+                      "rb") as handle:
+                return handle.read().splitlines()
         except FileNotFoundError:
             return None
 

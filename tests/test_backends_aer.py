@@ -2,8 +2,9 @@
 
 from qiskit import QuantumCircuit
 
-from jobman.backends.aer import AerBackend, chunk_seed
+from jobman.backends.aer import WIDE_QUBITS, AerBackend, chunk_seed, split_ranges
 from jobman.backends.base import ChunkJob, RunOptions
+from jobman.exceptions import BackendError
 from jobman.inputs import make_basis_circuits
 from jobman.status import JobStatus
 
@@ -86,3 +87,67 @@ def test_instructions_aer_lacks_are_translated():
     finally:
         backend.close()
     assert outcomes[0].counts == {"0x2": 20}  # dcx: x0 -> q1 = q0 ^ q1 ... then q0 = q0 ^ q1
+
+
+def test_jobs_are_split_across_workers_without_changing_results():
+    circuits = random_like(9)
+    options = RunOptions(shots=100, seed=3, memory=True)
+    one, three = AerBackend(workers=1), AerBackend(workers=3)
+    try:
+        alone = run(one, circuits, options, runs=((0, 4), (10, 15)))
+        split = run(three, circuits, options, runs=((0, 4), (10, 15)))
+    finally:
+        one.close()
+        three.close()
+    assert [(o.counts, o.memory) for o in split] == [(o.counts, o.memory) for o in alone]
+
+
+def test_split_ranges_cuts_in_order_into_nearly_equal_pieces():
+    assert split_ranges([(0, 10)], 2) == [[(0, 5)], [(5, 10)]]
+    assert split_ranges([(0, 3), (7, 12)], 3) == [[(0, 3)], [(7, 10)], [(10, 12)]]
+    assert split_ranges([(0, 3), (7, 12)], 2) == [[(0, 3), (7, 8)], [(8, 12)]]
+    assert split_ranges([(5, 6)], 4) == [[(5, 6)]]
+
+
+def test_wide_circuits_run_unsplit_on_one_worker(monkeypatch):
+    seen = []
+    real = AerBackend._simulate
+
+    def spy(self, job_id, pieces):
+        seen.append(len(pieces))
+        return real(self, job_id, pieces)
+
+    monkeypatch.setattr(AerBackend, "_simulate", spy)
+    wide = make_basis_circuits(3, WIDE_QUBITS)
+    backend = AerBackend(workers=2)
+    try:
+        outcomes = run(backend, wide + make_basis_circuits(3, 2), RunOptions(shots=10))
+        run(backend, make_basis_circuits(6, 2), RunOptions(shots=10))
+    finally:
+        backend.close()
+    assert seen == [1, 2]
+    assert outcomes[1].counts == {"0x1": 10}
+
+
+def test_a_dead_worker_fails_its_job_transiently_and_is_replaced():
+    backend = AerBackend(workers=2)
+    try:
+        backend._workers[1].process.kill()
+        options = RunOptions(shots=10)
+        job = ChunkJob("s", 0, 0, 4, 1)
+        job_id = backend.submit(job, make_basis_circuits(4, 2), options)
+        assert backend.wait([job_id], timeout=60)[job_id] is JobStatus.ERROR
+        error = backend.job_error(job_id)
+        assert isinstance(error, BackendError) and error.transient and "died" in str(error)
+        outcomes = run(backend, make_basis_circuits(4, 2), options)
+        assert [o.counts for o in outcomes] == [{hex(i): 10} for i in range(4)]
+    finally:
+        backend.close()
+
+
+def test_close_stops_the_worker_processes():
+    backend = AerBackend(workers=2)
+    processes = [worker.process for worker in backend._workers]
+    run(backend, make_basis_circuits(2, 2), RunOptions(shots=5))
+    backend.close()
+    assert all(process.poll() is not None for process in processes)

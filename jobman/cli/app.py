@@ -8,8 +8,11 @@ from typing import Any, List, Optional
 import typer
 from typing_extensions import Annotated
 
+from jobman.cli import lean_params
 from jobman.cli.errors import HELP_OPTION_NAMES, JobmanGroup
 from jobman.cli.output import Terminal
+
+lean_params.install()
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 error; 2 usage error (bad option or argument); 3 finished but some "
