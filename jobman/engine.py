@@ -195,7 +195,7 @@ class Engine:
         entry.update(job_id=job_id, submitted=self.now(), status=JobStatus.QUEUED.value,
                      **(quietly(lambda: self.backend.job_details(job_id)) or {}))
         self._full, self._room_waits = False, 0
-        self._save_sessions()
+        self.save_sessions()
         self.submitted += 1
         self.ledger.set_status(record, JobStatus.QUEUED)
         return Flight(job_id, work, entry, names)
@@ -211,7 +211,7 @@ class Engine:
                 if found:
                     return found, record.attempts[-1]
             self.backend.before_submit()  # e.g. open a session: recorded before a job runs in it
-            self._save_sessions()
+            self.save_sessions()
             entry = new_attempt(len(record.attempts) + 1, runs)
             record.attempts.append(entry)
             self.ledger.set_status(record, JobStatus.SUBMITTING)
@@ -264,7 +264,7 @@ class Engine:
         self._room_waits += 1
         self.ledger.set_status(record, JobStatus.PENDING)
 
-    def _save_sessions(self) -> None:
+    def save_sessions(self) -> None:
         """Record the backend's sessions in the set as soon as they change (resume re-attaches)."""
         sessions = self.backend.sessions()
         if sessions != self.set.record.sessions:

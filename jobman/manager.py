@@ -233,6 +233,8 @@ class JobManager:
         try:
             work, attached = plan(engine)
             engine.run(work, attached)
+            backend.close()  # close the batch or session now, so that the set records it closed
+            engine.save_sessions()
         except StoreError as error:
             raise StoreError(f"{error}; when the store is writable again, run "
                              f"`jobman resume {set_store.id}`") from None

@@ -51,6 +51,7 @@ def test_batch_mode_runs_every_chunk_in_one_tagged_batch(store_dir, ibm_account)
     assert job_set._set.read_memory(0)[7] == ["0x7"] * SHOTS  # stored as hex per shot, as Aer
     [batch] = job_set._set.record.sessions
     assert batch["mode"] == "batch" and ibm_account.session(batch["id"]).mode == "batch"
+    assert batch["state"] == "closed"  # closed at the end of the run, and recorded so
     set_id = job_set.job_set_id()
     for chunk, job in enumerate(ibm_account.jobs):
         assert job.session_id == batch["id"]
