@@ -77,6 +77,6 @@ def test_ibm_options_with_aer_are_a_usage_error(store_dir, tmp_path):
     circuits = write_qpy(tmp_path / "basis.qpy", make_basis_circuits(2, 5))
     result = invoke("run", str(circuits), "--mode", "session", "--sampler", "executor")
     assert result.exit_code == 2
-    assert "--mode, --sampler apply to fake_<device> and ibm_<device> backends, not 'aer'" in result.stderr
+    assert "--mode, --sampler: only for fake_<device> and ibm_<device> backends, not 'aer'" in result.stderr
     bad = invoke("run", str(circuits), "--backend", "fake_manila", "--max-time", "soon")
     assert bad.exit_code == 2 and "--max-time must be seconds or a duration" in bad.stderr

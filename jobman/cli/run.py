@@ -118,7 +118,7 @@ def build_backend(name: str, max_in_flight: Optional[int] = None, **ibm_options)
     if not name.startswith(("fake_", "ibm_")):
         if given:
             flags = ", ".join("--" + key.replace("_", "-") for key in given)
-            raise UsageError(f"{flags} apply to fake_<device> and ibm_<device> backends, not {name!r}")
+            raise UsageError(f"{flags}: only for fake_<device> and ibm_<device> backends, not {name!r}")
         return get_backend(name)
     if ibm_options["mode"] == "session" and max_in_flight == 1:
         terminal.warn("--mode session with --max-in-flight 1 leaves the device idle between jobs; "
