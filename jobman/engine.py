@@ -193,6 +193,7 @@ class Engine:
                 self._fail(work, names, message(error))
             return None
         entry.update(job_id=job_id, submitted=self.now(), status=JobStatus.QUEUED.value,
+                     error=None, finished=None,  # a call that failed yet made the job: it lives
                      **(quietly(lambda: self.backend.job_details(job_id)) or {}))
         self._full, self._room_waits = False, 0
         self.save_sessions()

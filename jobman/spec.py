@@ -54,10 +54,12 @@ def _parse_part(part: str, spec: str, total: int, find_name: Callable[[str], int
 
 def format_ranges(indices: list[int]) -> str:
     """``[1, 2, 3, 7]`` as ``"1-3,7"``."""
-    parts: list[str] = []
-    for start, stop in to_ranges(indices):
-        parts.append(str(start) if stop == start + 1 else f"{start}-{stop - 1}")
-    return ",".join(parts)
+    return ",".join(format_range(start, stop) for start, stop in to_ranges(indices))
+
+
+def format_range(start: int, stop: int) -> str:
+    """Half-open ``[start, stop)`` as users write it: ``100-199``, or ``7`` for one circuit."""
+    return str(start) if stop == start + 1 else f"{start}-{stop - 1}"
 
 
 def to_ranges(indices: list[int]) -> list[tuple[int, int]]:

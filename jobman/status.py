@@ -34,25 +34,3 @@ JOB_FINAL_STATES = (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
 #: Order used when listing totals per status.
 STATUS_ORDER = tuple(JobStatus)
-
-
-def set_status(chunk_statuses: list[JobStatus], failed_circuits: int = 0) -> JobStatus:
-    """The overall status of a job set from the statuses of its chunks.
-
-    A set is DONE when every chunk is DONE and no circuit failed, ERROR when all chunks
-    are final and some failed, CANCELLED when all are final and some were cancelled,
-    otherwise the least advanced active state.
-    """
-    if not chunk_statuses:
-        return JobStatus.DONE
-    if all(s.is_final for s in chunk_statuses):
-        if JobStatus.CANCELLED in chunk_statuses:
-            return JobStatus.CANCELLED
-        if JobStatus.ERROR in chunk_statuses or failed_circuits:
-            return JobStatus.ERROR
-        return JobStatus.DONE
-    for status in (JobStatus.RUNNING, JobStatus.QUEUED, JobStatus.SUBMITTING,
-                   JobStatus.RETRYING, JobStatus.TRANSPILING):
-        if status in chunk_statuses:
-            return JobStatus.RUNNING if status is not JobStatus.QUEUED else JobStatus.QUEUED
-    return JobStatus.PENDING

@@ -179,7 +179,10 @@ class Store:
 
         paths = SetPaths(self.root, check_set_id(set_id))
         trash = self.root / f".{set_id}.deleting"
-        os.replace(paths.folder, trash)
+        try:
+            os.replace(paths.folder, trash)
+        except OSError as error:
+            raise StoreError(f"cannot delete job set {set_id}: {error.strerror or error}") from None
         shutil.rmtree(trash, ignore_errors=True)
 
 
@@ -314,7 +317,11 @@ class SetStore:
         """Hold the set's writer lock; refuse if another live process holds it."""
         import fcntl
 
-        handle = open(self.paths.lock_file, "a+")
+        try:
+            handle = open(self.paths.lock_file, "a+")
+        except OSError as error:
+            raise StoreError(f"cannot open the lock of job set {self.id}: "
+                             f"{error.strerror or error}") from None
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -322,7 +329,7 @@ class SetStore:
                 if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise SetLockedError(f"job set {self.id} is being run by another process "
                                          f"(see `jobman status {self.id}`)") from None
-                raise
+                raise StoreError(f"cannot lock job set {self.id}: {error.strerror or error}") from None
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobman.records import ChunkRecord
+from jobman.spec import format_range
 from jobman.status import STATUS_ORDER, JobStatus
 from jobman.store import SetStore
 
@@ -49,7 +50,7 @@ def failures(chunks: list[ChunkRecord]) -> list[dict[str, Any]]:
     for chunk in chunks:
         for start, stop, status, reason in chunk.failed:
             for first, end, attempts in _attempt_pieces(chunk, start, stop):
-                rows.append({"start": first, "stop": end, "circuits": _span(first, end),
+                rows.append({"start": first, "stop": end, "circuits": format_range(first, end),
                              "chunk": chunk.index, "status": status, "attempts": attempts,
                              "reason": reason})
     return rows
@@ -67,10 +68,6 @@ def _attempt_pieces(chunk: ChunkRecord, start: int, stop: int) -> list[tuple[int
         else:
             pieces.append((first, end, count))
     return pieces
-
-
-def _span(start: int, stop: int) -> str:
-    return str(start) if stop == start + 1 else f"{start}-{stop - 1}"
 
 
 def overall_status(chunks: list[ChunkRecord]) -> JobStatus:

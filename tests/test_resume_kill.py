@@ -181,7 +181,7 @@ def wait_for_done_chunks(store_dir: Path, count: int, child: subprocess.Popen) -
 
 
 def test_ctrl_c_saves_state_says_how_to_resume_and_exits_130(store_dir, basis60):
-    child = jobman_at("slow", 100, *run_args(basis60))
+    child = jobman_at("slow", 400, *run_args(basis60))  # slow enough to be caught mid-run
     set_id = wait_for_done_chunks(store_dir, 2, child)
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
@@ -194,7 +194,7 @@ def test_ctrl_c_saves_state_says_how_to_resume_and_exits_130(store_dir, basis60)
 
 
 def test_cancel_and_a_second_writer_from_other_processes(store_dir, basis60):
-    child = jobman_at("slow", 100, *run_args(basis60))
+    child = jobman_at("slow", 400, *run_args(basis60))  # slow enough to be caught mid-run
     set_id = wait_for_done_chunks(store_dir, 2, child)
     second = run_jobman("resume", set_id)
     assert second.returncode == 1

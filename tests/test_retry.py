@@ -185,6 +185,7 @@ def test_a_submit_that_failed_after_creating_the_job_is_not_submitted_twice(stor
     assert len(lab.jobs_of(0)) == 1  # found again by its tags instead of a second job
     (attempt,) = job_set._set.chunk(0).attempts
     assert attempt["job_id"] == lab.jobs_of(0)[0].job_id and attempt["status"] == "DONE"
+    assert attempt["error"] is None  # the failed call's error does not stay on the job it made
 
 
 def test_transient_cancel_calls_are_retried(store_dir, lab):

@@ -113,6 +113,17 @@ def test_atomic_write_never_shows_a_torn_file(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_lock_and_delete_of_a_vanished_set_raise_store_errors(tmp_path):
+    store = Store(tmp_path)
+    set_store = make_set(store, "20260101-000000-aaaaaa")
+    store.delete_set(set_store.id)  # e.g. another `jobman delete` got there first
+    with pytest.raises(StoreError, match="cannot open the lock of job set"):
+        with set_store.lock():
+            pass
+    with pytest.raises(StoreError, match="cannot delete job set 20260101-000000-aaaaaa"):
+        store.delete_set(set_store.id)
+
+
 def test_lock_refuses_a_second_writer_and_dies_with_its_holder(tmp_path):
     set_store = make_set(Store(tmp_path), "20260101-000000-aaaaaa")
     with set_store.lock():

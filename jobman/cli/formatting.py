@@ -32,11 +32,6 @@ def totals(counts: dict[str, int]) -> str:
     return ", ".join(f"{status} {count}" for status, count in counts.items()) or "none"
 
 
-def circuit_range(start: int, stop: int) -> str:
-    """Half-open ``[start, stop)`` as users write it: ``100-199``, or ``7`` for one circuit."""
-    return str(start) if stop == start + 1 else f"{start}-{stop - 1}"
-
-
 def byte_size(size: int | None) -> str:
     """``1.0 MiB``."""
     if size is None:

@@ -8,7 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import FILTER_PANEL, JsonOption, SetArgument, StoreOption, app, open_store, terminal
-from jobman.cli.formatting import circuit_range
+from jobman.spec import format_range
 
 HEADER = f"{'CHUNK':>6}  {'CIRCUITS':<15} {'STATUS':<11} {'ATTEMPTS':>8}  JOB IDS"
 
@@ -52,7 +52,7 @@ def row(chunk: Any) -> dict[str, Any]:
 
 def render_row(item: dict[str, Any]) -> str:
     """``     7  700-799         DONE               1  aer-7-1-0``."""
-    text = (f"{item['chunk']:>6}  {circuit_range(item['start'], item['stop']):<15} {item['status']:<11} "
+    text = (f"{item['chunk']:>6}  {format_range(item['start'], item['stop']):<15} {item['status']:<11} "
             f"{item['attempts']:>8}  {' '.join(item['job_ids']) or '-'}")
     if item.get("session_ids"):
         text += f"  session {' '.join(item['session_ids'])}"

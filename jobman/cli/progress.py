@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from jobman.cli.formatting import circuit_range, duration
+from jobman.cli.formatting import duration
 from jobman.cli.output import Terminal
+from jobman.spec import format_range
 
 #: Chunk statuses in the order the display lists them.
 _ORDER = ("DONE", "RUNNING", "QUEUED", "SUBMITTING", "TRANSPILING", "RETRYING", "PENDING", "ERROR",
@@ -197,7 +198,7 @@ class RunProgress:
     def _log(self, record: Any) -> None:
         if record.job_status.is_final or record.status == "RETRYING":
             failed = record.failed_count()
-            self.terminal.detail(f"chunk {record.index} (circuits {circuit_range(record.start, record.stop)})"
+            self.terminal.detail(f"chunk {record.index} (circuits {format_range(record.start, record.stop)})"
                                  f": {record.status}" + (f", {failed} failed" if failed else ""))
 
 
