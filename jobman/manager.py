@@ -165,13 +165,19 @@ class JobManager:
         if all(isinstance(item, (str, os.PathLike)) for item in items):
             source = open_source(items)
             return source, [f.to_dict() for f in source.files]
-        staging = self.store.staging_folder(set_id)
-        path = staging / EMBEDDED_INPUT
-        path.parent.mkdir(parents=True, exist_ok=True)
-        from qiskit import qpy
+        from qiskit import QuantumCircuit, qpy
 
-        with open(path, "wb") as handle:
-            qpy.dump(items, handle)
+        strangers = [item for item in items if not isinstance(item, QuantumCircuit)]
+        if strangers:
+            raise UsageError("give input paths or QuantumCircuit objects, not "
+                             f"{type(strangers[0]).__name__}")
+        path = self.store.staging_folder(set_id) / EMBEDDED_INPUT
+        try:  # the staging folder appears as the set only when whole (Store.create_set)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                qpy.dump(items, handle)
+        except OSError as error:
+            raise StoreError(f"cannot write circuits to {path}: {error.strerror or error}") from None
         source = open_source([path])
         inputs = [dict(f.to_dict(), path=EMBEDDED_INPUT, embedded=True) for f in source.files]
         return source, inputs

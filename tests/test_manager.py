@@ -205,3 +205,12 @@ def test_retry_under_abort_is_not_stopped_by_old_failures_and_can_override_the_p
     rest = manager(store_dir, lab).retry(backend=lab.backend(max_in_flight=1), on_failure="continue")
     assert rest.statuses() == [JobStatus.DONE, JobStatus.ERROR] + [JobStatus.DONE] * 4
     check_exact(rest, [i for i in range(30) if not 5 <= i < 10])
+
+
+def test_circuit_objects_mixed_with_other_things_are_refused(tmp_path):
+    from jobman.exceptions import UsageError
+    from jobman.manager import JobManager
+
+    with pytest.raises(UsageError, match="give input paths or QuantumCircuit objects, not int"):
+        JobManager(tmp_path).run(make_basis_circuits(2, 2) + [3], shots=5)
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
