@@ -56,11 +56,20 @@ class ManagedResult:
         return self._set.record.total
 
     def __iter__(self) -> Iterator[CircuitResult]:
-        for chunk in range(self._set.record.num_chunks):  # one chunk in memory at a time
+        return self.circuits()
+
+    def circuits(self, memory: bool = False) -> Iterator[CircuitResult]:
+        """Every circuit in index order, one chunk in memory at a time; with shot memory if asked."""
+        for chunk in range(self._set.record.num_chunks):
             record = self._set.chunk(chunk)
             lines = self._set.read_results(chunk) if record.job_status.is_final else None
+            shots = self._set.read_memory(chunk) if memory and lines else None
             for index in range(record.start, record.stop):
-                yield _build(index, record, lines[index - record.start] if lines else None)
+                pos = index - record.start
+                result = _build(index, record, lines[pos] if lines else None)
+                if shots and result.counts is not None and shots[pos] is not None:
+                    result.memory = [hex_to_bits(key, result.num_clbits) for key in shots[pos]]
+                yield result
 
     @property
     def job_set_id(self) -> str:

@@ -49,7 +49,7 @@ def export_command(
     set_store = open_store(store).open_set(set_id)
     if memory and not set_store.record.options.get("memory"):
         terminal.warn(f"job set {set_store.id} was run without --memory; memory will be null")
-    circuits = _circuits(set_store, ManagedResult(set_store), memory)
+    circuits = _circuits(ManagedResult(set_store), memory)
     with _destination(output) as stream:
         missing = WRITERS[fmt](stream, set_store, circuits)
     if missing:
@@ -60,20 +60,11 @@ def export_command(
     return 0
 
 
-def _circuits(set_store: Any, result: Any, memory: bool) -> Iterator[dict[str, Any]]:
+def _circuits(result: Any, memory: bool) -> Iterator[dict[str, Any]]:
     """Every circuit as a dict, in index order, reading one chunk's files at a time."""
-    from jobman.result import hex_to_bits
-
-    chunk_size, shots, chunk = set_store.record.chunk_size, None, -1
-    for item in result:
-        row = item.to_dict()
+    for item in result.circuits(memory=memory):
+        row = item.to_dict(memory=memory)
         row["counts"] = dict(sorted(row["counts"].items())) if row["counts"] is not None else None
-        if memory:
-            if item.index // chunk_size != chunk:
-                chunk = item.index // chunk_size
-                shots = set_store.read_memory(chunk)
-            keys = shots[item.index - chunk * chunk_size] if shots and row["counts"] is not None else None
-            row["memory"] = [hex_to_bits(k, item.num_clbits) for k in keys] if keys is not None else None
         yield row
 
 

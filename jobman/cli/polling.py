@@ -10,8 +10,7 @@ from typing import Any, Callable, Iterator
 
 from jobman.cli.formatting import clock_time, totals
 from jobman.exceptions import JobmanError
-
-FINAL_STATUSES = ("DONE", "ERROR", "CANCELLED")
+from jobman.status import JobStatus
 
 #: How long a set may be unfinished with no process holding it before waiting gives up.
 STALL_GRACE = 5.0
@@ -44,7 +43,7 @@ def poll_set(set_store: Any, interval: float, timeout: float | None = None,
     while True:
         summary = summarize(set_store)
         yield summary
-        if summary["status"] in FINAL_STATUSES:
+        if JobStatus(summary["status"]).is_final:
             return
         now = clock()
         idle_since = None if summary["running"] else (now if idle_since is None else idle_since)

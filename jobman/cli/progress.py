@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 from jobman.cli.formatting import duration
 from jobman.cli.output import Terminal
 from jobman.spec import format_range
+from jobman.status import JobStatus
 
 #: Chunk statuses in the order the display lists them.
 _ORDER = ("DONE", "RUNNING", "QUEUED", "SUBMITTING", "TRANSPILING", "RETRYING", "PENDING", "ERROR",
@@ -135,8 +136,8 @@ def summary_snapshot(summary: dict[str, Any], meter: RateMeter, label: str) -> S
     """A snapshot from a polled summary (see :func:`jobman.summary.summarize`)."""
     circuits = summary["circuits"]
     done = circuits.get("DONE", 0)
-    failed = sum(circuits.get(status, 0) for status in _FAILED) if summary["status"] in \
-        ("DONE", "ERROR", "CANCELLED") else 0
+    final = JobStatus(summary["status"]).is_final
+    failed = sum(circuits.get(status, 0) for status in _FAILED) if final else 0
     return Snapshot(label, summary["total"], done, failed, dict(summary["chunks"]), meter.elapsed(),
                     meter.rate(done))
 
