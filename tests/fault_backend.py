@@ -1,9 +1,12 @@
-"""A scriptable fault-injecting backend that wraps the real AerBackend (tests only).
+"""A scriptable fault-injecting backend for engine tests (tests only).
 
-The real Aer path runs underneath every job; the lab only lies about it on request::
+Everything it does is decided by its script and its fake clock, never by real time, so a test
+gives the same answer on an idle machine and on a loaded one::
 
-    lab = FaultLab()                         # real Aer, a fake clock, the jobs, the script
+    lab = FaultLab()                         # a fake clock, the jobs, the script (no Aer)
+    lab = FaultLab(aer=True)                 # the same, with outcomes computed by real Aer
     lab.fail_submit(times=2)                 # the next 2 submit calls raise a transient error
+    lab.fail_submit(times=None, chunk=1)     # every submit call of chunk 1 raises
     lab.fail_submit(after_create=True)       # the call fails, but the job was created anyway
     lab.fail_job(chunk=3, transient=False)   # chunk 3's next job ends in ERROR, permanently
     lab.hang(chunk=1)                        # chunk 1's next job stays RUNNING until release()
@@ -13,24 +16,32 @@ The real Aer path runs underneath every job; the lab only lies about it on reque
     lab.on_wait = lambda n: ...              # act at the n-th wait (release, cancel, Ctrl-C)
     backend = lab.backend(reattachable=True) # a view; any number share the lab's jobs
 
+Every rule must fire: the ``lab`` fixture fails a test that leaves one unfired (a test whose
+premise did not happen proves nothing), and :meth:`FaultLab.release` refuses to run while a
+hang rule is still waiting for its job. A job's outcomes are computed when it is submitted
+(ideal simulation in this process, or real Aer waited for at once); when it is *seen* to finish
+depends only on the fake clock and the script. ``lab.clock.sleep`` records the wait and moves
+time on; nothing sleeps for real.
+
 Jobs live in the lab, not in a backend, so a second backend can re-attach to a job that a
 first one submitted (as a remote service would allow), and results can be fetched twice.
-The fake clock never sleeps: ``lab.clock.sleep`` records the wait and moves time on.
 """
 
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import pytest
 
-from jobman.backends.aer import AerBackend
 from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
 from jobman.exceptions import BackendError
 from jobman.status import JobStatus
+
+
+#: Run a test on both runners: ``@IDEAL_AND_AER`` above a test that takes the ``lab`` fixture.
+IDEAL_AND_AER = pytest.mark.parametrize("lab", [False, True], indirect=True, ids=["ideal", "aer"])
 
 
 class SimulatedCrash(BaseException):
@@ -65,12 +76,13 @@ class Rule:
 
     kind: str
     chunk: int | None = None
-    times: int = 1
+    times: int | None = 1  # None: every matching event
     skip: int = 0
     transient: bool = True
     message: str = "injected fault"
     seconds: float = 0.0
     after_create: bool = False
+    fired: int = 0
 
     def error(self) -> BackendError:
         kind = "transient" if self.transient else "permanent"
@@ -83,20 +95,76 @@ class FaultJob:
 
     job_id: str
     job: ChunkJob
-    inner: str
+    outcomes: list[CircuitOutcome]
     submitted: float
     error: BackendError | None = None
     hang: bool = False
     ready_at: float = 0.0
     cancelled: bool = False
-    outcomes: list[CircuitOutcome] | None = None
+    fetched: bool = False
+
+
+class IdealRunner:
+    """Outcomes from qiskit's in-process reference simulator: no processes, no threads."""
+
+    def __init__(self) -> None:
+        from qiskit.providers.basic_provider import BasicSimulator
+
+        self.simulator = BasicSimulator()
+
+    def prepare(self, circuits: list[Any], options: RunOptions) -> list[Any]:
+        return circuits
+
+    def outcomes(self, job: ChunkJob, circuits: Sequence[Any], options: RunOptions
+                 ) -> list[CircuitOutcome]:
+        run_options: dict[str, Any] = {"shots": options.shots, "memory": options.memory}
+        if options.seed is not None:
+            run_options["seed_simulator"] = options.seed + job.start
+        result = self.simulator.run(list(circuits), **run_options).result()
+        return [_outcome(experiment) for experiment in result.results]
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+class AerRunner:
+    """Outcomes from the real :class:`AerBackend`, waited for at submit (never in a wait())."""
+
+    def __init__(self) -> None:
+        from jobman.backends.aer import AerBackend
+
+        self.aer = AerBackend()
+
+    def prepare(self, circuits: list[Any], options: RunOptions) -> list[Any]:
+        return self.aer.prepare(circuits, options)
+
+    def outcomes(self, job: ChunkJob, circuits: Sequence[Any], options: RunOptions
+                 ) -> list[CircuitOutcome]:
+        inner = self.aer.submit(job, circuits, options)
+        self.aer.wait([inner], timeout=600)
+        return self.aer.result(inner)
+
+    def close(self) -> None:
+        self.aer.close()
+
+
+def _outcome(experiment: Any) -> CircuitOutcome:
+    header = experiment.header
+    num_clbits = int((header.get("memory_slots") if isinstance(header, dict)
+                      else getattr(header, "memory_slots", 0)) or 0)
+    if not experiment.success:
+        return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status))
+    memory = getattr(experiment.data, "memory", None)
+    return CircuitOutcome(JobStatus.DONE, num_clbits, counts=dict(experiment.data.counts),
+                          memory=list(memory) if memory is not None else None)
 
 
 class FaultLab:
-    """The shared state behind :class:`FaultBackend` views: real Aer, jobs, script, clock."""
+    """The shared state behind :class:`FaultBackend` views: the runner, jobs, script, clock."""
 
-    def __init__(self, clock: FakeClock | None = None, max_waits: int = 20_000) -> None:
-        self.aer = AerBackend()
+    def __init__(self, clock: FakeClock | None = None, max_waits: int = 20_000,
+                 aer: bool = False) -> None:
+        self.runner: IdealRunner | AerRunner = AerRunner() if aer else IdealRunner()
         self.clock = clock or FakeClock()
         self.rules: list[Rule] = []
         self.jobs: dict[str, FaultJob] = {}
@@ -109,51 +177,61 @@ class FaultLab:
         self._ids = itertools.count(1)
 
     # scripting ------------------------------------------------------------------------
-    def fail_submit(self, times: int = 1, transient: bool = True, chunk: int | None = None,
+    def fail_submit(self, times: int | None = 1, transient: bool = True, chunk: int | None = None,
                     skip: int = 0, after_create: bool = False, message: str = "submit failed") -> None:
         """Make submit calls raise (``after_create``: the job exists all the same)."""
         self.rules.append(Rule("submit", chunk, times, skip, transient, message,
                                after_create=after_create))
 
-    def fail_job(self, times: int = 1, transient: bool = True, chunk: int | None = None,
+    def fail_job(self, times: int | None = 1, transient: bool = True, chunk: int | None = None,
                  skip: int = 0, message: str = "job failed") -> None:
-        """Make jobs run on Aer and then report ERROR."""
+        """Make jobs report ERROR when they end."""
         self.rules.append(Rule("job", chunk, times, skip, transient, message))
 
-    def hang(self, times: int = 1, chunk: int | None = None, skip: int = 0) -> None:
+    def hang(self, times: int | None = 1, chunk: int | None = None, skip: int = 0) -> None:
         """Make jobs stay RUNNING until :meth:`release`."""
         self.rules.append(Rule("hang", chunk, times, skip))
 
-    def slow(self, seconds: float, times: int = 1, chunk: int | None = None, skip: int = 0) -> None:
+    def slow(self, seconds: float, times: int | None = 1, chunk: int | None = None, skip: int = 0) -> None:
         """Make jobs stay RUNNING for ``seconds`` of the fake clock."""
         self.rules.append(Rule("slow", chunk, times, skip, seconds=seconds))
 
-    def fail_calls(self, method: str, times: int = 1, transient: bool = True,
+    def fail_calls(self, method: str, times: int | None = 1, transient: bool = True,
                    message: str | None = None) -> None:
         """Make the next calls of ``method`` (status, wait, result, cancel, find_job) raise."""
         self.rules.append(Rule("call:" + method, None, times, 0, transient,
                                message or f"{method} call failed"))
 
-    def crash_after_submit(self, chunk: int | None = None, times: int = 1, skip: int = 0) -> None:
+    def crash_after_submit(self, chunk: int | None = None, times: int | None = 1, skip: int = 0) -> None:
         """Create the job, then raise :class:`SimulatedCrash` before its id is returned."""
         self.rules.append(Rule("crash", chunk, times, skip))
 
     def release(self) -> None:
-        """Let every hanging job finish."""
+        """Let every hanging job finish. A hang rule that never fired is the test's mistake
+        (its job was not submitted when the test thought it was): say so instead of hanging."""
+        waiting = [rule for rule in self.unfired() if rule.kind == "hang"]
+        assert not waiting, f"hang rules never fired: {waiting}"
         for job in self.jobs.values():
             job.hang = False
 
     def take(self, kind: str, chunk: int | None = None) -> Rule | None:
         """The rule that fires for this event, if any (used up as it fires)."""
         for rule in self.rules:
-            if rule.kind != kind or rule.times <= 0 or (rule.chunk is not None and rule.chunk != chunk):
+            if rule.kind != kind or rule.times == 0 or (rule.chunk is not None and rule.chunk != chunk):
                 continue
             if rule.skip > 0:
                 rule.skip -= 1
                 return None
-            rule.times -= 1
+            if rule.times is not None:
+                rule.times -= 1
+            rule.fired += 1
             return rule
         return None
+
+    def unfired(self) -> list[Rule]:
+        """Rules with firings left (every rule a test sets up is meant to fire in full; one
+        for every event, ``times=None``, at least once)."""
+        return [rule for rule in self.rules if rule.times or not rule.fired]
 
     # views and facts ------------------------------------------------------------------
     def backend(self, reattachable: bool = False, num_qubits: int | None = None,
@@ -165,7 +243,7 @@ class FaultLab:
         return [job for job in self.jobs.values() if job.job.chunk == chunk]
 
     def close(self) -> None:
-        self.aer.close()
+        self.runner.close()
 
 
 class FaultBackend(Backend):
@@ -187,7 +265,7 @@ class FaultBackend(Backend):
         return super().validate(circuit) if self.num_qubits else None
 
     def prepare(self, circuits: list[Any], options: RunOptions) -> list[Any]:
-        return self.lab.aer.prepare(circuits, options)
+        return self.lab.runner.prepare(circuits, options)
 
     def submit(self, job: ChunkJob, circuits: Sequence[Any], options: RunOptions) -> str:
         lab = self.lab
@@ -195,7 +273,7 @@ class FaultBackend(Backend):
         rule = lab.take("submit", job.chunk)
         if rule is not None and not rule.after_create:
             raise rule.error()
-        fault = FaultJob(f"fault-{next(lab._ids)}", job, lab.aer.submit(job, circuits, options),
+        fault = FaultJob(f"fault-{next(lab._ids)}", job, lab.runner.outcomes(job, circuits, options),
                          lab.clock.time())
         failing = lab.take("job", job.chunk)
         fault.error = failing.error() if failing else None
@@ -222,14 +300,9 @@ class FaultBackend(Backend):
         lab.most_in_flight = max(lab.most_in_flight, len(job_ids))
         if lab.on_wait is not None:
             lab.on_wait(lab.waits)
-        jobs = [self._job(job_id) for job_id in job_ids]
-        running = [job.inner for job in jobs if job.outcomes is None and not job.cancelled]
-        if running:  # real Aer work: wait for it in real time, briefly
-            lab.aer.wait(running, timeout=min(timeout, 0.05))
-        states = {job.job_id: self._status(job) for job in jobs}
+        states = {job_id: self._status(self._job(job_id)) for job_id in job_ids}
         if not any(state.is_final for state in states.values()):
             lab.clock.advance(timeout)
-            time.sleep(0.001)
         return states
 
     def result(self, job_id: str) -> list[CircuitOutcome]:
@@ -237,8 +310,9 @@ class FaultBackend(Backend):
         job = self._job(job_id)
         if job.error is not None:
             raise job.error
-        if job.outcomes is None:
-            job.outcomes = self.lab.aer.result(job.inner)
+        if self._status(job) is not JobStatus.DONE:
+            raise BackendError(f"job {job_id} is not done", transient=False)
+        job.fetched = True
         return job.outcomes
 
     def job_error(self, job_id: str) -> BaseException | None:
@@ -247,9 +321,8 @@ class FaultBackend(Backend):
     def cancel(self, job_id: str) -> None:
         self._call("cancel")
         job = self._job(job_id)
-        if job.outcomes is None and self._status(job) not in (JobStatus.DONE, JobStatus.ERROR):
+        if self._status(job) not in (JobStatus.DONE, JobStatus.ERROR):
             job.cancelled = True
-            self.lab.aer.cancel(job.inner)
 
     def find_job(self, job: ChunkJob) -> str | None:
         self._call("find_job")
@@ -259,7 +332,7 @@ class FaultBackend(Backend):
         return found[-1] if found else None
 
     def close(self) -> None:
-        """Nothing to release: the lab owns Aer and the jobs (a remote service would)."""
+        """Nothing to release: the lab owns the runner and the jobs (a remote service would)."""
 
     # internals ------------------------------------------------------------------------
     def _job(self, job_id: str) -> FaultJob:
@@ -277,19 +350,16 @@ class FaultBackend(Backend):
     def _status(self, job: FaultJob) -> JobStatus:
         if job.cancelled:
             return JobStatus.CANCELLED
-        if job.outcomes is not None:
-            return JobStatus.DONE
-        inner = self.lab.aer.status(job.inner)
         if job.hang or self.lab.clock.time() < job.ready_at:
             return JobStatus.RUNNING
-        if inner is JobStatus.DONE and job.error is not None:
-            return JobStatus.ERROR
-        return inner
+        return JobStatus.ERROR if job.error is not None else JobStatus.DONE
 
 
 @pytest.fixture
-def lab():
-    """A fresh :class:`FaultLab`; its Aer is shut down after the test."""
-    fault_lab = FaultLab()
+def lab(request):
+    """A fresh :class:`FaultLab`, without Aer unless parametrized ``indirect`` with True (see
+    :data:`IDEAL_AND_AER`); the test fails if one of its rules never fired."""
+    fault_lab = FaultLab(aer=getattr(request, "param", False))
     yield fault_lab
     fault_lab.close()
+    assert not fault_lab.unfired(), f"fault rules that never fired: {fault_lab.unfired()}"

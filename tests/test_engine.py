@@ -1,12 +1,12 @@
-"""The engine on the fault backend (real Aer underneath): partial failures, abort, cancel,
-hangs, slow jobs, Ctrl-C, and re-attaching after a crash. Nothing waits in real time."""
+"""The engine on the fault backend: partial failures, abort, cancel, hangs, slow jobs, Ctrl-C,
+and re-attaching after a crash. Nothing waits in real time; every scripted fault must fire."""
 
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
 from conftest import expected_counts
-from fault_backend import FaultLab, SimulatedCrash, lab  # noqa: F401  (the fixture)
+from fault_backend import IDEAL_AND_AER, FaultLab, SimulatedCrash, lab  # noqa: F401  (the fixture)
 from jobman.engine import circuit_problem
 from jobman.exceptions import Interrupted
 from jobman.inputs import make_basis_circuits
@@ -196,6 +196,7 @@ def test_offline_cancel_of_an_interrupted_set_keeps_results(store_dir, lab):
 
 
 # Ctrl-C and crashes ---------------------------------------------------------------------
+@IDEAL_AND_AER
 def test_ctrl_c_stops_cleanly_and_resume_finishes_exactly(store_dir, lab):
     lab.hang(chunk=2)
     lab.on_wait = interrupt_at(10)

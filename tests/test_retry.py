@@ -112,7 +112,7 @@ def test_permanent_submit_failure_fails_only_that_chunk_after_one_attempt(store_
 
 
 def test_submit_retries_are_bounded_by_max_retries(store_dir, lab):
-    lab.fail_submit(times=10, chunk=1)
+    lab.fail_submit(times=None, chunk=1)
     job_set = run(store_dir, lab, max_retries=1)
     assert [a["status"] for a in job_set._set.chunk(1).attempts] == ["ERROR", "ERROR"]
     assert "circuits 10-19 failed (chunk 1, 2 attempts): submit failed (transient)" in job_set.report()
@@ -138,7 +138,7 @@ def test_a_job_ending_in_permanent_error_is_not_resubmitted(store_dir, lab):
 
 
 def test_transient_job_errors_beyond_the_budget_fail_with_the_count(store_dir, lab):
-    lab.fail_job(times=5, chunk=1)
+    lab.fail_job(times=None, chunk=1)
     job_set = run(store_dir, lab, max_retries=2)
     assert len(lab.jobs_of(1)) == 3
     assert job_set.report().splitlines()[-1] == \
@@ -162,7 +162,7 @@ def test_transient_status_and_result_calls_are_retried_without_resubmitting(stor
 
 
 def test_a_broken_wait_falls_back_to_status_per_job(store_dir, lab):
-    lab.fail_calls("wait", times=1000, transient=False)
+    lab.fail_calls("wait", times=None, transient=False)
     job_set = run(store_dir, lab)
     assert job_set.status() is JobStatus.DONE and all_exact(job_set, 20)
     assert lab.calls["status"] >= 2
