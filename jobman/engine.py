@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from jobman.backends.base import Backend, ChunkJob, RunOptions
 from jobman.exceptions import BackendError, Interrupted
 from jobman.ledger import CANCELLED, ERROR, Ledger, failed_line, failed_lines, outcome_line
-from jobman.records import ChunkRecord, new_attempt
+from jobman.records import ChunkRecord, attempt_indices, new_attempt
 from jobman.retry import RetryPolicy
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
@@ -62,6 +62,12 @@ class Flight:
     attempt: dict[str, Any]
     names: dict[int, str]
     status: JobStatus = JobStatus.QUEUED
+
+    def job_indices(self) -> list[int]:
+        """The circuits the job holds, in order: its attempt's runs (an adopted earlier job may
+        hold more than the work item, whose circuits alone take its results)."""
+        return indices_of([(int(a), int(b)) for a, b in self.attempt.get("runs") or []]
+                          or self.item.runs)
 
 
 class Engine:
@@ -203,22 +209,22 @@ class Engine:
 
     def _submitter(self, record: ChunkRecord, runs: list[tuple[int, int]],
                    prepared: list[Any]) -> Callable[[], tuple[str, dict[str, Any]]]:
-        """One submit try per call, each recorded as an attempt before the backend sees it."""
-        tried: list[ChunkJob] = []
+        """One submit try per call, each recorded as an attempt before the backend sees it.
+
+        Every try first looks for a job that an earlier attempt may have made (see
+        :meth:`find_earlier`), so that a chunk is never paid for twice.
+        """
 
         def submit_once() -> tuple[str, dict[str, Any]]:
-            if tried and self.backend.reattachable:  # did the failed call create the job anyway?
-                found = quietly(lambda: self.backend.find_job(tried[-1]))
-                if found:
-                    return found, record.attempts[-1]
+            found = self.find_earlier(record, runs)
+            if found is not None:
+                return found
             self.backend.before_submit()  # e.g. open a session: recorded before a job runs in it
             self.save_sessions()
             entry = new_attempt(len(record.attempts) + 1, runs)
             record.attempts.append(entry)
             self.ledger.set_status(record, JobStatus.SUBMITTING)
-            job = ChunkJob(self.set.id, record.index, runs[0][0], runs[-1][1], entry["number"],
-                           tuple(runs))
-            tried.append(job)
+            job = attempt_job(self.set.id, record.index, entry)
             try:
                 return self.backend.submit(job, prepared, self.options), entry
             except Exception as error:
@@ -227,6 +233,30 @@ class Engine:
                 raise
 
         return submit_once
+
+    def find_earlier(self, record: ChunkRecord, runs: list[tuple[int, int]]
+                     ) -> tuple[str, dict[str, Any]] | None:
+        """A job that an attempt without a recorded job id made after all, found by its tags:
+        a submit call answered with an error (429, 5xx, a reset) after the service created the
+        job, or a process killed inside ``submit``. Only attempts holding every circuit of
+        ``runs`` count. Raises a transient error when the backend cannot be asked: submitting
+        again then could pay for the same circuits twice."""
+        if not self.backend.reattachable:
+            return None
+        needed = set(indices_of(runs))
+        for entry in reversed(record.attempts):
+            if entry.get("job_id") or not needed <= set(attempt_indices(entry)):
+                continue
+            job = attempt_job(self.set.id, record.index, entry)
+            try:
+                job_id = self.backend.find_job(job)
+            except Exception as error:
+                raise BackendError(f"cannot look up whether attempt {entry['number']} of chunk "
+                                   f"{record.index} created a job, so it is not submitted again yet: "
+                                   f"{message(error)}", transient=True) from None
+            if job_id:
+                return job_id, entry
+        return None
 
     def _prepare(self, chunk: int, kept: list[tuple[int, Any]]) -> list[Any]:
         """The circuits as the backend runs them. When preparing is costly (transpiling) they
@@ -323,13 +353,15 @@ class Engine:
             outcomes = self.call(lambda: self.backend.result(flight.job_id))
         except Exception as error:
             return self._job_failed(flight, error, queue)
-        indices = indices_of(flight.item.runs)
+        indices = flight.job_indices()
         if len(outcomes) != len(indices):
             error = BackendError(f"the backend returned {len(outcomes)} results for {len(indices)} "
                                  "circuits")
             return self._job_failed(flight, error, queue)
-        lines = {g: outcome_line(g, flight.names.get(g), o) for g, o in zip(indices, outcomes)}
-        memory = {g: o.memory for g, o in zip(indices, outcomes)} if self.options.memory else None
+        wanted = set(indices_of(flight.item.runs))
+        pairs = [(g, o) for g, o in zip(indices, outcomes) if g in wanted]
+        lines = {g: outcome_line(g, flight.names.get(g), o) for g, o in pairs}
+        memory = {g: o.memory for g, o in pairs} if self.options.memory else None
         self.merge(self.records[flight.item.chunk], lines, memory)
 
     def _job_failed(self, flight: Flight, error: BaseException, queue: list[WorkItem],
@@ -438,6 +470,13 @@ class Engine:
     def call(self, fn: Callable[[], Any]) -> Any:
         """A backend call, retried on transient errors by the retry policy."""
         return self.config.retry.call(fn, self._is_transient, self._count_retry)
+
+
+def attempt_job(set_id: str, chunk: int, entry: dict[str, Any]) -> ChunkJob:
+    """The submission an attempt entry stands for (its tags find its job again)."""
+    runs = tuple((int(a), int(b)) for a, b in entry.get("runs") or [])
+    start, stop = (runs[0][0], runs[-1][1]) if runs else (0, 0)
+    return ChunkJob(set_id, chunk, start, stop, int(entry["number"]), runs)
 
 
 def quietly(fn: Callable[[], Any]) -> Any:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from jobman.backends.base import ChunkJob
-from jobman.engine import CANCEL_REASON, Engine, Flight, WorkItem, indices_of, quietly
+from jobman.engine import CANCEL_REASON, Engine, Flight, WorkItem, attempt_job, indices_of, quietly
 from jobman.ledger import CANCELLED, ERROR, failed_lines, owed
 from jobman.records import ATTEMPT_FINAL, ChunkRecord
 from jobman.spec import to_ranges
@@ -83,7 +82,7 @@ def _reattach(engine: Engine, record: ChunkRecord, missing: list[int]) -> Flight
     runs = [(int(a), int(b)) for a, b in last.get("runs") or []]
     if not runs or not set(missing) <= set(indices_of(runs)):
         return None
-    job = ChunkJob(engine.set.id, record.index, runs[0][0], runs[-1][1], last["number"], tuple(runs))
+    job = attempt_job(engine.set.id, record.index, last)
     job_id = last.get("job_id") or quietly(lambda: engine.call(lambda: engine.backend.find_job(job)))
     status = quietly(lambda: engine.call(lambda: engine.backend.status(job_id))) if job_id else None
     if status is None:

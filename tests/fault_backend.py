@@ -13,6 +13,7 @@ gives the same answer on an idle machine and on a loaded one::
     lab.slow(5.0)                            # the next job takes 5 s of the lab's fake clock
     lab.fail_calls("wait", times=3)          # the next 3 wait() calls raise a transient error
     lab.crash_after_submit(chunk=0)          # submit creates the job, then the "process dies"
+    lab.list_late()                          # the next find_job finds nothing (listing lags)
     lab.on_wait = lambda n: ...              # act at the n-th wait (release, cancel, Ctrl-C)
     backend = lab.backend(reattachable=True) # a view; any number share the lab's jobs
 
@@ -202,6 +203,10 @@ class FaultLab:
         self.rules.append(Rule("call:" + method, None, times, 0, transient,
                                message or f"{method} call failed"))
 
+    def list_late(self, times: int | None = 1) -> None:
+        """Make the next ``find_job`` calls find nothing (the service lists new jobs late)."""
+        self.rules.append(Rule("list_late", None, times))
+
     def crash_after_submit(self, chunk: int | None = None, times: int | None = 1, skip: int = 0) -> None:
         """Create the job, then raise :class:`SimulatedCrash` before its id is returned."""
         self.rules.append(Rule("crash", chunk, times, skip))
@@ -326,7 +331,7 @@ class FaultBackend(Backend):
 
     def find_job(self, job: ChunkJob) -> str | None:
         self._call("find_job")
-        if not self.reattachable:
+        if not self.reattachable or self.lab.take("list_late") is not None:
             return None
         found = [f.job_id for f in self.lab.jobs.values() if f.job.tags() == job.tags()]
         return found[-1] if found else None

@@ -15,7 +15,7 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from conftest import expected_counts, write_qpy
 from ibm_support import (account_env, ibm_account, ibm_backend, ibm_standin, manager,  # noqa: F401
-                         no_account, one_at_a_time)
+                         no_account, one_at_a_time, quick_sleep)
 from jobman.backends import ChunkJob, RunOptions, backend_from_record
 from jobman.backends.ibm import IBMBackend
 from jobman.inputs import make_basis_circuits
@@ -135,6 +135,38 @@ def test_http_5xx_and_429_on_submit_are_retried(store_dir, ibm_account):
     assert ibm_account.jobs_created == 2
     first = attempts(job_set)[0]
     assert len(first) == 2 and "429" in first[0]["error"] and first[1]["status"] == "DONE"
+
+
+class Killed(BaseException):
+    """The process "dies" (kill -9): not an Exception, so nothing in jobman handles it."""
+
+
+def killed_in_backoff(seconds: float) -> None:
+    """A sleep that kills the process at the first retry backoff (polls barely sleep)."""
+    if seconds >= 0.5:
+        raise Killed(f"killed while backing off {seconds:.2f} s")
+    quick_sleep(seconds)
+
+
+@pytest.mark.parametrize("status,answers", [(429, 1), (503, 6)], ids=["429", "503"])
+def test_a_kill_in_backoff_after_a_failed_submit_that_made_the_job_never_pays_twice(
+        store_dir, ibm_account, status, answers, monkeypatch):
+    from qiskit_ibm_runtime.api.session import PostForcelistRetry
+
+    monkeypatch.setattr(PostForcelistRetry, "get_backoff_time", lambda self: 0)  # the client's own
+    backend = ibm_backend()
+    backend.before_submit()  # the batch exists, so the fault hits the first job submission
+    # the service creates the job, then answers the error (503: to every retry of the client too)
+    ibm_account.fail_next_submissions(answers, status=status, after_create=1)
+    with pytest.raises(Killed):
+        JobManager(store_dir, poll_interval=0.02, sleep=killed_in_backoff).run(
+            make_basis_circuits(10, 5), backend=backend, shots=SHOTS, seed=5, chunk_size=5,
+            max_in_flight=1)
+    assert ibm_account.jobs_created == 1
+    job_set = manager(store_dir).resume(backend=ibm_backend())
+    check_exact(job_set, range(10))
+    assert ibm_account.jobs_created == 2 == job_set._set.record.num_chunks
+    assert [a["status"] for a in attempts(job_set)[0]] == ["DONE"]  # the failed call's job adopted
 
 
 def test_job_errors_retryable_code_resubmits_permanent_code_fails(store_dir, ibm_account):

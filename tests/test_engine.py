@@ -274,3 +274,56 @@ def test_results_written_but_chunk_not_closed_are_kept_without_rerunning(store_d
     check_exact(job_set.results(), range(20))
     assert len(lab.jobs_of(1)) == jobs_before == 1
     assert job_set.statuses() == [JobStatus.DONE] * 4
+
+
+# never paying twice for a chunk ---------------------------------------------------------
+def crash_in_backoff(lab: FaultLab, at: int = 1):
+    """A sleep that "kills the process" at retry backoff number ``at`` (a kill -9 while it waits)."""
+    backoffs = []
+
+    def sleep(seconds: float) -> None:
+        if seconds >= 0.5:  # a backoff, not a poll interval's pause
+            backoffs.append(seconds)
+            if len(backoffs) == at:
+                raise SimulatedCrash(f"killed while backing off {seconds:.2f} s")
+        lab.clock.sleep(seconds)
+    return sleep
+
+
+def test_a_kill_during_submit_backoff_then_resume_adopts_the_job_the_failed_call_made(store_dir, lab):
+    lab.fail_submit(chunk=1, after_create=True, message="HTTP 429 Too many requests")
+    runner = JobManager(store_dir, clock=lab.clock.time, sleep=crash_in_backoff(lab), poll_interval=0.05)
+    with pytest.raises(SimulatedCrash):
+        runner.run(make_basis_circuits(15, 5), lab.backend(reattachable=True, max_in_flight=1),
+                   shots=SHOTS, chunk_size=5)
+    (attempt,) = only_set(store_dir).chunk(1).attempts
+    assert attempt["status"] == "ERROR" and attempt["job_id"] is None  # what the kill leaves
+    job_set = manager(store_dir, lab).resume(backend=lab.backend(reattachable=True))
+    check_exact(job_set.results(), range(15))
+    assert len(lab.jobs) == 3 == job_set._set.record.num_chunks  # one job per chunk, no more
+    assert job_set._set.chunk(1).attempts[-1]["job_id"] == lab.jobs_of(1)[0].job_id
+
+
+def test_a_failed_lookup_never_lets_a_chunk_be_submitted_twice(store_dir, lab):
+    lab.fail_submit(chunk=0, after_create=True, message="HTTP 502 Bad Gateway")
+    lab.fail_calls("find_job", times=2)  # the service cannot be asked for a while
+    job_set = manager(store_dir, lab).run(make_basis_circuits(10, 5), lab.backend(reattachable=True),
+                                          shots=SHOTS, chunk_size=5, max_retries=3)
+    check_exact(job_set.results(), range(10))
+    assert len(lab.jobs_of(0)) == 1 and lab.calls["find_job"] == 3
+    assert [job.job.attempt for job in lab.jobs.values()] == [1, 1]  # no attempt 2 was submitted
+
+
+def test_every_attempt_without_a_job_id_is_looked_up_not_only_the_last(store_dir, lab):
+    lab.fail_submit(chunk=0, after_create=True, message="connection reset")  # attempt 1 made a job
+    lab.list_late()  # ... that the service does not list yet when attempt 2 looks for it
+    lab.fail_submit(chunk=0, message="HTTP 503")  # attempt 2 makes none
+    runner = JobManager(store_dir, clock=lab.clock.time, sleep=crash_in_backoff(lab, at=2),
+                        poll_interval=0.05)
+    backend = lab.backend(reattachable=True)
+    with pytest.raises(SimulatedCrash):
+        runner.run(make_basis_circuits(5, 5), backend, shots=SHOTS, max_retries=3)
+    assert [a["job_id"] for a in only_set(store_dir).chunk(0).attempts] == [None, None]
+    job_set = manager(store_dir, lab).resume(backend=backend)
+    check_exact(job_set.results(), range(5))
+    assert len(lab.jobs) == 1 and job_set._set.chunk(0).attempts[0]["status"] == "DONE"

@@ -84,8 +84,12 @@ class ControlMixin:
         code: int | str | None = None,
         message: str | None = None,
         retry_after: int | None = None,
+        after_create: int = 0,
     ) -> None:
         """Answer the next ``count`` requests matching ``method``/``path`` with ``status``.
+
+        The first ``after_create`` of them are carried out all the same before the error is
+        answered: ``POST /jobs`` then creates a job whose id the client never learns.
 
         ``path`` is the normalised runtime path (``/jobs``, ``/jobs/<id>``, ``/sessions``,
         ``/backends/<name>/status`` ...); ``None`` matches any method / path.  Each HTTP
@@ -101,14 +105,17 @@ class ControlMixin:
                     code if code is not None else status,
                     message or f"Injected HTTP {status} by the stand-in",
                     retry_after,
+                    after_create,
                 )
             )
 
     def fail_next_submissions(
-        self, n: int = 1, status: int = 500, code: int | str | None = None, message: str | None = None
+        self, n: int = 1, status: int = 500, code: int | str | None = None, message: str | None = None,
+        after_create: int = 0, retry_after: int | None = None,
     ) -> None:
-        """Shortcut: the next ``n`` ``POST /jobs`` attempts answer HTTP ``status``."""
-        self.inject_http_error(status, n, "POST", "/jobs", code, message)
+        """Shortcut: the next ``n`` ``POST /jobs`` attempts answer HTTP ``status`` (the first
+        ``after_create`` of them after creating the job)."""
+        self.inject_http_error(status, n, "POST", "/jobs", code, message, retry_after, after_create)
 
     def clear_faults(self) -> None:
         """Drop pending HTTP faults and planned job failures."""

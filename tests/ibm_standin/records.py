@@ -127,6 +127,9 @@ class HttpFault:
     code: int | str
     message: str
     retry_after: int | None = None
+    after_create: int = 0
+    """How many of the faulted requests are still carried out before the error is answered
+    (e.g. the job is created, then a gateway answers 502)."""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (

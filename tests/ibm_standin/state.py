@@ -112,6 +112,14 @@ class Registry(ControlMixin):
                     return fault
             return None
 
+    def carry_out(self, fault: HttpFault) -> bool:
+        """Whether a faulted request is still carried out before its error is answered."""
+        with self.lock:
+            if fault.after_create <= 0:
+                return False
+            fault.after_create -= 1
+            return True
+
     def backend_entry(self, name: str) -> BackendEntry:
         try:
             return self.backends[name]
