@@ -77,7 +77,7 @@ _jobman() {
             ;;
         list)
             case "$prev" in
-                --status|-s) _jobman_reply -W "PENDING TRANSPILING SUBMITTING QUEUED RUNNING RETRYING DONE ERROR CANCELLED"; return ;;
+                --status|-s) _jobman_reply -W "PENDING RUNNING INTERRUPTED DONE CANCELLED"; return ;;
                 --name|-n) :; return ;;
                 --limit|-l) :; return ;;
                 --store) _jobman_dirs; return ;;

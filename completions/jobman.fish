@@ -78,7 +78,7 @@ complete -c jobman -n '__fish_seen_subcommand_from jobs' -l verbose -s v -d 'Pri
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -a '(__jobman_sets)'
 
-complete -c jobman -n '__fish_seen_subcommand_from list' -l status -s s -x -a 'PENDING TRANSPILING SUBMITTING QUEUED RUNNING RETRYING DONE ERROR CANCELLED' -d 'Only sets in this status (repeatable): DONE, ERROR, CANCELLED, RUNNING, QUEUED, PENDING.'
+complete -c jobman -n '__fish_seen_subcommand_from list' -l status -s s -x -a 'PENDING RUNNING INTERRUPTED DONE CANCELLED' -d 'Only sets in this state (repeatable): PENDING, RUNNING, INTERRUPTED, DONE, CANCELLED.'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l name -s n -x -d 'Only sets whose name matches (shell pattern like \'bell*\'; plain text matches anywhere in the name).'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l limit -s l -x -d 'At most N sets (the newest).'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'

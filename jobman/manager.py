@@ -24,7 +24,7 @@ from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord
 from jobman.result import ManagedResult
 from jobman.retry import RetryPolicy
-from jobman.status import JobStatus
+from jobman.status import JobStatus, SetState
 from jobman.store import SetStore, Store, atomic_write, new_set_id
 from jobman.summary import describe_failure, summarize
 
@@ -38,6 +38,7 @@ EMBEDDED_INPUT = "inputs/circuits.qpy"
 
 Plan = Callable[[Engine], "tuple[list[WorkItem], list[Flight]]"]
 OnChange = Callable[[ChunkRecord], None]
+OnStart = Callable[["ManagedJobSet"], None]
 
 
 class ManagedJobSet:
@@ -60,9 +61,9 @@ class ManagedJobSet:
         """The status of every chunk (one backend job each), in chunk order."""
         return [chunk.job_status for chunk in self._set.chunks()]
 
-    def status(self) -> JobStatus:
-        """The set's overall status."""
-        return JobStatus(self.summary()["status"])
+    def status(self) -> SetState:
+        """The set's lifecycle state: PENDING, RUNNING, INTERRUPTED, DONE or CANCELLED."""
+        return SetState(self.summary()["status"])
 
     def summary(self, detail: bool = False) -> dict[str, Any]:
         """Totals per status, failures and facts about the set, as data."""
@@ -184,20 +185,22 @@ class JobManager:
 
     # continuing ---------------------------------------------------------------------
     def resume(self, set_id: str | None = None, backend: Backend | None = None,
-               on_change: OnChange | None = None, on_failure: str | None = None) -> ManagedJobSet:
+               on_change: OnChange | None = None, on_failure: str | None = None,
+               on_start: OnStart | None = None) -> ManagedJobSet:
         """Carry on with a set whose process stopped (kill, crash, Ctrl-C, power loss).
 
         Circuits with a result are not run again; jobs of a re-attachable backend are followed
         again by their recorded id (or found by their tags); other unfinished work is resubmitted.
-        ``on_failure`` overrides the set's ``--on-failure`` policy for this run.
+        ``on_failure`` overrides the set's ``--on-failure`` policy for this run; ``on_start`` is
+        called once the set is locked and its inputs and backend are open, before any work.
         """
         set_store = self.store.open_set(set_id)
         with _resumable(set_store.id), set_store.lock():
-            return self._continue(set_store, backend, plan_unfinished, on_change, on_failure)
+            return self._continue(set_store, backend, plan_unfinished, on_change, on_failure, on_start)
 
     def retry(self, set_id: str | None = None, indices: Iterable[int] | None = None,
               backend: Backend | None = None, on_change: OnChange | None = None,
-              on_failure: str | None = None) -> ManagedJobSet:
+              on_failure: str | None = None, on_start: OnStart | None = None) -> ManagedJobSet:
         """Resubmit the failed or cancelled circuits (all, or those in ``indices``) of a finished
         set; their new results replace the failures in the same set. ``on_failure`` overrides
         the set's policy (with ``abort``, a circuit that fails again cancels the rest again)."""
@@ -213,10 +216,11 @@ class JobManager:
                 raise UsageError(f"none of the given circuits failed or was cancelled in job set "
                                  f"{set_store.id}; nothing to retry")
             return self._continue(set_store, backend, lambda e: (plan_retry(e, wanted), []), on_change,
-                                  on_failure)
+                                  on_failure, on_start)
 
     def _continue(self, set_store: SetStore, backend: Backend | None, plan: Plan,
-                  on_change: OnChange | None, on_failure: str | None = None) -> ManagedJobSet:
+                  on_change: OnChange | None, on_failure: str | None = None,
+                  on_start: OnStart | None = None) -> ManagedJobSet:
         """Reopen the set's inputs and backend (under its lock) and drive it."""
         from jobman.inputs import InputFile, reopen_source
 
@@ -228,6 +232,8 @@ class JobManager:
         source = reopen_source(files)
         backend_obj = backend or backend_from_record(set_store.record.backend)
         with _closing(source, backend_obj):
+            if on_start is not None:
+                on_start(ManagedJobSet(set_store))
             return self._drive(set_store, source, backend_obj, plan, on_change, on_failure)
 
     def _drive(self, set_store: SetStore, source: "CircuitSource", backend: Backend, plan: Plan,

@@ -9,7 +9,7 @@ from typing import Any
 
 from jobman.records import ChunkRecord
 from jobman.spec import format_range
-from jobman.status import STATUS_ORDER, JobStatus
+from jobman.status import STATUS_ORDER, JobStatus, SetState
 from jobman.store import SetStore
 
 
@@ -70,18 +70,25 @@ def _attempt_pieces(chunk: ChunkRecord, start: int, stop: int) -> list[tuple[int
     return pieces
 
 
-def overall_status(chunks: list[ChunkRecord]) -> JobStatus:
-    """DONE, ERROR (some circuit failed), CANCELLED, or the set's most advanced live state."""
+def set_state(chunks: list[ChunkRecord], running: bool) -> SetState:
+    """The set's lifecycle state, from its chunk records and whether a live process holds its lock.
+
+    Final when every chunk is final: CANCELLED if some circuit was cancelled, else DONE (with or
+    without failed circuits). Otherwise RUNNING (PENDING until a chunk has started) while a
+    process holds the lock, and INTERRUPTED when none does.
+    """
     if all(chunk.job_status.is_final for chunk in chunks):
-        if any(chunk.failed for chunk in chunks):
-            statuses = {row[2] for chunk in chunks for row in chunk.failed}
-            return JobStatus.ERROR if JobStatus.ERROR.value in statuses else JobStatus.CANCELLED
-        return JobStatus.DONE
-    for status in (JobStatus.RUNNING, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.SUBMITTING,
-                   JobStatus.TRANSPILING):
-        if any(chunk.status == status.value for chunk in chunks):
-            return JobStatus.RUNNING if status is not JobStatus.QUEUED else JobStatus.QUEUED
-    return JobStatus.PENDING
+        cancelled = any(row[2] == JobStatus.CANCELLED.value for chunk in chunks for row in chunk.failed)
+        return SetState.CANCELLED if cancelled else SetState.DONE
+    if not running:
+        return SetState.INTERRUPTED
+    started = any(chunk.status != JobStatus.PENDING.value or chunk.attempts for chunk in chunks)
+    return SetState.RUNNING if started else SetState.PENDING
+
+
+def failed_count(circuits: dict[str, int]) -> int:
+    """Circuits that ended in ERROR or CANCELLED, from :func:`circuit_totals`."""
+    return circuits.get(JobStatus.ERROR.value, 0) + circuits.get(JobStatus.CANCELLED.value, 0)
 
 
 def timing(chunks: list[ChunkRecord]) -> dict[str, float | None]:
@@ -112,15 +119,17 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
               detail: bool = False) -> dict[str, Any]:
     """Everything ``jobman status`` shows, as JSON-ready data."""
     record = set_store.record
+    running = set_store.is_locked()  # before reading chunks: a run that ends meanwhile reads final
     chunks = set_store.chunks() if chunks is None else chunks
+    circuits = circuit_totals(chunks)
     summary: dict[str, Any] = {
-        "id": record.id, "name": record.name, "status": overall_status(chunks).value,
+        "id": record.id, "name": record.name, "status": set_state(chunks, running).value,
         "created": record.created, "updated": max((c.updated for c in chunks), default=record.created),
         **timing(chunks),
         "backend": record.backend.get("name"), "shots": record.options.get("shots"),
         "total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks,
-        "circuits": circuit_totals(chunks), "chunks": chunk_totals(chunks),
-        "failures": failures(chunks), "running": set_store.is_locked(),
+        "circuits": circuits, "failed": failed_count(circuits), "chunks": chunk_totals(chunks),
+        "failures": failures(chunks), "running": running,
         "sessions": [dict(session) for session in record.sessions],
     }
     if detail:
@@ -132,6 +141,8 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
     return summary
 
 
-def exit_code(status: str) -> int:
-    """The CLI exit code for a final set status: 0 DONE, 3 some circuits failed or cancelled."""
-    return 0 if status == JobStatus.DONE.value else 3
+def exit_code(summary: dict[str, Any]) -> int:
+    """The CLI exit code for a final set (a :func:`summarize` result): 0 DONE with every
+    circuit DONE, 3 DONE with failed circuits, or CANCELLED."""
+    done = summary["status"] == SetState.DONE.value and not summary["failed"]
+    return 0 if done else 3

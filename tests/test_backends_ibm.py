@@ -20,7 +20,7 @@ from jobman.backends import ChunkJob, RunOptions, backend_from_record
 from jobman.backends.ibm import IBMBackend
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
-from jobman.status import JobStatus
+from jobman.status import SetState
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -45,7 +45,7 @@ def attempts(job_set):
 # --------------------------------------------------------------------------- modes
 def test_batch_mode_runs_every_chunk_in_one_tagged_batch(store_dir, ibm_account):
     job_set = run_set(store_dir, ibm_backend(), memory=True)
-    assert job_set.status() is JobStatus.DONE and ibm_account.jobs_created == 3
+    assert job_set.status() is SetState.DONE and ibm_account.jobs_created == 3
     check_exact(job_set, range(30))
     assert job_set.results().get_memory(7) == ["00111"] * SHOTS
     assert job_set._set.read_memory(0)[7] == ["0x7"] * SHOTS  # stored as hex per shot, as Aer
@@ -191,7 +191,7 @@ def test_job_that_ran_too_long_is_split_in_half(store_dir, ibm_account):
     check_exact(job_set, range(16))
     assert ibm_account.jobs_created == 4
     runs = [a["runs"] for a in attempts(job_set)[0]]
-    assert runs == [[[0, 8]], [[0, 4]], [[4, 8]]] and job_set.status() is JobStatus.DONE
+    assert runs == [[[0, 8]], [[0, 4]], [[4, 8]]] and job_set.status() is SetState.DONE
 
 
 def test_cancel_cancels_the_jobs_at_the_service(store_dir, ibm_account):
@@ -203,7 +203,7 @@ def test_cancel_cancels_the_jobs_at_the_service(store_dir, ibm_account):
     ibm_account.wait_until(lambda: ibm_account.jobs_created == 3, timeout=30)
     manager(store_dir).cancel(wait=30)
     worker.join(30)
-    assert done and done[0].status() is JobStatus.CANCELLED
+    assert done and done[0].status() is SetState.CANCELLED
     assert {job.status for job in ibm_account.jobs} == {"Cancelled"}
 
 
@@ -264,7 +264,7 @@ def test_fake_manila_in_local_mode_most_frequent_outcome_is_right(store_dir):
     job_set = JobManager(store_dir, poll_interval=0.02).run(
         make_basis_circuits(256, 5), backend=IBMBackend("fake_manila"), shots=64, seed=11,
         chunk_size=128)
-    assert job_set.status() is JobStatus.DONE and job_set._set.record.sessions == []
+    assert job_set.status() is SetState.DONE and job_set._set.record.sessions == []
     result = job_set.results()
     wrong = [i for i in range(256)
              if max(result.get_counts(i).items(), key=lambda kv: kv[1])[0] != format(i % 32, "05b")]

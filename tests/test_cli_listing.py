@@ -21,11 +21,12 @@ def test_list_is_newest_first(demo_store):
 def test_list_text_has_a_header_and_a_row_per_set(demo_store):
     lines = invoke("list", store=demo_store).stdout.splitlines()
     assert lines[0].split() == ["ID", "STATUS", "DONE/TOTAL", "BACKEND", "CREATED", "NAME"]
-    assert lines[2].split()[:4] == [BETA, "ERROR", "8/10", "aer"] and lines[2].endswith("  beta.qpy")
+    assert lines[2].split()[:4] == [BETA, "CANCELLED", "8/10", "aer"] and lines[2].endswith("  beta.qpy")
 
 
 def test_list_filters(demo_store):
-    assert _ids("--status", "done", "-s", "ERROR", store=demo_store) == [BETA, ALPHA]
+    assert _ids("--status", "done", "-s", "CANCELLED", store=demo_store) == [BETA, ALPHA]
+    assert _ids("--status", "interrupted", store=demo_store) == [GAMMA]
     assert _ids("--name", "*.qpy", store=demo_store) == [BETA]
     assert _ids("--name", "amm", store=demo_store) == [GAMMA]
     assert _ids("--limit", "2", store=demo_store) == [GAMMA, BETA]

@@ -55,7 +55,7 @@ def test_snapshot_lines():
 
 
 def test_summary_snapshot_counts_failures_only_when_final():
-    summary = {"status": "ERROR", "total": 10, "circuits": {"DONE": 8, "ERROR": 1, "CANCELLED": 1},
+    summary = {"status": "CANCELLED", "total": 10, "circuits": {"DONE": 8, "ERROR": 1, "CANCELLED": 1},
                "chunks": {"DONE": 3}}
     assert summary_snapshot(summary, RateMeter(), "w").failed == 2
     assert summary_snapshot(dict(summary, status="RUNNING"), RateMeter(), "w").failed == 0

@@ -14,7 +14,7 @@ def test_show_text_lists_inputs_plan_and_failures(demo_store):
     assert lines[:6] == [
         f"id        {BETA}",
         "name      beta.qpy",
-        "status    ERROR",
+        "status    CANCELLED",
         "backend   aer (num_qubits 30)",
         "options   shots 100, seed 7, memory false, extra {}",
         "engine    max_in_flight -, max_retries 3, on_failure continue",
@@ -38,5 +38,5 @@ def test_show_json_has_the_task_and_timing(demo_store):
 
 def test_show_of_an_unfinished_set_has_no_finish(demo_store):
     details = json.loads(invoke("show", GAMMA, "--json", store=demo_store).stdout)
-    assert details["timing"]["finished"] is None and details["status"] == "PENDING"
+    assert details["timing"]["finished"] is None and details["status"] == "INTERRUPTED"
     assert "finished  -" in invoke("show", GAMMA, store=demo_store).stdout

@@ -16,7 +16,7 @@ def test_status_text_names_failures(demo_store):
     result = invoke("status", BETA, store=demo_store)
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        f"{BETA}  beta.qpy  ERROR",
+        f"{BETA}  beta.qpy  CANCELLED",
         "backend aer, 10 circuits, 3 chunks of up to 4, 100 shots",
         "circuits: DONE 8, ERROR 1, CANCELLED 1",
         "chunks:   DONE 3",
@@ -60,7 +60,7 @@ def test_watch_of_a_final_set_prints_one_line_and_its_code(demo_store):
     result = invoke("status", BETA, "--watch", store=demo_store)
     assert result.exit_code == 3
     (line,) = result.stdout.splitlines()
-    assert line.endswith("ERROR 8/10 circuits done; circuits DONE 8, ERROR 1, CANCELLED 1; chunks DONE 3")
+    assert line.endswith("CANCELLED 8/10 circuits done; circuits DONE 8, ERROR 1, CANCELLED 1; chunks DONE 3")
 
 
 def test_watch_follows_a_running_set_line_per_change(tmp_path):
@@ -86,7 +86,7 @@ def test_watch_gives_up_on_a_set_nobody_runs(demo_store, monkeypatch):
     monkeypatch.setattr("jobman.cli.polling.STALL_GRACE", 0.0)
     result = invoke("status", GAMMA, "--watch", "--interval", "0.05", store=demo_store)
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: job set {GAMMA} is PENDING but no process is running it; "
+    assert result.stderr == (f"Error: job set {GAMMA} is INTERRUPTED: no process is running it and work is left; "
                              f"run `jobman resume {GAMMA}` to carry on\n")
 
 

@@ -23,7 +23,7 @@ def test_wait_on_a_set_with_failures_exits_3(demo_store):
 def test_wait_json_prints_the_final_summary(demo_store):
     result = invoke("wait", BETA, "--json", store=demo_store)
     summary = json.loads(result.stdout)
-    assert summary["status"] == "ERROR" and summary["circuits"]["ERROR"] == 1
+    assert summary["status"] == "CANCELLED" and summary["circuits"]["ERROR"] == 1 and summary["failed"] == 2
 
 
 def test_wait_returns_when_the_running_set_finishes(tmp_path):
@@ -49,7 +49,7 @@ def test_wait_timeout_exits_124_and_says_how_to_go_on(tmp_path):
     with set_store.lock():
         result = invoke("wait", "--timeout", "0.2", "--interval", "0.05", store=tmp_path)
     assert result.exit_code == 124
-    assert result.stderr.startswith("Error: timed out after 0.2s; job set 20260109-000000-efefef is PENDING")
+    assert result.stderr.startswith("Error: timed out after 0.2s; job set 20260109-000000-efefef is RUNNING")
     assert result.stderr.endswith("wait again with `jobman wait 20260109-000000-efefef`\n")
 
 

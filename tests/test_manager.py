@@ -12,7 +12,7 @@ from fault_backend import FaultLab, lab  # noqa: F401  (the fixture)
 from jobman.exceptions import Interrupted, SetLockedError, StoreError, UsageError
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
-from jobman.status import JobStatus
+from jobman.status import JobStatus, SetState
 
 SHOTS = 20
 
@@ -45,7 +45,7 @@ def test_run_on_real_aer_gives_a_queryable_managed_job_set(store_dir):
     job_set = JobManager(store_dir).run(make_basis_circuits(30, 5), shots=SHOTS, seed=3, chunk_size=10,
                                         name="basis", on_change=seen.append, on_created=created.append)
     assert created[0].job_set_id() == job_set.job_set_id() and job_set.name == "basis"
-    assert job_set.statuses() == [JobStatus.DONE] * 3 and job_set.status() is JobStatus.DONE
+    assert job_set.statuses() == [JobStatus.DONE] * 3 and job_set.status() is SetState.DONE
     check_exact(job_set, range(30))
     assert job_set.results().get_counts("c7") == expected_counts(7, SHOTS)
     assert {record.index for record in seen} == {0, 1, 2} and seen[-1].status == "DONE"
@@ -109,9 +109,9 @@ def test_cancelled_circuits_can_be_retried_into_the_same_set(store_dir, lab):
     lab.on_wait = None
     lab.release()
     cancelled = manager(store_dir, lab).cancel()
-    assert cancelled.status() is JobStatus.CANCELLED
+    assert cancelled.status() is SetState.CANCELLED
     job_set = manager(store_dir, lab).retry(backend=lab.backend())
-    assert job_set.job_set_id() == cancelled.job_set_id() and job_set.status() is JobStatus.DONE
+    assert job_set.job_set_id() == cancelled.job_set_id() and job_set.status() is SetState.DONE
     check_exact(job_set, range(20))
 
 
@@ -119,7 +119,7 @@ def test_resume_of_a_finished_set_runs_nothing(store_dir, lab):
     first = manager(store_dir, lab).run(make_basis_circuits(10, 5), lab.backend(), shots=SHOTS)
     jobs = len(lab.jobs)
     again = manager(store_dir, lab).resume(first.job_set_id(), backend=lab.backend())
-    assert len(lab.jobs) == jobs and again.engine.submitted == 0 and again.status() is JobStatus.DONE
+    assert len(lab.jobs) == jobs and again.engine.submitted == 0 and again.status() is SetState.DONE
 
 
 def test_one_writer_per_set(store_dir, lab):
@@ -136,7 +136,7 @@ def test_one_writer_per_set(store_dir, lab):
     # the lock is gone with its holder; a stale request file is not acted on by a new writer
     manager(store_dir, lab).resume(backend=lab.backend())
     assert not set_store.paths.cancel_file.exists()
-    assert job_set.status() is JobStatus.DONE
+    assert job_set.status() is SetState.DONE
 
 
 def test_bad_options_are_refused_before_a_set_exists(store_dir, lab):
@@ -178,7 +178,7 @@ def test_a_full_disk_mid_run_stops_with_a_resume_hint_and_resume_finishes(store_
     leftovers = [p for p in store_dir.rglob("*.tmp")]
     assert leftovers == []
     job_set = manager(store_dir, lab).resume(backend=lab.backend())
-    assert job_set.status() is JobStatus.DONE
+    assert job_set.status() is SetState.DONE
     check_exact(job_set, range(25))
 
 

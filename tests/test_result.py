@@ -6,7 +6,7 @@ from conftest import BASIS_QUBITS, expected_counts
 from jobman.exceptions import CircuitIndexError, JobmanError
 from jobman.manager import JobManager
 from jobman.result import hex_to_bits
-from jobman.status import JobStatus
+from jobman.status import JobStatus, SetState
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_out_of_range_indices_are_refused(finished, key):
 
 def test_statuses_and_report(finished):
     assert finished.statuses() == [JobStatus.DONE] * 4
-    assert finished.status() is JobStatus.DONE
+    assert finished.status() is SetState.DONE
     report = finished.report()
     assert "2500 circuits in 4 chunks" in report and "DONE 2500" in report
 

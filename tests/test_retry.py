@@ -11,7 +11,7 @@ from jobman.exceptions import BackendError, UsageError
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
 from jobman.retry import RetryPolicy
-from jobman.status import JobStatus
+from jobman.status import JobStatus, SetState
 
 
 def manager(store_dir, lab: FaultLab) -> JobManager:
@@ -91,7 +91,7 @@ def test_bad_max_retries_is_a_usage_error(bad):
 def test_transient_submit_failures_are_retried_and_every_attempt_is_recorded(store_dir, lab):
     lab.fail_submit(times=2, chunk=1)
     job_set = run(store_dir, lab)
-    assert job_set.status() is JobStatus.DONE and all_exact(job_set, 20)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     attempts = job_set._set.chunk(1).attempts
     assert [(a["status"], a["error"], a["job_id"] is None) for a in attempts] == [
         ("ERROR", "submit failed (transient)", True), ("ERROR", "submit failed (transient)", True),
@@ -104,7 +104,8 @@ def test_permanent_submit_failure_fails_only_that_chunk_after_one_attempt(store_
     lab.fail_submit(transient=False, chunk=0, message="invalid program")
     job_set = run(store_dir, lab)
     summary = job_set.summary()
-    assert summary["status"] == "ERROR" and summary["circuits"] == {"DONE": 10, "ERROR": 10}
+    assert summary["status"] == "DONE" and summary["circuits"] == {"DONE": 10, "ERROR": 10}
+    assert summary["failed"] == 10
     assert summary["failures"] == [{"start": 0, "stop": 10, "circuits": "0-9", "chunk": 0,
                                     "status": "ERROR", "attempts": 1,
                                     "reason": "invalid program (permanent)"}]
@@ -121,7 +122,7 @@ def test_submit_retries_are_bounded_by_max_retries(store_dir, lab):
 def test_a_job_ending_in_transient_error_is_resubmitted_after_backoff(store_dir, lab):
     lab.fail_job(times=2, chunk=0)
     job_set = run(store_dir, lab)
-    assert job_set.status() is JobStatus.DONE and all_exact(job_set, 20)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     attempts = job_set._set.chunk(0).attempts
     assert [a["status"] for a in attempts] == ["ERROR", "ERROR", "DONE"]
     assert attempts[0]["error"] == "job failed (transient)"
@@ -157,14 +158,14 @@ def test_max_retries_zero_means_one_try(store_dir, lab):
 def test_transient_status_and_result_calls_are_retried_without_resubmitting(store_dir, lab, method):
     lab.fail_calls(method, times=2)
     job_set = run(store_dir, lab)
-    assert job_set.status() is JobStatus.DONE and all_exact(job_set, 20)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     assert len(lab.jobs) == 2 and job_set.engine.retries == 2
 
 
 def test_a_broken_wait_falls_back_to_status_per_job(store_dir, lab):
     lab.fail_calls("wait", times=None, transient=False)
     job_set = run(store_dir, lab)
-    assert job_set.status() is JobStatus.DONE and all_exact(job_set, 20)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     assert lab.calls["status"] >= 2
 
 
@@ -172,7 +173,7 @@ def test_a_job_whose_status_cannot_be_read_is_cancelled_and_resubmitted(store_di
     lab.fail_calls("wait", times=1, transient=False)
     lab.fail_calls("status", times=4)  # one job's status: the first try and 3 retries all fail
     job_set = run(store_dir, lab, n=10)
-    assert job_set.status() is JobStatus.DONE and all_exact(job_set, 10)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 10)
     first, second = job_set._set.chunk(0).attempts
     assert first["status"] == "ERROR" and first["error"] == "status call failed (transient)"
     assert second["status"] == "DONE"
@@ -181,7 +182,7 @@ def test_a_job_whose_status_cannot_be_read_is_cancelled_and_resubmitted(store_di
 def test_a_submit_that_failed_after_creating_the_job_is_not_submitted_twice(store_dir, lab):
     lab.fail_submit(chunk=0, after_create=True, message="connection reset")
     job_set = run(store_dir, lab, backend=lab.backend(reattachable=True))
-    assert job_set.status() is JobStatus.DONE and all_exact(job_set, 20)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     assert len(lab.jobs_of(0)) == 1  # found again by its tags instead of a second job
     (attempt,) = job_set._set.chunk(0).attempts
     assert attempt["job_id"] == lab.jobs_of(0)[0].job_id and attempt["status"] == "DONE"

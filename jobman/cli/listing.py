@@ -12,14 +12,14 @@ from jobman.cli.app import FILTER_PANEL, JsonOption, StoreOption, app, open_stor
 from jobman.cli.formatting import timestamp
 from jobman.exceptions import UsageError
 
-COLUMNS = ("id", "name", "status", "backend", "total", "created", "circuits")
+COLUMNS = ("id", "name", "status", "backend", "total", "created", "circuits", "failed", "running")
 
 
 @app.command("list")
 def list_command(
     status: Annotated[Optional[List[str]], typer.Option(
-        "--status", "-s", metavar="STATUS", help="Only sets in this status (repeatable): DONE, ERROR, "
-        "CANCELLED, RUNNING, QUEUED, PENDING.", rich_help_panel=FILTER_PANEL)] = None,
+        "--status", "-s", metavar="STATE", help="Only sets in this state (repeatable): PENDING, "
+        "RUNNING, INTERRUPTED, DONE, CANCELLED.", rich_help_panel=FILTER_PANEL)] = None,
     name: Annotated[Optional[str], typer.Option(
         "--name", "-n", metavar="PATTERN", help="Only sets whose name matches (shell pattern like "
         "'bell*'; plain text matches anywhere in the name).", rich_help_panel=FILTER_PANEL)] = None,
@@ -87,10 +87,11 @@ def name_matches(name: str, pattern: str) -> bool:
 
 
 def check_statuses(statuses: Optional[List[str]], what: str) -> set[str]:
-    """Upper-cased statuses from --status; a usage error names the known ones."""
-    from jobman.status import JobStatus
+    """Upper-cased statuses from --status (set states when ``what`` is "set", else chunk
+    statuses); a usage error names the known ones."""
+    from jobman.status import JobStatus, SetState
 
-    known = [status.value for status in JobStatus]
+    known = [status.value for status in (SetState if what == "set" else JobStatus)]
     wanted = {status.upper() for status in statuses or ()}
     unknown = sorted(wanted - set(known))
     if unknown:

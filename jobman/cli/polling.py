@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 from jobman.cli.formatting import clock_time, totals
 from jobman.exceptions import JobmanError
-from jobman.status import JobStatus
+from jobman.status import SetState
 
 #: How long a set may be unfinished with no process holding it before waiting gives up.
 STALL_GRACE = 5.0
@@ -43,13 +43,13 @@ def poll_set(set_store: Any, interval: float, timeout: float | None = None,
     while True:
         summary = summarize(set_store)
         yield summary
-        if JobStatus(summary["status"]).is_final:
+        if SetState(summary["status"]).is_final:
             return
         now = clock()
         idle_since = None if summary["running"] else (now if idle_since is None else idle_since)
         if idle_since is not None and now - idle_since >= grace:
-            raise SetStalled(f"job set {set_store.id} is {summary['status']} but no process is running "
-                             f"it; run `jobman resume {set_store.id}` to carry on")
+            raise SetStalled(f"job set {set_store.id} is INTERRUPTED: no process is running it and "
+                             f"work is left; run `jobman resume {set_store.id}` to carry on")
         if deadline is not None and now >= deadline:
             raise WaitTimeout(f"timed out after {timeout:g}s; job set {set_store.id} is "
                               f"{summary['status']} ({totals(summary['circuits'])}); "

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 from jobman.cli.formatting import duration
 from jobman.cli.output import Terminal
 from jobman.spec import format_range
-from jobman.status import JobStatus
+from jobman.status import SetState
 
 #: Chunk statuses in the order the display lists them.
 _ORDER = ("DONE", "RUNNING", "QUEUED", "SUBMITTING", "TRANSPILING", "RETRYING", "PENDING", "ERROR",
@@ -136,7 +136,7 @@ def summary_snapshot(summary: dict[str, Any], meter: RateMeter, label: str) -> S
     """A snapshot from a polled summary (see :func:`jobman.summary.summarize`)."""
     circuits = summary["circuits"]
     done = circuits.get("DONE", 0)
-    final = JobStatus(summary["status"]).is_final
+    final = SetState(summary["status"]).is_final
     failed = sum(circuits.get(status, 0) for status in _FAILED) if final else 0
     return Snapshot(label, summary["total"], done, failed, dict(summary["chunks"]), meter.elapsed(),
                     meter.rate(done))

@@ -9,7 +9,7 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
 from jobman.cli.progress import follow
-from jobman.cli.run import finish
+from jobman.cli.run import announce, finish
 
 
 @app.command("resume")
@@ -22,8 +22,8 @@ def resume_command(set_id: SetArgument = None, store: StoreOption = None) -> int
 
     manager = JobManager(open_store(store))
     with follow(terminal, "resume") as progress:
-        progress.start(manager.store.open_set(set_id))
-        job_set = manager.resume(set_id, on_change=progress.on_change)
+        job_set = manager.resume(set_id, on_change=progress.on_change,
+                                 on_start=lambda started: _started(started, progress))
     return finish(job_set)
 
 
@@ -48,10 +48,16 @@ def retry_command(
     manager = JobManager(open_store(store))
     indices = None
     if circuit is not None:
-        set_store = manager.store.open_set(set_id)
-        indices = parse_spec(circuit, set_store.record.total, set_store.find_name)
-        set_id = set_store.id
+        found = manager.store.open_set(set_id)
+        indices = parse_spec(circuit, found.record.total, found.find_name)
+        set_id = found.id
     with follow(terminal, "retry") as progress:
-        progress.start(manager.store.open_set(set_id))
-        job_set = manager.retry(set_id, indices, on_change=progress.on_change, on_failure=on_failure)
+        job_set = manager.retry(set_id, indices, on_change=progress.on_change, on_failure=on_failure,
+                                on_start=lambda started: _started(started, progress))
     return finish(job_set)
+
+
+def _started(job_set, progress) -> None:
+    """The set is locked and ready: its id on stdout, then the progress display."""
+    announce(job_set.job_set_id())
+    progress.start(job_set._set)

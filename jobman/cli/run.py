@@ -83,8 +83,7 @@ def run_command(
 
     with follow(terminal, "run") as progress:
         def created(job_set) -> None:
-            terminal.data(job_set.job_set_id())
-            terminal.out.flush()
+            announce(job_set.job_set_id())
             terminal.detail(f"job set folder: {manager.store.root / job_set.job_set_id()}")
             progress.start(manager.store.open_set(job_set.job_set_id()), fresh=True)
 
@@ -93,6 +92,12 @@ def run_command(
                               max_in_flight=max_in_flight, max_retries=max_retries,
                               on_failure=on_failure, on_change=progress.on_change, on_created=created)
     return finish(job_set)
+
+
+def announce(set_id: str) -> None:
+    """The set id on stdout at once (``SET=$(jobman resume)``), as run, resume and retry do."""
+    terminal.data(set_id)
+    terminal.out.flush()
 
 
 def finish(job_set) -> int:
@@ -106,7 +111,7 @@ def finish(job_set) -> int:
         terminal.info(describe_failure(row))
     if len(summary["failures"]) > 20:
         terminal.info(f"... and {len(summary['failures']) - 20} more; see `jobman status {summary['id']}`")
-    return exit_code(summary["status"])
+    return exit_code(summary)
 
 
 def build_backend(name: str, max_in_flight: Optional[int] = None, **ibm_options):

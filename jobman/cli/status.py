@@ -59,7 +59,7 @@ def _watch(set_store: Any, interval: float, json_out: bool) -> int:
             else:
                 terminal.data(change_line(summary))
             terminal.out.flush()
-        return exit_code(summary["status"])
+        return exit_code(summary)
     from rich.console import Group
     from rich.text import Text
 
@@ -75,7 +75,7 @@ def _watch(set_store: Any, interval: float, json_out: bool) -> int:
         for summary in summaries:
             latest[0] = summary
     terminal.data(render(latest[0]))
-    return exit_code(latest[0]["status"])
+    return exit_code(latest[0])
 
 
 def render(summary: dict[str, Any], max_failures: int | None = None) -> str:

@@ -36,7 +36,7 @@ def wait_command(
     if json_out:
         terminal.json(summary)
     terminal.info(f"job set {summary['id']}: {summary['status']} ({totals(summary['circuits'])})")
-    return exit_code(summary["status"])
+    return exit_code(summary)
 
 
 def _follow(set_store: Any, summaries: Any) -> dict[str, Any]:

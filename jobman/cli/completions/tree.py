@@ -6,7 +6,8 @@ so a TAB costs no Python, except where the answer lives in the store: job set id
 
 What an option's value completes to follows from its metavar or type:
 ``SET``/``SET...`` job set ids, ``DIR`` directories, ``FILE`` and path types files,
-``STATUS`` job statuses, ``a|b|c`` and ``Literal`` types those words; anything else nothing.
+``STATUS`` job statuses, ``STATE`` set states, ``a|b|c`` and ``Literal`` types those words;
+anything else nothing.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _one_line(text: str | None) -> str:
 
 def _values(param: Any) -> tuple[str, tuple[str, ...]]:
     """What a parameter's value completes to (see the module docstring)."""
-    from jobman.status import JobStatus
+    from jobman.status import JobStatus, SetState
 
     metavar = (param.metavar or "").rstrip(".")
     desc = param.type_descriptor
@@ -67,6 +68,8 @@ def _values(param: Any) -> tuple[str, tuple[str, ...]]:
         return DIRS, ()
     if metavar == "STATUS":
         return WORDS, tuple(status.value for status in JobStatus)
+    if metavar == "STATE":
+        return WORDS, tuple(state.value for state in SetState)
     if desc.is_choice and desc.choices:
         return WORDS, tuple(str(choice) for choice in desc.choices)
     if _CHOICE_METAVAR.match(metavar):
