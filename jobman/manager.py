@@ -9,6 +9,7 @@ while it does; a second writer gets :class:`~jobman.exceptions.SetLockedError`.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from contextlib import contextmanager
@@ -273,6 +274,8 @@ class JobManager:
         and wait up to ``wait`` seconds for it to finish; otherwise cancel the unfinished
         chunks now. Circuits that finished keep their results.
         """
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < math.inf:
+            raise UsageError(f"wait must be a finite number of seconds, 0 or more, not {wait!r}")
         set_store = self.store.open_set(set_id)
         deadline = self.clock() + wait
         requested = False

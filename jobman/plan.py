@@ -27,6 +27,8 @@ def chunk_size_for(total: int, shots: int, limits: BackendLimits, requested: int
         raise UsageError(f"shots must be a positive integer, not {shots}")
     if requested is not None and requested <= 0:
         raise UsageError(f"--chunk-size must be a positive integer, not {requested}")
+    if limits.max_shots is not None and shots > limits.max_shots:
+        raise UsageError(f"{shots} shots exceed the backend's limit of {limits.max_shots} shots per circuit")
     candidates = [requested if requested is not None else DEFAULT_CHUNK_SIZE]
     if limits.max_circuits:
         candidates.append(limits.max_circuits)

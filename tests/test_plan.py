@@ -30,3 +30,9 @@ def test_plan_covers_every_circuit_once():
     ranges = plan_chunks(2500, 700)
     assert ranges == [(0, 700), (700, 1400), (1400, 2100), (2100, 2500)]
     assert plan_chunks(0, 10) == []
+
+
+def test_shots_above_the_backends_shot_limit_are_refused():
+    with pytest.raises(UsageError, match="^100 shots exceed the backend's limit of 99 shots per circuit$"):
+        chunk_size_for(10, 100, BackendLimits(max_shots=99))
+    assert chunk_size_for(10, 99, BackendLimits(max_shots=99)) == DEFAULT_CHUNK_SIZE

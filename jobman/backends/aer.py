@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SEED_STRIDE = 2113
 #: Most worker processes by default.
 MAX_WORKERS = 4
+#: Most shots per circuit: Aer counts shots in 64-bit integers (more fail inside Aer).
+MAX_SHOTS = 2**63 - 1
 #: From this width Aer parallelises one circuit's state updates: such jobs are not split.
 WIDE_QUBITS = 14
 
@@ -91,7 +93,7 @@ class AerBackend(Backend):
         self._closed = False
 
     def limits(self) -> BackendLimits:
-        return BackendLimits(num_qubits=self._simulator.num_qubits)
+        return BackendLimits(num_qubits=self._simulator.num_qubits, max_shots=MAX_SHOTS)
 
     def validate(self, circuit: "QuantumCircuit") -> str | None:
         return None  # Aer picks a method per circuit and reports the ones it cannot run

@@ -26,6 +26,7 @@ class BackendLimits:
     max_executions: int | None = None  # circuits x shots
     max_payload_bytes: int | None = None
     num_qubits: int | None = None
+    max_shots: int | None = None  # shots per circuit
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ qiskit-ibm-runtime's saved accounts or environment; jobman never stores a token.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Sequence
@@ -44,7 +45,7 @@ class IBMBackend(Backend):
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
                  account: str | None = None, instance: str | None = None, service: Any = None,
                  transpile_workers: int | None = None) -> None:
-        _check_options(mode, optimization_level, sampler)
+        _check_options(mode, optimization_level, sampler, max_time)
         self.name = name
         self.mode_name, self.max_time = mode, max_time
         self.optimization_level, self.skip_transpile = optimization_level, skip_transpile
@@ -278,7 +279,10 @@ class IBMBackend(Backend):
             self._transpiler.close()
 
 
-def _check_options(mode: str, optimization_level: int, sampler: str) -> None:
+def _check_options(mode: str, optimization_level: int, sampler: str, max_time: Any = None) -> None:
+    if isinstance(max_time, bool) or (isinstance(max_time, (int, float))
+                                      and not (math.isfinite(max_time) and max_time >= 1)):
+        raise UsageError(f"--max-time must be a finite number of seconds, at least 1, not {max_time!r}")
     if mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
     if optimization_level not in (0, 1, 2, 3):

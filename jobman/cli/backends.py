@@ -9,6 +9,7 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import JsonOption, app, terminal
 from jobman.cli.errors import EXIT_ERROR, EXIT_OK
+from jobman.cli.checks import finite
 
 ACCOUNT_PANEL = "Account"
 HEADER = f"{'NAME':<28} {'SOURCE':<6} {'QUBITS':>6} {'QUEUE':>6}  {'MAX EXECUTIONS':>14}  {'MAX UPLOAD':>10}  STATUS"
@@ -22,7 +23,8 @@ def backends_command(
     instance: Annotated[Optional[str], typer.Option("--instance", metavar="CRN", help="IBM Quantum "
                         "instance (CRN or name), e.g. --instance my-instance.",
                         rich_help_panel=ACCOUNT_PANEL)] = None,
-    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Give up on IBM "
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, callback=finite,
+                       help="Give up on IBM "
                        "Quantum after this long, e.g. --timeout 10.", rich_help_panel=ACCOUNT_PANEL)] = 60,
     json_out: JsonOption = False,
 ) -> int:

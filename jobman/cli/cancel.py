@@ -6,12 +6,13 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.checks import finite
 
 
 @app.command("cancel")
 def cancel_command(
     set_id: SetArgument = None,
-    wait: Annotated[float, typer.Option("--wait", metavar="SECONDS", min=0,
+    wait: Annotated[float, typer.Option("--wait", metavar="SECONDS", min=0, callback=finite,
                     help="How long to wait for a running `jobman run`/`resume` to stop.",
                     rich_help_panel="Submission")] = 10.0,
     store: StoreOption = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Optional
 
@@ -141,6 +142,6 @@ def parse_duration(text: Optional[str]) -> Optional[int]:
         seconds = float(value) * units[unit.lower()]
     except ValueError:
         raise UsageError(f"--max-time must be seconds or a duration like 90m or 2h, not {text!r}") from None
-    if seconds <= 0:
-        raise UsageError(f"--max-time must be positive, not {text!r}")
+    if not math.isfinite(seconds) or seconds < 1:
+        raise UsageError(f"--max-time must be a finite duration of at least 1 second, not {text!r}")
     return int(seconds)

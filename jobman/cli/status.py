@@ -10,8 +10,10 @@ from typing_extensions import Annotated
 from jobman.cli.app import (OUTPUT_PANEL, WAIT_PANEL, JsonOption, SetArgument, StoreOption, app, flag,
                             open_store, terminal)
 from jobman.cli.formatting import totals
+from jobman.cli.checks import finite
 
 IntervalOption = Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05,
+                                               callback=finite,
                                                help="Seconds between looks at the store.",
                                                rich_help_panel=WAIT_PANEL)]
 

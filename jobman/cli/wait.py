@@ -8,6 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import WAIT_PANEL, JsonOption, SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.checks import finite
 from jobman.cli.formatting import totals
 from jobman.cli.status import IntervalOption
 
@@ -16,6 +17,7 @@ from jobman.cli.status import IntervalOption
 def wait_command(
     set_id: SetArgument = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", metavar="SECONDS", min=0,
+                       callback=finite,
                        help="Give up after this long (exit 124).", rich_help_panel=WAIT_PANEL)] = None,
     interval: IntervalOption = 1.0,
     json_out: JsonOption = False,

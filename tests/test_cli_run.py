@@ -1,0 +1,72 @@
+"""``jobman run`` option values: out-of-range numbers are usage errors (exit 2, one line),
+checked before anything is stored or submitted."""
+
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from jobman.backends.aer import MAX_SHOTS
+from jobman.cli import app
+from jobman.cli.run import parse_duration
+from jobman.exceptions import UsageError
+from jobman.manager import JobManager
+
+runner = CliRunner()
+
+
+def refused(store_dir, args: list[str], message: str) -> None:
+    """The command exits 2 with exactly one ``Error:`` line and leaves no set behind."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: {message}"), result.stderr
+    assert result.stderr.count("Error:") == 1 and result.stdout == ""
+    assert not store_dir.exists() or not [p for p in store_dir.iterdir() if not p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("shots", ["99999999999999999999", str(MAX_SHOTS + 1)])
+def test_shots_beyond_what_aer_counts_are_refused(store_dir, small_qpy, shots):
+    refused(store_dir, ["run", str(small_qpy), "--shots", shots],
+            f"{shots} shots exceed the backend's limit of {MAX_SHOTS} shots per circuit")
+
+
+def test_shots_beyond_the_ibm_execution_limit_are_refused(store_dir, small_qpy):
+    refused(store_dir, ["run", str(small_qpy), "--backend", "fake_manila", "--shots", "10000001"],
+            "10000001 shots exceed the backend's limit of 10000000 executions per job")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-5", "0", "0.5", "nanh", "infm", "1e400"])
+def test_max_time_must_be_a_finite_positive_duration(store_dir, small_qpy, value):
+    refused(store_dir, ["run", str(small_qpy), "--backend", "fake_manila", "--max-time", value],
+            "--max-time must be")
+
+
+def test_parse_duration_accepts_what_it_documents():
+    assert [parse_duration(t) for t in ("7200", "90m", "2h", "1d", "1.5h", None)] == \
+        [7200, 5400, 7200, 86400, 5400, None]
+    for text in ("nan", "inf", "2x", ""):
+        with pytest.raises(UsageError):
+            parse_duration(text)
+
+
+@pytest.mark.parametrize("args", [["wait", "--timeout", "inf"], ["wait", "--timeout", "nan"],
+                                  ["cancel", "--wait", "inf"], ["status", "--watch", "--interval", "inf"],
+                                  ["backends", "--timeout", "inf"], ["backends", "--timeout", "nan"]])
+def test_seconds_must_be_finite(store_dir, args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith("Error: Invalid value for"), result.stderr
+
+
+def test_python_refuses_the_same_values(store_dir, small_qpy):
+    from jobman.backends.ibm import IBMBackend
+
+    with pytest.raises(UsageError, match="shots exceed the backend's limit"):
+        JobManager(store_dir).run(small_qpy, shots=10**20)
+    for value in (math.nan, math.inf, -1, 0):
+        with pytest.raises(UsageError, match="--max-time must be a finite number of seconds"):
+            IBMBackend("fake_manila", max_time=value)
+    with pytest.raises(UsageError, match="wait must be"):
+        JobManager(store_dir).cancel(wait=math.nan)
+    assert not store_dir.exists() or not [p for p in store_dir.iterdir() if not p.name.startswith(".")]
