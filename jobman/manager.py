@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from jobman.backends import backend_from_record, get_backend
+from jobman.backends import backend_from_record, backend_record, get_backend
 from jobman.backends.base import Backend, RunOptions
 from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, Flight, WorkItem
 from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
@@ -109,6 +109,8 @@ class JobManager:
             shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
             name: str | None = None, memory: bool = False, max_in_flight: int | None = None,
             max_retries: int = 3, on_failure: str = "continue",
+            noise_model: Any = None, backend_options: dict[str, Any] | None = None,
+            transpile_options: dict[str, Any] | None = None,
             on_change: OnChange | None = None,
             on_created: Callable[[ManagedJobSet], None] | None = None) -> ManagedJobSet:
         """Run circuits (objects, or paths to QPY/QASM files or directories) and wait for the end.
@@ -116,9 +118,15 @@ class JobManager:
         Circuits that cannot run (no measurements, unbound parameters, too wide for the backend)
         end in ERROR with the reason; the others run. Raises
         :class:`~jobman.exceptions.Interrupted` on Ctrl-C (the set can be resumed).
+
+        With ``backend="aer"``: ``noise_model`` (a fake device name such as ``"fake_manila"``,
+        or a qiskit-aer ``NoiseModel``) and ``backend_options`` (Aer options, e.g.
+        ``{"method": "density_matrix"}``). With ``fake_*``/``ibm_*``: ``transpile_options`` for
+        ``generate_preset_pass_manager`` (e.g. ``{"scheduling_method": "alap"}``). All are
+        recorded in the set, and resume and retry run with exactly them.
         """
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
-        backend_obj = backend if isinstance(backend, Backend) else get_backend(backend)
+        backend_obj = _backend(backend, noise_model, backend_options, transpile_options)
         set_id = new_set_id()
         engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
                           "on_failure": on_failure}
@@ -143,8 +151,10 @@ class JobManager:
         size = chunk_size_for(len(source), shots, backend.limits(), chunk_size,
                               payload_per_circuit(source, backend))
         ranges = plan_chunks(len(source), size)
+        described, attached = backend_record(backend)
+        _write_staged(self.store.staging_folder(set_id), attached)
         record = SetRecord(id=set_id, name=name or _default_name(inputs), created=time.time(),
-                           inputs=inputs, backend=backend.describe(), options=options.to_dict(),
+                           inputs=inputs, backend=described, options=options.to_dict(),
                            total=len(source), chunk_size=size, num_chunks=len(ranges))
         record.options["engine"] = engine_options
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
@@ -231,7 +241,11 @@ class JobManager:
         files = [InputFile.from_dict(dict(f, path=str(set_store.paths.folder / f["path"]))
                                      if f.get("embedded") else f) for f in set_store.record.inputs]
         source = reopen_source(files)
-        backend_obj = backend or backend_from_record(set_store.record.backend)
+        try:
+            backend_obj = backend or _restore_backend(set_store)
+        except BaseException:
+            source.close()
+            raise
         with _closing(source, backend_obj):
             if on_start is not None:
                 on_start(ManagedJobSet(set_store))
@@ -300,8 +314,7 @@ class JobManager:
             return
         live_jobs = any(a.get("job_id") and a.get("status") not in ATTEMPT_FINAL
                         for a in (c.last_attempt() or {} for c in unfinished))
-        backend_obj = backend or (backend_from_record(set_store.record.backend) if live_jobs
-                                  else _NoBackend())
+        backend_obj = backend or (_restore_backend(set_store) if live_jobs else _NoBackend())
         try:
             engine = Engine(set_store, None, backend_obj,  # type: ignore[arg-type]
                             RunOptions.from_dict(set_store.record.options), self._config(set_store),
@@ -347,6 +360,50 @@ def _resumable(set_id: str) -> Iterator[None]:
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; progress is saved: run `jobman resume {set_id}` "
                           "to carry on") from None
+
+
+def _backend(backend: str | Backend, noise_model: Any, backend_options: dict[str, Any] | None,
+             transpile_options: dict[str, Any] | None) -> Backend:
+    """The backend to run on, built by name with the options meant for it."""
+    given = {"noise_model": noise_model, "backend_options": backend_options,
+             "transpile_options": transpile_options}
+    if isinstance(backend, Backend):
+        named = [key for key, value in given.items() if value]
+        if named:
+            raise UsageError(f"{', '.join(named)}: give them to the backend object, or name the backend")
+        return backend
+    ibm = isinstance(backend, str) and backend.startswith(("fake_", "ibm_"))
+    wrong = [key for key, value in given.items() if value and (key == "transpile_options") != ibm]
+    if wrong:
+        kind = "aer" if ibm else "fake_<device> and ibm_<device> backends"
+        raise UsageError(f"{', '.join(wrong)}: only for {kind}, not {backend!r}")
+    if ibm:
+        return get_backend(backend, **({"transpile_options": transpile_options} if transpile_options else {}))
+    options = dict(backend_options or {})
+    if noise_model is not None:
+        options["noise_model"] = noise_model
+    return get_backend(backend, **options)
+
+
+def _restore_backend(set_store: SetStore) -> Backend:
+    """The set's backend with its recorded options; an Error when they cannot be restored (the
+    set never runs with other options than it was created with)."""
+    try:
+        return backend_from_record(set_store.record.backend, set_store.paths.folder)
+    except UsageError as error:
+        raise StoreError(f"job set {set_store.id} cannot run with the options it was created with: "
+                         f"{error}") from None
+
+
+def _write_staged(folder: Path, files: dict[str, bytes]) -> None:
+    """Files that a new set keeps beside its record, written into its staging folder."""
+    for name, data in files.items():
+        path = folder / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as error:
+            raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight: int | None,

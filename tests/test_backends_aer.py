@@ -151,3 +151,31 @@ def test_close_stops_the_worker_processes():
     run(backend, make_basis_circuits(2, 2), RunOptions(shots=5))
     backend.close()
     assert all(process.poll() is not None for process in processes)
+
+
+def test_a_noise_model_runs_as_aer_runs_it_and_is_recorded_as_json():
+    import json
+
+    from qiskit_aer import AerSimulator
+
+    from jobman.backends.noise import from_device
+
+    circuits = random_like(4)  # h gates: outside the noise model's basis, Aer runs them as they are
+    backend = AerBackend(noise_model="fake_manila", max_parallel_threads=1)
+    try:
+        options = RunOptions(shots=300, seed=9)
+        prepared = backend.prepare(circuits, options)
+        outcomes = run(backend, circuits, options)
+        recorded = json.loads(json.dumps(backend.options(), allow_nan=False))
+    finally:
+        backend.close()
+    assert prepared is circuits
+    reference = AerSimulator(noise_model=from_device("fake_manila")).run(
+        circuits, shots=300, seed_simulator=9).result()
+    assert [o.counts for o in outcomes] == [reference.data(i)["counts"] for i in range(4)]
+    assert recorded["max_parallel_threads"] == 1 and recorded["noise_model"]["source"] == "fake_manila"
+    again = AerBackend(**recorded)  # what resume builds
+    try:
+        assert again.options() == recorded
+    finally:
+        again.close()

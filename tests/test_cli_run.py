@@ -70,3 +70,38 @@ def test_python_refuses_the_same_values(store_dir, small_qpy):
     with pytest.raises(UsageError, match="wait must be"):
         JobManager(store_dir).cancel(wait=math.nan)
     assert not store_dir.exists() or not [p for p in store_dir.iterdir() if not p.name.startswith(".")]
+
+
+def test_noise_model_and_backend_options_are_used_and_shown(store_dir, small_qpy):
+    import json
+
+    from qiskit import qpy
+    from qiskit_aer import AerSimulator
+
+    from jobman.backends.noise import from_device
+
+    result = runner.invoke(app, ["run", str(small_qpy), "--noise-model", "fake_manila", "--shots", "100",
+                                 "--seed", "4", "--chunk-size", "16",
+                                 "--backend-option", "method=density_matrix"])
+    assert result.exit_code == 0, result.output
+    with open(small_qpy, "rb") as handle:
+        circuits = qpy.load(handle)[:20]
+    reference = AerSimulator(noise_model=from_device("fake_manila"), method="density_matrix").run(
+        circuits, shots=100, seed_simulator=4).result()
+    lines = runner.invoke(app, ["result", "--circuit", "0-19", "--json"]).stdout.splitlines()
+    assert [json.loads(line)["counts"] for line in lines] == [reference.get_counts(i) for i in range(20)]
+    shown = json.loads(runner.invoke(app, ["show", "--json"]).stdout)["backend"]["options"]
+    assert shown["method"] == "density_matrix" and shown["noise_model"]["file"] == "backend/noise_model.json"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--noise-model", "fake_nope"], "unknown fake backend 'fake_nope'"),
+    (["--noise-model", "ibm_torino"], "--noise-model takes a fake device (e.g. fake_manila), not 'ibm_torino'"),
+    (["--backend-option", "method=nope"], "Aer refuses the backend options: Invalid simulation method nope"),
+    (["--backend-option", "seed_simulator=3"], "backend option 'seed_simulator' is set by jobman: use --seed"),
+    (["--backend-option", "x"], "--backend-option takes KEY=VALUE (e.g. method=density_matrix), not 'x'"),
+    (["--backend-option", "a=1", "--backend-option", "a=2"], "--backend-option a is given twice"),
+    (["--backend", "fake_manila", "--noise-model", "fake_manila"], "--noise-model: only for the aer backend"),
+])
+def test_bad_simulator_options(store_dir, small_qpy, args, message):
+    refused(store_dir, ["run", str(small_qpy), *args], message)

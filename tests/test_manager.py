@@ -214,3 +214,78 @@ def test_circuit_objects_mixed_with_other_things_are_refused(tmp_path):
     with pytest.raises(UsageError, match="give input paths or QuantumCircuit objects, not int"):
         JobManager(tmp_path).run(make_basis_circuits(2, 2) + [3], shots=5)
     assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+
+
+def noisy_reference(circuits, shots: int, seed: int, **options):
+    """What Aer itself gives with fake_manila's noise model: counts per circuit."""
+    from qiskit_aer import AerSimulator
+
+    from jobman.backends.noise import from_device
+
+    simulator = AerSimulator(noise_model=from_device("fake_manila"), **options)
+    result = simulator.run(circuits, shots=shots, seed_simulator=seed).result()
+    return [result.get_counts(i) for i in range(len(circuits))]
+
+
+def stop_after_first_chunk(record) -> None:
+    if record.status == "DONE":
+        raise KeyboardInterrupt
+
+
+def test_resume_and_retry_run_with_the_recorded_noise_model_and_options(store_dir):
+    """Before options were recorded, resume ran the rest of the set without noise."""
+    circuits = make_basis_circuits(12, 5)
+    expected = noisy_reference(circuits, 200, seed=11, method="density_matrix")
+    assert expected[3] != expected_counts(3, 200)  # noise shows
+    with pytest.raises(Interrupted):  # chunk 0 runs
+        JobManager(store_dir).run(circuits, shots=200, seed=11, chunk_size=4, noise_model="fake_manila",
+                                  backend_options={"method": "density_matrix"},
+                                  on_change=stop_after_first_chunk)
+    set_id = JobManager(store_dir).job_set().job_set_id()
+    with pytest.raises(Interrupted):  # chunk 1 runs
+        JobManager(store_dir).resume(set_id, on_change=stop_after_first_chunk)
+    JobManager(store_dir).cancel(set_id)  # offline: chunk 2 is cancelled
+    retried = JobManager(store_dir).retry(set_id)  # chunk 2 runs
+    assert [retried.results().get_counts(i) for i in range(12)] == expected
+    options = JobManager(store_dir).store.open_set(set_id).record.backend["options"]
+    assert options["method"] == "density_matrix" and options["noise_model"]["file"] == "backend/noise_model.json"
+
+
+def test_a_set_whose_noise_model_cannot_be_restored_refuses_to_run(store_dir):
+    runner = JobManager(store_dir)
+    with pytest.raises(Interrupted):
+        runner.run(make_basis_circuits(8, 5), shots=10, seed=1, chunk_size=4, noise_model="fake_manila",
+                   on_change=stop_after_first_chunk)
+    set_store = runner.store.open_set(None)
+    attached = set_store.paths.folder / "backend" / "noise_model.json"
+    attached.write_bytes(attached.read_bytes().replace(b"0.", b"0.1", 1))
+    with pytest.raises(StoreError, match=f"job set {set_store.id} cannot run with the options it was "
+                                         "created with: the recorded noise_model .* has changed"):
+        JobManager(store_dir).resume(set_store.id)
+    from typer.testing import CliRunner
+
+    from jobman.cli import app
+
+    cli = CliRunner().invoke(app, ["resume", set_store.id])
+    assert cli.exit_code == 1 and cli.stderr.count("\n") == 1 and "Traceback" not in cli.output
+    assert cli.stderr.startswith(f"Error: job set {set_store.id} cannot run with the options it was created")
+    attached.unlink()
+    with pytest.raises(StoreError, match="the recorded noise_model cannot be read"):
+        JobManager(store_dir).resume(set_store.id)
+    assert JobManager(store_dir).job_set(set_store.id).summary()["circuits"].get("DONE") == 4
+
+
+def test_options_for_the_wrong_backend_are_refused(store_dir, lab):
+    runner = manager(store_dir, lab)
+    for kwargs, message in (({"noise_model": "fake_manila"}, "noise_model: give them to the backend"),
+                            ({"transpile_options": {"x": 1}}, "only for fake_<device>"),
+                            ({"backend_options": {"shots": 5}}, "'shots' is set by jobman: use --shots"),
+                            ({"backend_options": {"method": "nope"}}, "Aer refuses the backend options"),
+                            ({"backend_options": {"precision": "triple"}}, "Aer cannot run with"),
+                            ({"noise_model": 42}, "must be a qiskit_aer NoiseModel")):
+        backend = lab.backend() if "noise_model" in kwargs and kwargs["noise_model"] == "fake_manila" else "aer"
+        with pytest.raises(UsageError, match=message):
+            runner.run(make_basis_circuits(2, 2), backend, **kwargs)
+    with pytest.raises(UsageError, match="noise_model: only for aer"):
+        runner.run(make_basis_circuits(2, 2), "fake_manila", noise_model="fake_manila")
+    assert not store_dir.exists() or os.listdir(store_dir) == []

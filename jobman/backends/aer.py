@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SEED_STRIDE = 2113
 #: Most worker processes by default.
 MAX_WORKERS = 4
+#: Aer options whose default jobman does not record.
+DEFAULTS = {"method": "automatic", "device": "CPU"}
 #: Most shots per circuit: Aer counts shots in 64-bit integers (more fail inside Aer).
 MAX_SHOTS = 2**63 - 1
 #: From this width Aer parallelises one circuit's state updates: such jobs are not split.
@@ -75,22 +77,37 @@ class AerBackend(Backend):
     default_max_in_flight = 2  # one simulating, the next loaded and waiting
 
     def __init__(self, method: str = "automatic", device: str = "CPU", workers: int | None = None,
-                 **aer_options: Any) -> None:
-        from qiskit_aer import AerSimulator
+                 noise_model: Any = None, **aer_options: Any) -> None:
+        from jobman.backends.aer_options import check_options, noise_record, trial_run
 
         self._cores = usable_cores()
         self.workers = workers or (min(self._cores, MAX_WORKERS) if device == "CPU" else 1)
+        self._given = check_options(dict(aer_options, **{k: v for k, v in (("method", method),
+                                    ("device", device)) if v != DEFAULTS[k]}))
+        self._noise_record, noise = noise_record(noise_model)
         self._options = dict(method=method, device=device, max_parallel_experiments=0,
-                             max_parallel_threads=max(1, self._cores // self.workers), **aer_options)
+                             max_parallel_threads=max(1, self._cores // self.workers))
+        self._options.update(aer_options)
+        if noise is not None:
+            self._options["noise_model"] = noise
+        self._simulator = trial_run(self._options, checked=bool(self._given))  # limits; bad options
+        # What Aer runs as it is: a noiseless simulator's instructions (a noise model narrows the
+        # target to its basis gates, but Aer's run() simulates the others too, without noise).
+        self._supported = supported_instructions(self._options)
         self._workers = [_Worker(self._options) for _ in range(self.workers)]  # importing Aer now
-        self._simulator = AerSimulator(**self._options)  # for limits and the supported instructions
-        self._supported = frozenset(self._simulator.target.operation_names) | {"barrier"}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobman-aer")
         self._futures: dict[str, Future] = {}
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = False
+
+    def options(self) -> dict[str, Any]:
+        """What the set records: the Aer options given (``noise_model`` as its JSON record)."""
+        recorded = dict(self._given)
+        if self._noise_record is not None:
+            recorded["noise_model"] = self._noise_record
+        return recorded
 
     def limits(self) -> BackendLimits:
         return BackendLimits(num_qubits=self._simulator.num_qubits, max_shots=MAX_SHOTS)
@@ -133,7 +150,7 @@ class AerBackend(Backend):
         run_options: dict[str, Any] = {"shots": options.shots, "memory": options.memory}
         if options.seed is not None:
             run_options["seed_simulator"] = chunk_seed(options.seed, start)
-        if wide:
+        if wide and "max_parallel_threads" not in self._given:
             run_options["max_parallel_threads"] = self._cores
         return run_options
 
@@ -202,6 +219,14 @@ class AerBackend(Backend):
         for worker in self._workers:
             worker.stop()
         self._pool.shutdown(wait=True)
+
+
+def supported_instructions(options: dict[str, Any]) -> frozenset[str]:
+    """Instructions Aer simulates with these options, whatever the noise model."""
+    from qiskit_aer import AerSimulator
+
+    plain = AerSimulator(**{k: v for k, v in options.items() if k != "noise_model"})
+    return frozenset(plain.target.operation_names) | {"barrier"}
 
 
 def split_ranges(ranges: Ranges, parts: int) -> list[Ranges]:

@@ -27,6 +27,13 @@ def run_command(
                        "fake_<device> (IBM device model, offline, e.g. fake_manila) or ibm_<device> (IBM "
                        "Quantum, e.g. ibm_torino); `jobman backends` lists them.",
                        rich_help_panel=BACKEND_PANEL)] = "aer",
+    noise_model: Annotated[Optional[str], typer.Option("--noise-model", metavar="fake_<device>", help="Aer "
+                           "only: simulate with that device's noise model, e.g. --noise-model fake_manila.",
+                           rich_help_panel=BACKEND_PANEL)] = None,
+    backend_option: Annotated[Optional[List[str]], typer.Option("--backend-option", metavar="KEY=VALUE",
+                              help="Aer only, repeatable: an AerSimulator option, e.g. --backend-option "
+                              "method=density_matrix (values as JSON: 2, 0.5, true, null; else text).",
+                              rich_help_panel=BACKEND_PANEL)] = None,
     mode: Annotated[str, typer.Option("--mode", metavar="batch|session|job", help="IBM execution mode, "
                     "e.g. --mode session: jobs in a Batch (default), a dedicated Session, or one by one.",
                     rich_help_panel=BACKEND_PANEL)] = "batch",
@@ -77,7 +84,7 @@ def run_command(
     """
     from jobman.manager import JobManager
 
-    backend_obj = build_backend(backend, mode=mode, max_time=max_time, optimization_level=optimization_level,
+    backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
                                 instance=instance, max_in_flight=max_in_flight)
     manager = JobManager(open_store(store))
@@ -115,17 +122,27 @@ def finish(job_set) -> int:
     return exit_code(summary)
 
 
-def build_backend(name: str, max_in_flight: Optional[int] = None, **ibm_options):
-    """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, and are an
-    error with any other."""
+def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: Optional[str] = None,
+                  backend_options: Optional[List[str]] = None, **ibm_options):
+    """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, Aer options to
+    ``aer``, and each is an error with the other."""
     from jobman.backends import get_backend
+    from jobman.cli.checks import parse_assignments
 
     given = {key: value for key, value in ibm_options.items() if value != IBM_DEFAULTS[key]}
+    aer_options = parse_assignments(backend_options, "--backend-option")
     if not name.startswith(("fake_", "ibm_")):
         if given:
             flags = ", ".join("--" + key.replace("_", "-") for key in given)
             raise UsageError(f"{flags}: only for fake_<device> and ibm_<device> backends, not {name!r}")
-        return get_backend(name)
+        if noise_model is not None:
+            aer_options["noise_model"] = noise_model
+        return get_backend(name, **aer_options)
+    aer_only = [flag for flag, value in (("--noise-model", noise_model), ("--backend-option", aer_options))
+                if value]
+    if aer_only:
+        raise UsageError(f"{', '.join(aer_only)}: only for the aer backend, not {name!r} (a fake device "
+                         "already simulates with its own noise model)")
     if ibm_options["mode"] == "session" and max_in_flight == 1:
         terminal.warn("--mode session with --max-in-flight 1 leaves the device idle between jobs; "
                       "2 or more keeps the next job queued")
