@@ -176,6 +176,8 @@ class Engine:
         record = self.records[item.chunk]
         circuits, rejected = self._load(item.runs)
         names = {g: c.name for g, c in circuits.items()}
+        if rejected:  # circuits that could not be read are still named (e.g. after their file)
+            names.update((g, n) for g, n in self.names(to_ranges(list(rejected))).items() if g in rejected)
         rejected.update(self._validate(circuits))
         if rejected:  # written now, so that a re-attached job never has to know about them
             self.ledger.merge(record, {g: failed_line(g, names.get(g), ERROR, why)

@@ -12,20 +12,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import stat
+import sys
 from bisect import bisect_right
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from itertools import accumulate
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator, Protocol, Sequence
 
-from jobman.exceptions import CircuitIndexError, InputError
+from jobman.exceptions import CircuitIndexError, InputError, UsageError
 from jobman.qpy_index import QPY_MAGIC, QpyIndex, one_line
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
 FORMATS = ("qpy", "qasm2", "qasm3")
-CIRCUIT_SUFFIXES = (".qpy", ".qasm", ".qasm2", ".qasm3")
+QASM_SUFFIXES = (".qasm", ".qasm2", ".qasm3")
+CIRCUIT_SUFFIXES = (".qpy", *QASM_SUFFIXES)
 _HASH_BLOCK = 1 << 20
 _SNIFF_BYTES = 1 << 16
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -43,10 +48,13 @@ class InputFile:
     sha256: str  # hex digest of the file bytes
     size: int  # bytes
     count: int  # number of circuits in this file
+    given: str | None = None  # a stream (stdin, FIFO, <(...)) as given; ``path`` is its copy in the set
+    error: str | None = None  # why a QASM file of a directory cannot be read: its one circuit fails
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        return asdict(self)
+        """Plain JSON-ready dict (``given`` and ``error`` only when set)."""
+        return {key: value for key, value in asdict(self).items()
+                if value is not None or key not in ("given", "error")}
 
     @classmethod
     def from_dict(cls, d: dict) -> InputFile:
@@ -58,6 +66,8 @@ class InputFile:
                 sha256=str(d["sha256"]),
                 size=int(d["size"]),
                 count=int(d["count"]),
+                given=None if d.get("given") is None else str(d["given"]),
+                error=None if d.get("error") is None else str(d["error"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"invalid input file record: {d!r}") from exc
@@ -168,6 +178,64 @@ class _QasmReader:
         return [Path(self.path).stem] * (stop - start)
 
 
+class _FailedReader:
+    """A QASM file of a directory that cannot be read: one circuit, named after the file, whose
+    loading fails with the reason (so it fails alone, and the others run)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason, self.count = path, reason, 1
+
+    def load(self, start: int, stop: int) -> list[QuantumCircuit]:
+        if start < stop:
+            raise InputError(self.reason)
+        return []
+
+    def names(self, start: int, stop: int) -> list[str]:
+        return [Path(self.path).stem] * (stop - start)
+
+
+def is_stream(item: str | os.PathLike) -> bool:
+    """Whether an input can be read only once: ``-`` (stdin), a FIFO, a character device or a
+    pipe such as ``/dev/stdin`` or ``<(...)`` (``/dev/fd/N``)."""
+    text = os.fspath(item)
+    if text == "-" or text.startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        mode = os.stat(text).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def spool_stream(item: str | os.PathLike, folder: Path, number: int) -> Path:
+    """Copy a stream, read once, to ``folder/stream-<number>/<name>`` (``stdin`` for ``-``)."""
+    text = os.fspath(item)
+    name = "stdin" if text == "-" else (Path(text).name or "stream")
+    target = folder / f"stream-{number}" / name
+    if text == "-" and sys.stdin is not None and sys.stdin.isatty():
+        raise UsageError("stdin is a terminal: pipe the circuits in (cat c.qpy | jobman run -)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _stream_handle(text) as source, open(target, "wb") as copy:
+            shutil.copyfileobj(source, copy, _HASH_BLOCK)
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot read {text}: {exc.strerror or exc}") from None
+    return target
+
+
+@contextmanager
+def _stream_handle(text: str) -> Iterator[IO[bytes]]:
+    if text == "-":
+        if sys.stdin is None:
+            raise InputError("cannot read - (there is no stdin)")
+        yield sys.stdin.buffer
+        return
+    with _open_binary(text) as handle:
+        yield handle
+
+
 def expand_paths(paths: Sequence[str | os.PathLike]) -> list[Path]:
     """Files as given; a directory becomes its circuit files sorted by name (not recursive)."""
     result: list[Path] = []
@@ -198,14 +266,19 @@ def _circuit_files(directory: Path) -> list[Path]:
     return files
 
 
-def open_source(paths: Sequence[str | os.PathLike]) -> CircuitSource:
-    """Expand, check, hash and index the input files; raise InputError naming a bad file."""
+def open_source(paths: Sequence[str | os.PathLike], spool: Path | None = None) -> CircuitSource:
+    """Expand, check, hash and index the input files; raise InputError naming a bad file.
+
+    Streams (see :func:`is_stream`) are read once into ``spool`` and used from there (their
+    record keeps what was ``given``). In a directory, a QASM file that cannot be read is one
+    circuit that fails with the reason (the record's ``error``), not an error for the whole input.
+    """
     files: list[InputFile] = []
     readers: list[_Reader] = []
-    for path in expand_paths(paths):
-        record, reader = _open_file(path)
-        files.append(record)
-        readers.append(reader)
+    for item in paths:
+        for record, reader in _open_item(item, spool, len(files)):
+            files.append(record)
+            readers.append(reader)
     if not files:
         raise InputError("no input files given")
     source = CircuitSource(files, readers)
@@ -214,10 +287,44 @@ def open_source(paths: Sequence[str | os.PathLike]) -> CircuitSource:
     return source
 
 
+def _open_item(item: str | os.PathLike, spool: Path | None, number: int
+               ) -> Iterator[tuple[InputFile, _Reader]]:
+    """(record, reader) for each file one given input stands for."""
+    if is_stream(item):
+        if spool is None:
+            raise InputError(f"cannot read {os.fspath(item)} here: streams need a job set to keep them")
+        copy = spool_stream(item, spool, number)
+        try:
+            record, reader = _open_file(copy)
+        except InputError as exc:  # named as the user gave it, not as its copy
+            raise InputError(str(exc).replace(str(copy), os.fspath(item))) from None
+        yield replace(record, given=os.fspath(item)), reader
+        return
+    folder = Path(item).is_dir()
+    for path in expand_paths([item]):
+        if folder and path.suffix.lower() in QASM_SUFFIXES:
+            yield _open_member(path)
+        else:
+            yield _open_file(path)
+
+
+def _open_member(path: Path) -> tuple[InputFile, _Reader]:
+    """A QASM file of a directory: one that cannot be read becomes one failing circuit."""
+    try:
+        return _open_file(path)
+    except InputError as exc:
+        absolute = os.path.abspath(path)
+        fmt = "qasm3" if path.suffix.lower() == ".qasm3" else "qasm2"
+        return InputFile(absolute, fmt, "", 0, 1, error=str(exc)), _FailedReader(absolute, str(exc))
+
+
 def reopen_source(files: Sequence[InputFile], *, verify: bool = True) -> CircuitSource:
     """Reopen recorded files; with ``verify``, fail if any changed since it was recorded."""
     readers: list[_Reader] = []
     for record in files:
+        if record.error is not None:  # failed when the set was created: it fails the same way
+            readers.append(_FailedReader(record.path, record.error))
+            continue
         if not os.path.isfile(record.path):
             raise InputError(f"no such file: {record.path}")
         if verify and _digest(Path(record.path), record.size) != (record.sha256, record.size):

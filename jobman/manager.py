@@ -36,6 +36,8 @@ __all__ = ["JobManager", "ManagedJobSet", "describe_failure"]
 
 #: Where circuits given as objects (not files) are kept inside the set folder.
 EMBEDDED_INPUT = "inputs/circuits.qpy"
+#: Where inputs read once (stdin, FIFOs, ``<(...)``) are kept inside the set folder.
+STREAM_INPUTS = "inputs/streams"
 
 Plan = Callable[[Engine], "tuple[list[WorkItem], list[Flight]]"]
 OnChange = Callable[[ChunkRecord], None]
@@ -159,11 +161,11 @@ class JobManager:
         record.options["engine"] = engine_options
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
         set_store = self.store.create_set(record, chunks)
-        if inputs[0].get("embedded"):  # the staging folder was renamed: reopen from the set
-            from jobman.inputs import open_source
+        if any(f.get("embedded") for f in inputs):  # the staging folder was renamed: reopen from the set
+            from jobman.inputs import reopen_source
 
             source.close()
-            source = open_source([set_store.paths.folder / EMBEDDED_INPUT])
+            source = reopen_source(_recorded_files(set_store), verify=False)
         return source, set_store
 
     def _open_inputs(self, circuits: Any, set_id: str) -> tuple["CircuitSource", list[dict[str, Any]]]:
@@ -175,8 +177,9 @@ class JobManager:
         if not items:
             raise UsageError("no circuits given")
         if all(isinstance(item, (str, os.PathLike)) for item in items):
-            source = open_source(items)
-            return source, [f.to_dict() for f in source.files]
+            staging = self.store.staging_folder(set_id)
+            source = open_source(items, spool=staging / STREAM_INPUTS)
+            return source, [_input_record(f, staging) for f in source.files]
         from qiskit import QuantumCircuit, qpy
 
         strangers = [item for item in items if not isinstance(item, QuantumCircuit)]
@@ -233,14 +236,12 @@ class JobManager:
                   on_change: OnChange | None, on_failure: str | None = None,
                   on_start: OnStart | None = None) -> ManagedJobSet:
         """Reopen the set's inputs and backend (under its lock) and drive it."""
-        from jobman.inputs import InputFile, reopen_source
+        from jobman.inputs import reopen_source
 
         if on_failure is not None and on_failure not in ON_FAILURE_CHOICES:
             raise UsageError(f"--on-failure must be one of {', '.join(ON_FAILURE_CHOICES)}, "
                              f"not {on_failure!r}")
-        files = [InputFile.from_dict(dict(f, path=str(set_store.paths.folder / f["path"]))
-                                     if f.get("embedded") else f) for f in set_store.record.inputs]
-        source = reopen_source(files)
+        source = reopen_source(_recorded_files(set_store))
         try:
             backend_obj = backend or _restore_backend(set_store)
         except BaseException:
@@ -360,6 +361,22 @@ def _resumable(set_id: str) -> Iterator[None]:
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; progress is saved: run `jobman resume {set_id}` "
                           "to carry on") from None
+
+
+def _input_record(file: Any, staging: Path) -> dict[str, Any]:
+    """What the set records about an input file: a stream's copy is a path inside the set."""
+    record = file.to_dict()
+    if file.given is not None:
+        record.update(path=Path(file.path).relative_to(staging).as_posix(), embedded=True)
+    return record
+
+
+def _recorded_files(set_store: SetStore) -> list[Any]:
+    """The set's input files, those kept inside the set found in its folder."""
+    from jobman.inputs import InputFile
+
+    return [InputFile.from_dict(dict(f, path=str(set_store.paths.folder / f["path"]))
+                                if f.get("embedded") else f) for f in set_store.record.inputs]
 
 
 def _backend(backend: str | Backend, noise_model: Any, backend_options: dict[str, Any] | None,

@@ -332,3 +332,47 @@ def test_chunked_load_memory_is_bounded(tmp_path):
         assert count == 20000
     assert growth["full"] > 50  # MiB
     assert growth["chunked"] < growth["full"] / 3, growth
+
+
+BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+
+
+def test_streams_are_read_once_into_the_spool_and_keep_what_was_given(tmp_path):
+    import os
+    import threading
+
+    from jobman.inputs import is_stream
+
+    fifo = tmp_path / "bell.qasm"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(BELL,))
+    writer.start()
+    source = open_source([fifo], spool=tmp_path / "spool")
+    writer.join()
+    record, = source.files
+    assert record.given == str(fifo) and record.path == str(tmp_path / "spool" / "stream-0" / "bell.qasm")
+    assert source.load(0, 1)[0].name == "bell" and source.load(0, 1)[0].count_ops()["measure"] == 2  # again
+    assert InputFile.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    assert is_stream("-") and is_stream("/dev/stdin") and is_stream(fifo)
+    assert not is_stream(tmp_path) and not is_stream(tmp_path / "spool" / "stream-0" / "bell.qasm")
+    with pytest.raises(InputError, match="streams need a job set"):
+        open_source([fifo])
+
+
+def test_a_qasm_file_of_a_directory_that_cannot_be_read_is_one_failing_circuit(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "a.qasm").write_text(BELL)
+    (folder / "b.qasm").write_text("OPENQASM 2.0;\nqreg q[1;\n")
+    (folder / "c.qasm").write_bytes(b"")
+    source = open_source([folder])
+    assert len(source) == 3 and source.names(0, 3) == ["a", "b", "c"]
+    assert [f.error is not None for f in source.files] == [False, True, True]
+    with pytest.raises(InputError, match=r"invalid OpenQASM 2 file .*b\.qasm"):
+        source.load(1, 2)
+    restored = reopen_source([InputFile.from_dict(json.loads(json.dumps(f.to_dict()))) for f in source.files])
+    with pytest.raises(InputError, match="empty file"):
+        restored.load(2, 3)
+    assert restored.load(0, 1)[0].name == "a"
+    with pytest.raises(InputError, match="invalid OpenQASM 2 file"):  # given alone, it is an input error
+        open_source([folder / "b.qasm"])

@@ -289,3 +289,24 @@ def test_options_for_the_wrong_backend_are_refused(store_dir, lab):
     with pytest.raises(UsageError, match="noise_model: only for aer"):
         runner.run(make_basis_circuits(2, 2), "fake_manila", noise_model="fake_manila")
     assert not store_dir.exists() or os.listdir(store_dir) == []
+
+
+def test_a_set_read_from_a_fifo_resumes_without_it(store_dir, tmp_path):
+    import io
+    import threading
+
+    from qiskit import qpy
+
+    buffer = io.BytesIO()
+    qpy.dump(make_basis_circuits(8, 5), buffer)
+    fifo = tmp_path / "circuits.qpy"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(buffer.getvalue(),))
+    writer.start()
+    with pytest.raises(Interrupted):
+        JobManager(store_dir).run(fifo, shots=SHOTS, chunk_size=4, on_change=stop_after_first_chunk)
+    writer.join()
+    fifo.unlink()
+    job_set = JobManager(store_dir).resume()
+    check_exact(job_set, range(8))
+    assert job_set.name == "circuits.qpy"
