@@ -117,6 +117,7 @@ complete -c jobman -n '__fish_seen_subcommand_from run' -l mode -x -a 'batch ses
 complete -c jobman -n '__fish_seen_subcommand_from run' -l max-time -x -d 'Most time a batch or session stays open, e.g. --max-time 2h (or seconds: 7200); jobman opens a new one when it closes.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l optimization-level -s O -x -d 'Transpiler optimization level for IBM backends, e.g. -O 3 (seeded by --seed).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l skip-transpile -d 'The circuits already are ISA circuits of the IBM backend: run them as they are, e.g. --skip-transpile.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l transpile-option -x -d 'IBM backends, repeatable: an option of the preset pass manager, e.g. --transpile-option scheduling_method=alap (circuits that already are ISA run as they are).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l sampler -x -a 'v2 executor' -d 'IBM Sampler: SamplerV2 (v2) or executor_sampler.Sampler, e.g. --sampler executor.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l account -x -d 'Saved qiskit-ibm-runtime account, e.g. --account work (default: QISKIT_IBM_* variables, then the default saved account).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l instance -x -d 'IBM Quantum instance (CRN or name), e.g. --instance my-instance.'

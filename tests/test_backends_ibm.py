@@ -330,7 +330,7 @@ def test_isa_circuits_pass_through_and_others_are_rejected_with_skip_transpile(s
     job_set = manager(store_dir).run(isa + [not_isa], backend=backend, shots=SHOTS)
     check_exact(job_set, range(6))
     [failure] = job_set.summary()["failures"]
-    assert failure["start"] == 6 and "not ISA for ibm_fake_manila (h not supported)" in failure["reason"]
+    assert failure["start"] == 6 and "not ISA for ibm_fake_manila (h not supported on qubits (0,))" in failure["reason"]
     assert not job_set._set.paths.transpiled_folder.exists()  # nothing costly to keep
 
 
@@ -348,3 +348,32 @@ def test_a_recorded_session_closed_meanwhile_is_replaced(ibm_account):
     assert (old["id"], old["state"], new["state"]) == (records[0]["id"], "closed", "open")
     assert second.job_details(job_id) == {"session_id": new["id"]}
     assert [o.counts for o in second.result(job_id)] == [{"0x0": 8}, {"0x1": 8}]
+
+
+def test_circuits_that_already_are_isa_run_as_they_are_and_transpile_options_are_recorded(store_dir):
+    from jobman.exceptions import UsageError
+
+    backend = IBMBackend("fake_manila", transpile_options={"scheduling_method": "alap"})
+    try:
+        isa = IBMBackend("fake_manila").prepare(make_basis_circuits(4, 5), RunOptions(seed=2))
+        bell = QuantumCircuit(2, name="bell")
+        bell.h(0)
+        bell.cx(0, 1)
+        bell.measure_all()
+        prepared = backend.prepare(isa + [bell], RunOptions(seed=2))
+        assert all(a is b for a, b in zip(prepared[:4], isa))  # not transpiled again
+        assert prepared[4] is not bell and "delay" in prepared[4].count_ops()  # transpiled, alap
+        recorded = json.loads(json.dumps(backend.describe()))
+        assert recorded["options"]["transpile_options"] == {"scheduling_method": "alap"}
+        rebuilt = backend_from_record(recorded)
+        assert rebuilt.transpile_options == {"scheduling_method": "alap"}
+        rebuilt.close()
+    finally:
+        backend.close()
+    with pytest.raises(UsageError, match="unknown transpile option 'layout'"):
+        IBMBackend("fake_manila", transpile_options={"layout": "sabre"})
+    job_set = JobManager(store_dir, poll_interval=0.02).run(isa, backend="fake_manila", shots=SHOTS, seed=2,
+                                                             transpile_options={"layout_method": "trivial"})
+    stored = job_set._set.load_transpiled(0)
+    assert [stored[i] for i in range(4)] == isa
+    assert job_set._set.record.backend["options"]["transpile_options"] == {"layout_method": "trivial"}

@@ -102,6 +102,58 @@ def test_noise_model_and_backend_options_are_used_and_shown(store_dir, small_qpy
     (["--backend-option", "x"], "--backend-option takes KEY=VALUE (e.g. method=density_matrix), not 'x'"),
     (["--backend-option", "a=1", "--backend-option", "a=2"], "--backend-option a is given twice"),
     (["--backend", "fake_manila", "--noise-model", "fake_manila"], "--noise-model: only for the aer backend"),
+    (["--transpile-option", "scheduling_method=alap"], "--transpile-option: only for fake_<device> and "
+                                                       "ibm_<device> backends, not 'aer'"),
+    (["--backend", "fake_manila", "--transpile-option", "scheduling_method=nope"],
+     "the transpiler refuses the transpile options: Invalid plugin name nope"),
+    (["--backend", "fake_manila", "--transpile-option", "seed_transpiler=1"],
+     "transpile option 'seed_transpiler' is set by jobman: use --seed"),
 ])
 def test_bad_simulator_options(store_dir, small_qpy, args, message):
     refused(store_dir, ["run", str(small_qpy), *args], message)
+
+
+BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+
+
+def test_circuits_piped_to_stdin_are_kept_in_the_set(store_dir, small_qpy):
+    import json
+
+    result = runner.invoke(app, ["run", "-", "--shots", "10", "--chunk-size", "8"], input=small_qpy.read_bytes())
+    assert result.exit_code == 0, result.output
+    set_id = result.stdout.strip()
+    assert json.loads(runner.invoke(app, ["result", "--circuit", "9", "--json"]).stdout)["counts"] == \
+        {format(9, "05b"): 10}
+    inputs = json.loads((store_dir / set_id / "set.json").read_text())["inputs"]
+    assert inputs[0]["given"] == "-" and inputs[0]["embedded"] and inputs[0]["count"] == 40
+    assert (store_dir / set_id / inputs[0]["path"]).read_bytes() == small_qpy.read_bytes()
+
+
+def test_dev_stdin_and_process_substitution_run_like_files(store_dir, tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    bell = tmp_path / "bell.qasm"
+    bell.write_text(BELL)
+    jobman = f"{shlex.quote(sys.executable)} -m jobman run --shots 10 -q"
+    script = f"{jobman} /dev/stdin < {shlex.quote(str(bell))} && {jobman} <(cat {shlex.quote(str(bell))})"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for set_id in done.stdout.split():
+        line = runner.invoke(app, ["result", set_id, "--circuit", "0", "--json"]).stdout
+        assert '"counts":{"11":10}' in line.replace(" ", ""), line
+
+
+def test_an_unreadable_qasm_file_in_a_directory_fails_alone(store_dir, tmp_path):
+    folder = tmp_path / "circuits"
+    folder.mkdir()
+    (folder / "a.qasm").write_text(BELL)
+    (folder / "broken.qasm").write_text("OPENQASM 2.0;\nqreg q[1;\n")
+    (folder / "c.qasm").write_text(BELL)
+    result = runner.invoke(app, ["run", str(folder), "--shots", "10"])
+    assert result.exit_code == 3, result.output
+    assert "circuit 1 failed" in result.stderr and "broken.qasm" in result.stderr
+    lines = runner.invoke(app, ["result", "--circuit", "0-2", "--json"]).stdout.splitlines()
+    statuses = [(line.split('"name":')[1].split(",")[0], '"DONE"' in line) for line in lines]
+    assert statuses == [('"a"', True), ('"broken"', False), ('"c"', True)]

@@ -15,15 +15,21 @@ TASK_OPTIONS = {"shots": "--shots", "seed_simulator": "--seed", "memory": "--mem
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
     """``options`` when every one can be recorded as JSON and is not a task option."""
-    for key, value in options.items():
+    for key in options:
         if key in TASK_OPTIONS:
             raise UsageError(f"backend option {key!r} is set by jobman: use {TASK_OPTIONS[key]}")
+    return check_recordable(options, "backend option")
+
+
+def check_recordable(options: dict[str, Any], what: str) -> dict[str, Any]:
+    """``options`` when each value survives JSON unchanged (so the set can record it)."""
+    for key, value in options.items():
         try:
             same = json.loads(json.dumps(value, allow_nan=False)) == value
         except (TypeError, ValueError):
             same = False
         if not same:
-            raise UsageError(f"backend option {key}={value!r} cannot be recorded in the job set "
+            raise UsageError(f"{what} {key}={value!r} cannot be recorded in the job set "
                              "(give JSON values: numbers, strings, true/false, null, lists)")
     return dict(options)
 

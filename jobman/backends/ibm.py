@@ -44,7 +44,8 @@ class IBMBackend(Backend):
     def __init__(self, name: str, *, mode: str = "batch", max_time: int | str | None = None,
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
                  account: str | None = None, instance: str | None = None, service: Any = None,
-                 transpile_workers: int | None = None) -> None:
+                 transpile_workers: int | None = None, transpile_options: dict[str, Any] | None = None
+                 ) -> None:
         _check_options(mode, optimization_level, sampler, max_time)
         self.name = name
         self.mode_name, self.max_time = mode, max_time
@@ -56,6 +57,7 @@ class IBMBackend(Backend):
         self.poll_interval = 0.2 if self.local else 2.0
         self._service = service if self.local or service is not None else connect(account, instance)
         self._device = fake_backend(name) if self.local else service_backend(self._service, name)
+        self.transpile_options = self._check_transpile_options(transpile_options or {})
         self._keeper = SessionKeeper(mode, self._device, self._service, max_time, self.local)
         self._transpile_workers = transpile_workers
         self._transpiler: Transpiler | None = None
@@ -66,9 +68,19 @@ class IBMBackend(Backend):
 
     # what the set records ------------------------------------------------------------
     def options(self) -> dict[str, Any]:
-        return {"mode": self.mode_name, "max_time": self.max_time,
-                "optimization_level": self.optimization_level, "skip_transpile": self.skip_transpile,
-                "sampler": self.sampler_kind, "account": self.account, "instance": self.instance}
+        options = {"mode": self.mode_name, "max_time": self.max_time,
+                   "optimization_level": self.optimization_level, "skip_transpile": self.skip_transpile,
+                   "sampler": self.sampler_kind, "account": self.account, "instance": self.instance}
+        if self.transpile_options:
+            options["transpile_options"] = dict(self.transpile_options)
+        return options
+
+    def _check_transpile_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        if not options:
+            return {}
+        from jobman.backends.transpile import check_options
+
+        return check_options(self._device.target, self.optimization_level, options)
 
     def describe(self) -> dict[str, Any]:
         facts = dict(super().describe(), local=self.local)
@@ -85,17 +97,32 @@ class IBMBackend(Backend):
         reason = super().validate(circuit)
         if reason or not self.skip_transpile:
             return reason
-        foreign = set(circuit.count_ops()) - set(self._device.target.operation_names) - ALWAYS_ALLOWED
-        if foreign:
-            return (f"circuit is not ISA for {self.name} ({', '.join(sorted(foreign))} not supported); "
-                    "run without --skip-transpile")
+        from jobman.backends.transpile import isa_problem
+
+        problem = isa_problem(circuit, self._device.target)
+        if problem:
+            return f"circuit is not ISA for {self.name} ({problem}); run without --skip-transpile"
         return None
 
     def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
-        """Transpile to the device's ISA, seeded (``--seed``, else 0) so runs are reproducible."""
+        """Transpile to the device's ISA, seeded (``--seed``, else 0) so runs are reproducible.
+
+        Circuits that already are ISA circuits of the device (transpiled by the user or by
+        qiskit-experiments) run as they are: the device runs the very circuits it was given.
+        """
         if self.skip_transpile:
             return circuits
-        return self._get_transpiler().run(circuits, options.seed if options.seed is not None else 0)
+        from jobman.backends.transpile import isa_problem
+
+        target = self._device.target
+        todo = [i for i, circuit in enumerate(circuits) if isa_problem(circuit, target)]
+        if not todo:
+            return circuits
+        seed = options.seed if options.seed is not None else 0
+        prepared = list(circuits)
+        for i, circuit in zip(todo, self._get_transpiler().run([circuits[i] for i in todo], seed)):
+            prepared[i] = circuit
+        return prepared
 
     @property
     def keep_prepared(self) -> bool:  # type: ignore[override]
@@ -112,7 +139,7 @@ class IBMBackend(Backend):
             from jobman.backends.transpile import Transpiler
 
             self._transpiler = Transpiler(self._device.target, self.optimization_level,
-                                          self._transpile_workers)
+                                          self._transpile_workers, options=self.transpile_options)
         return self._transpiler
 
     # sessions -------------------------------------------------------------------------

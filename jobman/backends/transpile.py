@@ -28,12 +28,67 @@ PARALLEL_MIN_CIRCUITS = 256
 _WORKER_PASS_MANAGERS: dict[tuple[str, int], Any] = {}
 
 
-def pass_manager(target: Any, optimization_level: int, seed: int) -> Any:
-    """The preset pass manager for ``target``, seeded so that its output is reproducible."""
+#: generate_preset_pass_manager arguments that jobman sets itself, and the flag to use instead.
+OWN_OPTIONS = {"target": "--backend", "backend": "--backend", "optimization_level": "-O",
+               "seed_transpiler": "--seed"}
+
+
+def pass_manager(target: Any, optimization_level: int, seed: int, options: dict[str, Any] | None = None
+                 ) -> Any:
+    """The preset pass manager for ``target``, seeded so that its output is reproducible, with
+    the user's ``options`` (``--transpile-option``) for ``generate_preset_pass_manager``."""
     from qiskit.transpiler import generate_preset_pass_manager
 
     return generate_preset_pass_manager(target=target, optimization_level=optimization_level,
-                                        seed_transpiler=seed)
+                                        seed_transpiler=seed, **(options or {}))
+
+
+def check_options(target: Any, optimization_level: int, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` when ``generate_preset_pass_manager`` takes them; UsageError otherwise."""
+    import inspect
+
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    from jobman.backends.aer_options import check_recordable
+    from jobman.exceptions import UsageError
+
+    known = {name for name in inspect.signature(generate_preset_pass_manager).parameters
+             if not name.startswith("_")}
+    for key in options:
+        if key in OWN_OPTIONS:
+            raise UsageError(f"transpile option {key!r} is set by jobman: use {OWN_OPTIONS[key]}")
+        if key not in known:
+            raise UsageError(f"unknown transpile option {key!r}: generate_preset_pass_manager takes "
+                             f"{', '.join(sorted(known - set(OWN_OPTIONS)))}")
+    check_recordable(options, "transpile option")
+    try:
+        pass_manager(target, optimization_level, 0, options)
+    except Exception as error:
+        text = " ".join(str(error).strip("'\" ").split()) or type(error).__name__
+        raise UsageError(f"the transpiler refuses the transpile options: {text}") from None
+    return dict(options)
+
+
+def isa_problem(circuit: "QuantumCircuit", target: Any) -> str | None:
+    """Why ``circuit`` is not an ISA circuit of ``target`` (as qiskit-ibm-runtime checks it:
+    every instruction supported on its very qubits, inside control flow too), or None."""
+    if circuit.num_qubits > target.num_qubits:
+        return f"circuit has {circuit.num_qubits} qubits; the target has {target.num_qubits}"
+    return _block_problem(circuit, target, {bit: i for i, bit in enumerate(circuit.qubits)})
+
+
+def _block_problem(circuit: "QuantumCircuit", target: Any, qubit_map: dict) -> str | None:
+    for item in circuit.data:
+        name = item.operation.name
+        qargs = tuple(qubit_map[bit] for bit in item.qubits)
+        if name not in ("barrier", "store") and not target.instruction_supported(name, qargs):
+            return f"{name} not supported on qubits {qargs}"
+        for block in getattr(item.operation, "blocks", ()):
+            problem = _block_problem(block, target, {inner: qubit_map[outer]
+                                                     for outer, inner in zip(item.qubits, block.qubits)})
+            if problem:
+                return problem
+    return None
 
 
 def default_workers() -> int:
@@ -48,9 +103,10 @@ class Transpiler:
     """Transpiles lists of circuits for one target with one optimization level."""
 
     def __init__(self, target: Any, optimization_level: int, workers: int | None = None,
-                 parallel_min: int = PARALLEL_MIN_CIRCUITS) -> None:
+                 parallel_min: int = PARALLEL_MIN_CIRCUITS, options: dict[str, Any] | None = None) -> None:
         self.target = target
         self.optimization_level = optimization_level
+        self.options = dict(options or {})
         self.workers = default_workers() if workers is None else max(1, workers)
         self.parallel_min = parallel_min
         self._managers: dict[int, Any] = {}
@@ -77,7 +133,7 @@ class Transpiler:
 
     def _manager(self, seed: int) -> Any:
         if seed not in self._managers:
-            self._managers[seed] = pass_manager(self.target, self.optimization_level, seed)
+            self._managers[seed] = pass_manager(self.target, self.optimization_level, seed, self.options)
         return self._managers[seed]
 
     def _run_parallel(self, circuits: list["QuantumCircuit"], seed: int) -> list["QuantumCircuit"]:
@@ -90,7 +146,7 @@ class Transpiler:
         size = -(-len(circuits) // self.workers)
         slices = [circuits[i:i + size] for i in range(0, len(circuits), size)]
         futures = [self._pool.submit(_transpile_slice, self._token, self.target, self.optimization_level,
-                                     seed, piece) for piece in slices]
+                                     seed, piece, self.options) for piece in slices]
         return [circuit for future in futures for circuit in _from_qpy(future.result())]
 
 
@@ -100,7 +156,7 @@ def _start_worker() -> None:
 
 
 def _transpile_slice(token: str, target: Any, optimization_level: int, seed: int,
-                     circuits: list["QuantumCircuit"]) -> bytes:
+                     circuits: list["QuantumCircuit"], options: dict[str, Any] | None = None) -> bytes:
     """Worker side: transpile one slice with a pass manager built once per target and seed.
 
     The result travels back as QPY: ISA circuits carry device-wide layouts that pickle
@@ -108,7 +164,7 @@ def _transpile_slice(token: str, target: Any, optimization_level: int, seed: int
     """
     key = (token, seed)
     if key not in _WORKER_PASS_MANAGERS:
-        _WORKER_PASS_MANAGERS[key] = pass_manager(target, optimization_level, seed)
+        _WORKER_PASS_MANAGERS[key] = pass_manager(target, optimization_level, seed, options)
     return _to_qpy(_WORKER_PASS_MANAGERS[key].run(circuits))
 
 

@@ -22,7 +22,8 @@ IBM_DEFAULTS = {"mode": "batch", "max_time": None, "optimization_level": 1, "ski
 @app.command("run")
 def run_command(
     inputs: Annotated[List[Path], typer.Argument(metavar="INPUT...", show_default=False,
-                      help="QPY or OpenQASM 2/3 files, or directories of them (sorted by name).")],
+                      help="QPY or OpenQASM 2/3 files, or directories of them (sorted by name); - "
+                      "reads stdin (pipes, FIFOs and <(...) are read once into the set).")],
     backend: Annotated[str, typer.Option("--backend", "-b", help="Where to run: aer (local simulator), "
                        "fake_<device> (IBM device model, offline, e.g. fake_manila) or ibm_<device> (IBM "
                        "Quantum, e.g. ibm_torino); `jobman backends` lists them.",
@@ -46,6 +47,10 @@ def run_command(
     skip_transpile: Annotated[bool, typer.Option("--skip-transpile", metavar="", help="The circuits "
                               "already are ISA circuits of the IBM backend: run them as they are, e.g. "
                               "--skip-transpile.", rich_help_panel=BACKEND_PANEL)] = False,
+    transpile_option: Annotated[Optional[List[str]], typer.Option("--transpile-option", metavar="KEY=VALUE",
+                                help="IBM backends, repeatable: an option of the preset pass manager, e.g. "
+                                "--transpile-option scheduling_method=alap (circuits that already are ISA "
+                                "run as they are).", rich_help_panel=BACKEND_PANEL)] = None,
     sampler: Annotated[str, typer.Option("--sampler", metavar="v2|executor", help="IBM Sampler: "
                        "SamplerV2 (v2) or executor_sampler.Sampler, e.g. --sampler executor.",
                        rich_help_panel=BACKEND_PANEL)] = "v2",
@@ -84,7 +89,8 @@ def run_command(
     """
     from jobman.manager import JobManager
 
-    backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
+    backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
+                                transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
                                 instance=instance, max_in_flight=max_in_flight)
     manager = JobManager(open_store(store))
@@ -123,7 +129,8 @@ def finish(job_set) -> int:
 
 
 def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: Optional[str] = None,
-                  backend_options: Optional[List[str]] = None, **ibm_options):
+                  backend_options: Optional[List[str]] = None, transpile_options: Optional[List[str]] = None,
+                  **ibm_options):
     """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, Aer options to
     ``aer``, and each is an error with the other."""
     from jobman.backends import get_backend
@@ -131,6 +138,9 @@ def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: O
 
     given = {key: value for key, value in ibm_options.items() if value != IBM_DEFAULTS[key]}
     aer_options = parse_assignments(backend_options, "--backend-option")
+    pass_options = parse_assignments(transpile_options, "--transpile-option")
+    if pass_options:
+        given["transpile_option"] = pass_options
     if not name.startswith(("fake_", "ibm_")):
         if given:
             flags = ", ".join("--" + key.replace("_", "-") for key in given)
@@ -146,7 +156,8 @@ def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: O
     if ibm_options["mode"] == "session" and max_in_flight == 1:
         terminal.warn("--mode session with --max-in-flight 1 leaves the device idle between jobs; "
                       "2 or more keeps the next job queued")
-    return get_backend(name, **dict(ibm_options, max_time=parse_duration(ibm_options["max_time"])))
+    extra = {"transpile_options": pass_options} if pass_options else {}
+    return get_backend(name, **dict(ibm_options, max_time=parse_duration(ibm_options["max_time"])), **extra)
 
 
 def parse_duration(text: Optional[str]) -> Optional[int]:
