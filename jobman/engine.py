@@ -11,6 +11,7 @@ store alone, which circuits still owe a result and which recorded (or tagged) jo
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -27,7 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
     from jobman.store import SetStore
 
+log = logging.getLogger("jobman")
+
 ON_FAILURE_CHOICES = ("continue", "abort")
+ATTEMPT_LOST = "LOST"  #: an attempt whose job is gone: the backend does not know it (or its process died)
 CANCEL_REASON = "cancelled by request (jobman cancel)"
 ABORT_REASON = "cancelled: another circuit failed (--on-failure abort)"
 JOB_CANCELLED = "the backend job was cancelled"
@@ -62,6 +66,8 @@ class Flight:
     attempt: dict[str, Any]
     names: dict[int, str]
     status: JobStatus = JobStatus.QUEUED
+    unread: int = 0  #: reads of its status or result that failed in a row
+    next_read: float = 0.0  #: not asked again before (backoff after failed reads)
 
     def job_indices(self) -> list[int]:
         """The circuits the job holds, in order: its attempt's runs (an adopted earlier job may
@@ -136,19 +142,40 @@ class Engine:
                 return
 
     def _follow(self, queue: list[WorkItem], inflight: dict[str, Flight]) -> None:
-        for job_id, state in self._poll(list(inflight)).items():
+        now = self.clock()
+        due = [job_id for job_id, flight in inflight.items() if flight.next_read <= now]
+        if not due:  # every job is unreadable for now: wait for the first one's next try
+            return self._pause_until(min(flight.next_read for flight in inflight.values()))
+        for job_id, state in self._poll(due).items():
             flight = inflight.get(job_id)
             if flight is None:
                 continue
             if isinstance(state, BaseException):
-                del inflight[job_id]
-                self._job_failed(flight, state, queue, cancel_job=True)
+                self._unreadable(flight, state, inflight, queue)
             elif state.is_final:
                 del inflight[job_id]
                 self._full = False  # a job ended: there may be room for the next one
-                self._finish(flight, state, queue)
+                self._finish(flight, state, queue, inflight)
             else:
+                flight.unread = 0
                 self._note(flight, state)
+
+    def _unreadable(self, flight: Flight, error: BaseException, inflight: dict[str, Flight],
+                    queue: list[WorkItem]) -> None:
+        """A job whose status or result could not be read. Only a job the backend says does
+        not exist is given up (and its circuits submitted again); any other failure - an
+        outage, 502s, a timeout - says nothing about the job, which may well be running or
+        done: keep it, and ask again after a growing (bounded) pause. Never pay twice."""
+        inflight.pop(flight.job_id, None)
+        if quietly(lambda: self.backend.is_missing(error)):
+            return self._job_failed(flight, error, queue, lost=True)
+        flight.unread += 1
+        pause = self.config.retry.delay(flight.unread)
+        flight.next_read = self.clock() + pause
+        inflight[flight.job_id] = flight
+        log.warning("cannot read job %s of chunk %d (%s, %d time%s in a row); it is kept, "
+                    "asking again in %.0f s", flight.job_id, flight.item.chunk, message(error),
+                    flight.unread, "" if flight.unread == 1 else "s", pause)
 
     def _poll(self, job_ids: list[str]) -> dict[str, JobStatus | BaseException]:
         """Every job's status; a job whose status cannot be read gets the error instead."""
@@ -343,7 +370,8 @@ class Engine:
         return rejected
 
     # finishing ------------------------------------------------------------------------
-    def _finish(self, flight: Flight, status: JobStatus, queue: list[WorkItem]) -> None:
+    def _finish(self, flight: Flight, status: JobStatus, queue: list[WorkItem],
+                inflight: dict[str, Flight]) -> None:
         flight.attempt.update(finished=self.now(), status=status.value)
         if status is JobStatus.CANCELLED:
             return self._fail(flight.item, flight.names, JOB_CANCELLED, CANCELLED)
@@ -354,6 +382,8 @@ class Engine:
         try:
             outcomes = self.call(lambda: self.backend.result(flight.job_id))
         except Exception as error:
+            if self._is_transient(error) or quietly(lambda: self.backend.is_missing(error)):
+                return self._unreadable(flight, error, inflight, queue)  # done there: ask again
             return self._job_failed(flight, error, queue)
         indices = flight.job_indices()
         if len(outcomes) != len(indices):
@@ -367,15 +397,18 @@ class Engine:
         self.merge(self.records[flight.item.chunk], lines, memory)
 
     def _job_failed(self, flight: Flight, error: BaseException, queue: list[WorkItem],
-                    cancel_job: bool = False) -> None:
-        """Resubmit a job that failed transiently (within budget); otherwise fail its circuits."""
-        flight.attempt.update(status=ERROR, error=message(error), finished=self.now())
-        if cancel_job:  # we lost track of it: make sure it does not run on unobserved
-            quietly(lambda: self.backend.cancel(flight.job_id))
+                    lost: bool = False) -> None:
+        """Resubmit a job that failed transiently, or that the backend says does not exist
+        (``lost``), within budget; otherwise fail its circuits."""
+        if lost:
+            error = BackendError(f"the backend says job {flight.job_id} does not exist: "
+                                 f"{message(error)}")
+        flight.attempt.update(status=ATTEMPT_LOST if lost else ERROR, error=message(error),
+                              finished=self.now())
         item = flight.item
-        if self._split(item, error, queue):
+        if not lost and self._split(item, error, queue):
             return
-        if self._is_transient(error) and item.failures < self.config.retry.max_retries \
+        if (lost or self._is_transient(error)) and item.failures < self.config.retry.max_retries \
                 and not self._aborting and not self._cancel_requested():
             failures = item.failures + 1
             self.retries += 1

@@ -84,12 +84,18 @@ def _reattach(engine: Engine, record: ChunkRecord, missing: list[int]) -> Flight
         return None
     job = attempt_job(engine.set.id, record.index, last)
     job_id = last.get("job_id") or quietly(lambda: engine.call(lambda: engine.backend.find_job(job)))
-    status = quietly(lambda: engine.call(lambda: engine.backend.status(job_id))) if job_id else None
-    if status is None:
+    if not job_id:  # not found (or not now): the engine looks again before submitting anything
         return None
+    try:
+        status = engine.call(lambda: engine.backend.status(job_id))
+    except Exception as error:
+        if quietly(lambda: engine.backend.is_missing(error)):
+            return None  # the service does not know it: lost, its circuits are submitted again
+        status = None  # an outage says nothing about the job: follow it, the engine asks again
     last["job_id"] = job_id
-    engine.ledger.set_status(record, JobStatus.RUNNING if status.is_final else status)
-    return Flight(job_id, WorkItem(record.index, runs), last, engine.names(runs), status)
+    engine.ledger.set_status(record, JobStatus.RUNNING if status is None or status.is_final else status)
+    return Flight(job_id, WorkItem(record.index, runs), last, engine.names(runs),
+                  status or JobStatus.QUEUED)
 
 
 def _abandon(engine: Engine, record: ChunkRecord) -> None:

@@ -36,7 +36,8 @@ from typing import Any, Callable, Sequence
 
 import pytest
 
-from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
+from jobman.backends.base import (JOB_NOT_FOUND, Backend, BackendLimits, ChunkJob, CircuitOutcome,
+                                  RunOptions)
 from jobman.exceptions import BackendError
 from jobman.status import JobStatus
 
@@ -344,7 +345,7 @@ class FaultBackend(Backend):
         try:
             return self.lab.jobs[job_id]
         except KeyError:
-            raise BackendError(f"unknown job {job_id}") from None
+            raise BackendError(f"unknown job {job_id}", code=JOB_NOT_FOUND) from None
 
     def _call(self, method: str) -> None:
         self.lab.calls[method] = self.lab.calls.get(method, 0) + 1

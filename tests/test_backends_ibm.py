@@ -169,6 +169,28 @@ def test_a_kill_in_backoff_after_a_failed_submit_that_made_the_job_never_pays_tw
     assert [a["status"] for a in attempts(job_set)[0]] == ["DONE"]  # the failed call's job adopted
 
 
+def test_a_status_outage_at_the_service_is_waited_out_and_nothing_is_submitted_twice(
+        store_dir, ibm_account, monkeypatch, caplog):
+    from qiskit_ibm_runtime.api.session import PostForcelistRetry
+
+    from fault_backend import FakeClock
+
+    monkeypatch.setattr(PostForcelistRetry, "get_backoff_time", lambda self: 0)  # the client's own
+    outages = []
+
+    def outage(record) -> None:  # once chunk 0's job exists, 60 reads of jobs fail
+        if record.index == 0 and record.status == "QUEUED" and not outages:
+            outages.append(ibm_account.inject_http_error(502, 60, method="GET", path="/jobs/*"))
+
+    clock = FakeClock()  # backoff pauses pass at once; the jobs run in real time at the stand-in
+    job_set = JobManager(store_dir, clock=clock.time, sleep=clock.sleep, poll_interval=0.02).run(
+        make_basis_circuits(10, 5), backend=ibm_backend(), shots=SHOTS, seed=5, chunk_size=5,
+        on_change=outage)
+    check_exact(job_set, range(10))
+    assert ibm_account.jobs_created == 2 and [len(a) for a in attempts(job_set)] == [1, 1]
+    assert "it is kept, asking again in" in caplog.text and max(clock.sleeps) <= 60
+
+
 def test_job_errors_retryable_code_resubmits_permanent_code_fails(store_dir, ibm_account):
     ibm_account.fail_next_jobs(1, code=1010, message="Backend error.", tag="jobman-chunk:1")
     ibm_account.fail_next_jobs(1, code=1517, message="Error in job execution.", tag="jobman-chunk:0")

@@ -102,3 +102,18 @@ def test_export_into_head_ends_without_noise(demo_store):
                           env=subprocess_env(demo_store), timeout=60)
     assert done.stdout.startswith('{"index":0,')
     assert done.stderr == ""
+
+
+def test_library_warnings_reach_stderr_as_warning_lines_even_with_quiet(capsys):
+    import logging
+
+    from jobman.cli.app import terminal
+
+    terminal.quiet = True
+    try:
+        logging.getLogger("jobman").warning("cannot read job d1 of chunk 0 (HTTP 502); it is kept")
+    finally:
+        terminal.reset()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith("Warning: cannot read job d1 of chunk 0 (HTTP 502); it is kept\n")

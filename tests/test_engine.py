@@ -327,3 +327,21 @@ def test_every_attempt_without_a_job_id_is_looked_up_not_only_the_last(store_dir
     job_set = manager(store_dir, lab).resume(backend=backend)
     check_exact(job_set.results(), range(5))
     assert len(lab.jobs) == 1 and job_set._set.chunk(0).attempts[0]["status"] == "DONE"
+
+
+def test_a_status_outage_during_resume_never_makes_a_finished_job_lost(store_dir, lab, caplog):
+    lab.hang(times=2)  # chunks 0 and 1 still run at the service when the process is stopped
+    lab.on_wait = interrupt_at(3)
+    with pytest.raises(Interrupted):
+        manager(store_dir, lab).run(make_basis_circuits(20, 5), lab.backend(reattachable=True),
+                                    shots=SHOTS, chunk_size=5)
+    lab.on_wait = None
+    lab.release()  # they finish at the service meanwhile
+    submitted = len(lab.jobs)
+    lab.fail_calls("status", times=40, message="HTTP 502 Bad Gateway")
+    lab.fail_calls("wait", times=None, message="HTTP 502 Bad Gateway")
+    job_set = manager(store_dir, lab).resume(backend=lab.backend(reattachable=True))
+    check_exact(job_set.results(), range(20))
+    assert len(lab.jobs) == submitted + 2 == 4  # chunks 0 and 1 re-attached, 2 and 3 submitted
+    assert [[a["status"] for a in c.attempts] for c in job_set._set.chunks()] == [["DONE"]] * 4
+    assert "it is kept, asking again in" in caplog.text

@@ -9,6 +9,7 @@ from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit_ibm_runtime.api.exceptions import RequestsApiError
 from qiskit_ibm_runtime.exceptions import (IBMInputValueError, IBMNotAuthorizedError, IBMRuntimeError,
                                            RuntimeInvalidStateError, RuntimeJobFailureError,
+                                           RuntimeJobNotFound,
                                            RuntimeJobMaxTimeoutError)
 
 from jobman.backends.ibm import IBMBackend
@@ -49,7 +50,8 @@ CASES = [
      ErrorKind.PERMANENT),
     (IBMNotAuthorizedError("401 Client Error: Unauthorized"), ErrorKind.PERMANENT),
     (IBMInputValueError("circuits are not ISA"), ErrorKind.PERMANENT),
-    (RequestsApiError("404 Client Error: Not Found", 404), ErrorKind.PERMANENT),
+    (RequestsApiError("404 Client Error: Not Found", 404), ErrorKind.NOT_FOUND),  # never retried,
+    (RuntimeJobNotFound("Job not found"), ErrorKind.NOT_FOUND),  # but the job is known to be gone
     (RequestsApiError("503 Server Error", 503), ErrorKind.TRANSIENT),
     (requests.exceptions.ConnectionError("connection reset by peer"), ErrorKind.TRANSIENT),
 ]

@@ -169,13 +169,41 @@ def test_a_broken_wait_falls_back_to_status_per_job(store_dir, lab):
     assert lab.calls["status"] >= 2
 
 
-def test_a_job_whose_status_cannot_be_read_is_cancelled_and_resubmitted(store_dir, lab):
+def test_a_job_whose_status_cannot_be_read_is_kept_and_asked_again_never_resubmitted(store_dir, lab,
+                                                                                   caplog):
     lab.fail_calls("wait", times=1, transient=False)
     lab.fail_calls("status", times=4)  # one job's status: the first try and 3 retries all fail
     job_set = run(store_dir, lab, n=10)
     assert job_set.status() is SetState.DONE and all_exact(job_set, 10)
+    [attempt] = job_set._set.chunk(0).attempts
+    assert attempt["status"] == "DONE" and attempt["error"] is None and len(lab.jobs) == 1
+    assert "cannot read job fault-1 of chunk 0 (status call failed (transient), 1 time in a row); " \
+           "it is kept, asking again in 1 s" in caplog.text
+
+
+def test_a_long_status_outage_is_waited_out_with_bounded_pauses(store_dir, lab, caplog):
+    lab.fail_calls("wait", times=None)  # wait() never works: every read is a status call
+    lab.fail_calls("status", times=40, message="HTTP 502 Bad Gateway")
+    job_set = run(store_dir, lab, n=20, chunk=10)
+    assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
+    assert len(lab.jobs) == 2 and [len(c.attempts) for c in job_set._set.chunks()] == [1, 1]
+    assert max(lab.clock.sleeps) <= RetryPolicy().max_delay
+    assert caplog.text.count("asking again in") >= 5
+
+
+def test_a_job_the_backend_says_does_not_exist_is_lost_and_submitted_again(store_dir, lab):
+    lab.slow(10.0, chunk=0)
+
+    def vanish(n: int) -> None:
+        if n == 2:
+            lab.jobs.pop(lab.jobs_of(0)[0].job_id)  # deleted at the service
+
+    lab.on_wait = vanish
+    job_set = run(store_dir, lab, n=10, backend=lab.backend(reattachable=True))
+    assert all_exact(job_set, 10)
     first, second = job_set._set.chunk(0).attempts
-    assert first["status"] == "ERROR" and first["error"] == "status call failed (transient)"
+    assert first["status"] == "LOST" and first["error"].startswith("the backend says job fault-1 "
+                                                                  "does not exist")
     assert second["status"] == "DONE"
 
 

@@ -29,7 +29,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any, Sequence
 
-from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
+from jobman.backends.base import (JOB_NOT_FOUND, Backend, BackendLimits, ChunkJob, CircuitOutcome,
+                                  RunOptions)
 from jobman.exceptions import BackendError
 from jobman.status import JobStatus
 
@@ -176,7 +177,8 @@ class AerBackend(Backend):
         try:
             return self._futures[job_id]
         except KeyError:
-            raise BackendError(f"unknown Aer job {job_id} (Aer jobs do not survive the process)") from None
+            raise BackendError(f"unknown Aer job {job_id} (Aer jobs do not survive the process)",
+                               code=JOB_NOT_FOUND) from None
 
     def status(self, job_id: str) -> JobStatus:
         future = self._future(job_id)

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.status import JobStatus
 
+#: ``BackendError.code`` of "the backend does not know this job" (see :meth:`Backend.is_missing`).
+JOB_NOT_FOUND = "not_found"
+
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
@@ -150,6 +153,14 @@ class Backend(ABC):
         from jobman.exceptions import BackendError
 
         return isinstance(error, BackendError) and error.transient
+
+    def is_missing(self, error: BaseException) -> bool:
+        """Whether a failed status or result read says the job does not exist (the service
+        does not know its id). Only then does the engine give a job up; any other failure to
+        read it (an outage, 5xx, a timeout) is waited out, since the job may be running."""
+        from jobman.exceptions import BackendError
+
+        return isinstance(error, BackendError) and error.code == JOB_NOT_FOUND
 
     def wants_split(self, error: BaseException) -> bool:
         """Whether a job failed for being too big (ran too long, result or upload too large):

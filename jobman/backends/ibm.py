@@ -201,7 +201,8 @@ class IBMBackend(Backend):
         if runtime_job is not None:
             return runtime_job
         if self.local:
-            raise BackendError(f"unknown local job {job_id} (local jobs do not survive the process)")
+            raise BackendError(f"unknown local job {job_id} (local jobs do not survive the process)",
+                               code=ErrorKind.NOT_FOUND.value)
         try:
             runtime_job = self._service.job(job_id)
         except Exception as error:
@@ -278,6 +279,9 @@ class IBMBackend(Backend):
 
     def wants_split(self, error: BaseException) -> bool:
         return self._kind(error) is ErrorKind.SPLIT
+
+    def is_missing(self, error: BaseException) -> bool:
+        return self._kind(error) is ErrorKind.NOT_FOUND
 
     def must_wait(self, error: BaseException) -> bool:
         return self._kind(error) is ErrorKind.PENDING_LIMIT

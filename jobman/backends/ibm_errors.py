@@ -50,6 +50,7 @@ class ErrorKind(str, Enum):
     SPLIT = "split"  # the job was too long or its result too large: halve it
     PENDING_LIMIT = "pending_limit"  # wait for a job to finish, then submit again
     SESSION_CLOSED = "session_closed"  # open a new session or batch, then submit again
+    NOT_FOUND = "not_found"  # the service does not know the job (never resubmit on less)
 
 
 def map_status(status: Any) -> JobStatus:
@@ -99,12 +100,16 @@ def classify(error: BaseException) -> ErrorKind:
         return ErrorKind.SESSION_CLOSED
     if code in SPLIT_CODES or "RuntimeJobMaxTimeoutError" in names:
         return ErrorKind.SPLIT
+    if "RuntimeJobNotFound" in names:
+        return ErrorKind.NOT_FOUND
     if names & {"IBMNotAuthorizedError", "IBMInputValueError", "RuntimeInvalidStateError",
-                "IBMAccountError", "RuntimeJobNotFound"}:
+                "IBMAccountError"}:
         return ErrorKind.PERMANENT
     if code in RETRY_CODES:
         return ErrorKind.TRANSIENT
     status = http_status(error)
+    if status == 404:
+        return ErrorKind.NOT_FOUND
     if status is not None:  # -1: no answer at all, e.g. after the client's own retries of 5xx
         transient = status < 0 or status >= 500 or status in TRANSIENT_HTTP
         return ErrorKind.TRANSIENT if transient else ErrorKind.PERMANENT

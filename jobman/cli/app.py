@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -34,6 +35,8 @@ app = typer.Typer(
 
 #: Set by the app callback; every command writes through it.
 terminal = Terminal()
+#: The library's warnings (e.g. a job whose status cannot be read for now) reach the user.
+logging.getLogger("jobman").addHandler(terminal.warnings_handler())
 
 #: Help panels, so every command's options are grouped the same way.
 OUTPUT_PANEL = "Output"

@@ -7,6 +7,7 @@ is set or ``TERM=dumb``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from typing import Any, Iterable, TextIO
@@ -109,6 +110,16 @@ class Terminal:
         if not answer.endswith("\n"):
             self.err.write("\n")
         return answer.strip().lower() in ("y", "yes")
+
+    def warnings_handler(self) -> logging.Handler:
+        """A logging handler that prints the library's warnings as ``Warning: ...`` lines."""
+        terminal = self
+
+        class _Warnings(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                terminal.warn(record.getMessage())
+
+        return _Warnings(logging.WARNING)
 
     def _paint(self, text: str, colour: str) -> str:
         return f"{colour}{text}{_RESET}" if self.interactive else text

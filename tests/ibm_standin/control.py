@@ -92,7 +92,8 @@ class ControlMixin:
         answered: ``POST /jobs`` then creates a job whose id the client never learns.
 
         ``path`` is the normalised runtime path (``/jobs``, ``/jobs/<id>``, ``/sessions``,
-        ``/backends/<name>/status`` ...); ``None`` matches any method / path.  Each HTTP
+        ``/backends/<name>/status`` ..., or a glob such as ``/jobs/*``); ``None`` matches any
+        method / path.  Each HTTP
         attempt counts, including the client's own internal retries (500/502/503/504 are
         retried up to 5 times with 0/1/2/4/8 s back-off).  ``retry_after`` (whole seconds)
         adds a ``Retry-After`` header, which replaces that back-off and also makes the

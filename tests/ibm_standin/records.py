@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -132,8 +133,9 @@ class HttpFault:
     (e.g. the job is created, then a gateway answers 502)."""
 
     def matches(self, method: str, path: str) -> bool:
+        """``path`` may be a glob (``/jobs/*``)."""
         return (self.method is None or self.method == method) and (
-            self.path is None or self.path == path
+            self.path is None or fnmatchcase(path, self.path)
         )
 
 
