@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 from jobman.exceptions import CircuitIndexError, JobmanError
-from jobman.records import ChunkRecord
+from jobman.records import ChunkRecord, attempt_indices
 from jobman.status import JobStatus
 from jobman.store import SetStore
 
@@ -62,11 +62,14 @@ class ManagedResult:
         """Every circuit in index order, one chunk in memory at a time; with shot memory if asked."""
         for chunk in range(self._set.record.num_chunks):
             record = self._set.chunk(chunk)
-            lines = self._set.read_results(chunk) if record.job_status.is_final else None
+            lines = self._set.read_results(chunk)
+            if lines is not None and len(lines) != record.size:
+                lines = None
             shots = self._set.read_memory(chunk) if memory and lines else None
+            running = _running(record)
             for index in range(record.start, record.stop):
                 pos = index - record.start
-                result = _build(index, record, lines[pos] if lines else None)
+                result = _build(index, record, lines[pos] if lines else None, running)
                 if shots and result.counts is not None and shots[pos] is not None:
                     result.memory = [hex_to_bits(key, result.num_clbits) for key in shots[pos]]
                 yield result
@@ -94,7 +97,8 @@ class ManagedResult:
         index = self.index_of(key)
         stored = self._chunk(index // self._set.record.chunk_size)
         pos = index - stored.record.start
-        result = _build(index, stored.record, json.loads(stored.lines[pos]) if stored.lines else None)
+        result = _build(index, stored.record, json.loads(stored.lines[pos]) if stored.lines else None,
+                        stored.running)
         if memory and result.counts is not None:
             if stored.memory is None:
                 stored.memory = self._set.result_lines(stored.record.index, memory=True) or []
@@ -123,8 +127,10 @@ class ManagedResult:
         """A chunk's record and its lines, undecoded: a lookup decodes only the line it needs."""
         if chunk not in self._cache:
             record = self._set.chunk(chunk)
-            lines = self._set.result_lines(chunk) if record.job_status.is_final else None
-            self._cache[chunk] = _Chunk(record, lines)
+            lines = self._set.result_lines(chunk)
+            if lines is not None and len(lines) != record.size:
+                lines = None
+            self._cache[chunk] = _Chunk(record, lines, _running(record))
         return self._cache[chunk]
 
 
@@ -132,13 +138,30 @@ class ManagedResult:
 class _Chunk:
     record: ChunkRecord
     lines: list[bytes] | None
+    running: set[int]
     memory: list[bytes] | None = None  # read on first need
 
 
-def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None) -> CircuitResult:
+def _running(record: ChunkRecord) -> set[int]:
+    """Circuits of an unfinished chunk that its current attempt (re)runs: they show the chunk's
+    state. Every other stored line stands as written: a DONE circuit stays DONE, with its counts,
+    while its chunk's failed circuits are retried (and after a kill in the middle of that)."""
+    if record.job_status.is_final:
+        return set()
+    last = record.last_attempt()
+    return set(attempt_indices(last)) if last is not None else set()
+
+
+def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,
+           running: Collection[int] = ()) -> CircuitResult:
     """One circuit's result from its stored line (None: its chunk has no results yet)."""
+    final = record.job_status.is_final
     if line is None:
-        return CircuitResult(index, None, record.job_status, error=record.error)
+        return CircuitResult(index, None, record.job_status, error=record.error if final else None)
+    status = line["status"]
+    if not final and (status == JobStatus.PENDING.value
+                      or (status != JobStatus.DONE.value and index in running)):
+        return CircuitResult(index, line.get("name"), record.job_status)
     num_clbits = line.get("num_clbits", 0)
     counts = line.get("counts")
     if counts is not None:

@@ -14,16 +14,20 @@ from jobman.store import SetStore
 
 
 def circuit_totals(chunks: list[ChunkRecord]) -> dict[str, int]:
-    """How many circuits are in each status (circuits of unfinished chunks take the chunk's)."""
+    """How many circuits are in each status (circuits of unfinished chunks take the chunk's,
+    except those that finished before the chunk was reopened to retry its failed ones)."""
     totals = {status.value: 0 for status in STATUS_ORDER}
     for chunk in chunks:
-        if chunk.job_status.is_final or chunk.failed:
+        if chunk.job_status.is_final or chunk.failed:  # closed once (``failed``: being retried)
+            last = chunk.last_attempt()
+            rerun = [] if chunk.job_status.is_final or last is None else last.get("runs") or []
             failed = 0
             for start, stop, status, _reason in chunk.failed:
-                totals[status] += stop - start
+                again = sum(max(0, min(stop, b) - max(start, a)) for a, b in rerun)
+                totals[status] += stop - start - again  # not retried: still failed
+                totals[chunk.status] += again
                 failed += stop - start
-            settled = JobStatus.DONE if chunk.job_status.is_final else chunk.job_status
-            totals[settled.value] += chunk.size - failed
+            totals[JobStatus.DONE.value] += chunk.size - failed  # what finished stays DONE
         else:
             totals[chunk.status] += chunk.size
     return {key: value for key, value in totals.items() if value}

@@ -9,6 +9,7 @@ gives the same answer on an idle machine and on a loaded one::
     lab.fail_submit(times=None, chunk=1)     # every submit call of chunk 1 raises
     lab.fail_submit(after_create=True)       # the call fails, but the job was created anyway
     lab.fail_job(chunk=3, transient=False)   # chunk 3's next job ends in ERROR, permanently
+    lab.fail_circuits(lambda i: i % 2)       # the next job's odd circuits fail alone
     lab.hang(chunk=1)                        # chunk 1's next job stays RUNNING until release()
     lab.slow(5.0)                            # the next job takes 5 s of the lab's fake clock
     lab.fail_calls("wait", times=3)          # the next 3 wait() calls raise a transient error
@@ -85,6 +86,7 @@ class Rule:
     seconds: float = 0.0
     after_create: bool = False
     fired: int = 0
+    circuits: Callable[[int], bool] | None = None  # which global indices fail ("circuits" rules)
 
     def error(self) -> BackendError:
         kind = "transient" if self.transient else "permanent"
@@ -190,6 +192,12 @@ class FaultLab:
         """Make jobs report ERROR when they end."""
         self.rules.append(Rule("job", chunk, times, skip, transient, message))
 
+    def fail_circuits(self, which: Callable[[int], bool], times: int | None = 1,
+                      chunk: int | None = None, message: str = "circuit failed") -> None:
+        """Make the next jobs end DONE with the circuits ``which(global index)`` picks in ERROR
+        (as Aer reports a circuit it cannot run), the others fine."""
+        self.rules.append(Rule("circuits", chunk, times, message=message, circuits=which))
+
     def hang(self, times: int | None = 1, chunk: int | None = None, skip: int = 0) -> None:
         """Make jobs stay RUNNING until :meth:`release`."""
         self.rules.append(Rule("hang", chunk, times, skip))
@@ -281,6 +289,11 @@ class FaultBackend(Backend):
             raise rule.error()
         fault = FaultJob(f"fault-{next(lab._ids)}", job, lab.runner.outcomes(job, circuits, options),
                          lab.clock.time())
+        broken = lab.take("circuits", job.chunk)
+        if broken is not None and broken.circuits is not None:
+            indices = [g for start, stop in job.ranges() for g in range(start, stop)]
+            fault.outcomes = [CircuitOutcome(JobStatus.ERROR, o.num_clbits, error=broken.message)
+                              if broken.circuits(g) else o for g, o in zip(indices, fault.outcomes)]
         failing = lab.take("job", job.chunk)
         fault.error = failing.error() if failing else None
         fault.hang = lab.take("hang", job.chunk) is not None

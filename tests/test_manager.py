@@ -2,13 +2,14 @@
 fault backend wrapping it."""
 
 import errno
+import json
 import os
 
 import pytest
 from qiskit import QuantumCircuit
 
 from conftest import expected_counts
-from fault_backend import FaultLab, lab  # noqa: F401  (the fixture)
+from fault_backend import FaultLab, SimulatedCrash, lab  # noqa: F401  (the fixture)
 from jobman.exceptions import Interrupted, SetLockedError, StoreError, UsageError
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
@@ -75,6 +76,35 @@ def test_retry_replaces_only_the_failures_and_leaves_the_rest_untouched(store_di
         "start": 25, "stop": 26, "circuits": "25", "chunk": 2, "status": "ERROR", "attempts": 0,
         "reason": "circuit has no measurements; add measure_all() or measure into classical bits"}]
     assert [a["status"] for a in job_set._set.chunk(1).attempts] == ["ERROR", "DONE"]
+
+
+def test_done_circuits_stay_done_and_readable_while_their_chunk_is_retried_and_after_a_kill(
+        store_dir, lab):
+    lab.fail_circuits(lambda i: i % 2 == 1, times=2, message="odd circuit failed")
+    first = manager(store_dir, lab).run(make_basis_circuits(20, 5), lab.backend(), shots=SHOTS,
+                                        chunk_size=10)
+    assert first.summary()["circuits"] == {"DONE": 10, "ERROR": 10}
+    seen = []
+
+    def look(n: int) -> None:  # what another process reads while the odd circuits are retried
+        reader = JobManager(store_dir).job_set(first.job_set_id())
+        seen.append((reader.summary()["circuits"], [(c.status.value, c.error) for c in reader.results()]))
+        raise SimulatedCrash("kill -9 during the retry")
+
+    lab.on_wait = look
+    with pytest.raises(SimulatedCrash):
+        manager(store_dir, lab).retry(backend=lab.backend(reattachable=True))
+    lab.on_wait = None
+    after_kill = JobManager(store_dir).job_set(first.job_set_id())
+    for totals, circuits in seen + [(after_kill.summary()["circuits"],
+                                     [(c.status.value, c.error) for c in after_kill.results()])]:
+        assert totals == {"DONE": 10, "QUEUED": 10}
+        assert circuits[0::2] == [("DONE", None)] * 10 and circuits[1::2] == [("QUEUED", None)] * 10
+    check_exact(after_kill, range(0, 20, 2))
+    assert [json.loads(line)["status"] for line in after_kill._set.result_lines(0)][::2] == ["DONE"] * 5
+    job_set = manager(store_dir, lab).resume(backend=lab.backend(reattachable=True))
+    check_exact(job_set, range(20))
+    assert len(lab.jobs) == 4  # two runs, two retries re-attached: nothing ran twice
 
 
 def test_retry_of_some_circuits_only(store_dir, lab):
