@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from jobman.backends.base import Backend, ChunkJob, RunOptions
 from jobman.exceptions import BackendError, Interrupted
 from jobman.ledger import CANCELLED, ERROR, Ledger, failed_line, failed_lines, outcome_line
-from jobman.records import ChunkRecord, attempt_indices, new_attempt
+from jobman.records import ATTEMPT_FINAL, ChunkRecord, attempt_indices, new_attempt
 from jobman.retry import RetryPolicy
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
@@ -119,10 +119,9 @@ class Engine:
                 elif queue:
                     self._pause_until(min(item.not_before for item in queue))
         except BaseException as error:
-            self._stop(inflight)
-            if isinstance(error, KeyboardInterrupt):
-                raise Interrupted(f"interrupted; progress is saved: run `jobman resume {self.set.id}` "
-                                  "to carry on") from None
+            self._stop(inflight, interrupted=isinstance(error, KeyboardInterrupt))
+            if isinstance(error, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP
+                raise Interrupted.resumable(self.set.id, error) from None
             raise
 
     def _fill(self, queue: list[WorkItem], inflight: dict[str, Flight], limit: int) -> None:
@@ -472,14 +471,22 @@ class Engine:
         flight.attempt.update(status=CANCELLED, error=reason, finished=self.now())
         self._fail(flight.item, flight.names, reason, CANCELLED)
 
-    def _stop(self, inflight: dict[str, Flight]) -> None:
-        """On Ctrl-C or a fatal error: leave the store resumable, quickly and without raising."""
+    def _stop(self, inflight: dict[str, Flight], interrupted: bool = False) -> None:
+        """On Ctrl-C (SIGTERM, SIGHUP) or a fatal error: leave the store resumable, quickly and
+        without raising. When ``interrupted``, no chunk is left looking live either."""
         if self.backend.reattachable:
             return  # the jobs go on remotely; resume re-attaches them by id
         for flight in inflight.values():
             quietly(lambda: self.backend.cancel(flight.job_id))
             flight.attempt.update(status=CANCELLED, error="interrupted", finished=self.now())
             quietly(lambda: self.ledger.set_status(self.records[flight.item.chunk], JobStatus.PENDING))
+        live = (JobStatus.TRANSPILING, JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.RUNNING)
+        for record in self.records.values() if interrupted else ():  # e.g. while submitting
+            if record.job_status in live:
+                last = record.last_attempt()
+                if last is not None and last.get("status") not in ATTEMPT_FINAL:
+                    last.update(status=CANCELLED, error="interrupted", finished=self.now())
+                quietly(lambda: self.ledger.set_status(record, JobStatus.PENDING))
 
     # bookkeeping ----------------------------------------------------------------------
     def _note(self, flight: Flight, status: JobStatus) -> None:

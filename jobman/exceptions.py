@@ -48,6 +48,31 @@ class CircuitIndexError(InputError, IndexError):
 
 
 class Interrupted(JobmanError):
-    """The run was interrupted (Ctrl-C); state is saved and the set can be resumed."""
+    """The run was interrupted (Ctrl-C, SIGTERM, SIGHUP); state is saved and the set can be
+    resumed. The exit code is 130 for Ctrl-C and 128 + the signal's number otherwise."""
 
     exit_code = 130
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    @classmethod
+    def resumable(cls, set_id: str, cause: BaseException) -> "Interrupted":
+        """How a set stopped by ``cause`` (a KeyboardInterrupt) says how to carry on."""
+        how = "interrupted" if not isinstance(cause, SignalReceived) else f"stopped by {cause.name}"
+        return cls(f"{how}; progress is saved: run `jobman resume {set_id}` to carry on",
+                   exit_code=getattr(cause, "exit_code", 130))
+
+
+class SignalReceived(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be so that it is handled the same way (see
+    :mod:`jobman.signals`). Not a :class:`JobmanError`: like Ctrl-C, nothing may swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        self.exit_code = 128 + signum

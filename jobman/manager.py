@@ -355,12 +355,12 @@ def _closing(source: "CircuitSource", backend: Backend) -> Iterator[None]:
 
 @contextmanager
 def _resumable(set_id: str) -> Iterator[None]:
-    """Ctrl-C anywhere while a set is being driven ends as Interrupted, saying how to resume."""
+    """Ctrl-C (or SIGTERM/SIGHUP) anywhere while a set is being driven ends as Interrupted,
+    saying how to resume."""
     try:
         yield
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; progress is saved: run `jobman resume {set_id}` "
-                          "to carry on") from None
+    except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM, SIGHUP (see jobman.signals)
+        raise Interrupted.resumable(set_id, error) from None
 
 
 def _input_record(file: Any, staging: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import expected_counts, run_jobman, write_qpy
 from jobman.inputs import make_basis_circuits
+from jobman.manager import JobManager
 from jobman.result import ManagedResult
 from jobman.store import Store
 
@@ -57,6 +58,15 @@ elif point == "tmp":          # in the middle of an atomic write: temp file writ
             die()
         return real_replace(src, dst, *args, **kwargs)
     os.replace = replace
+elif point == "gate":         # no kill: Aer jobs of chunks >= `chunk` wait for the file $JOBMAN_GATE
+    from jobman.backends.aer import AerBackend
+    real_simulate = AerBackend._simulate
+    def simulate(self, job_id, pieces):
+        if int(job_id.split("-")[1]) >= chunk:  # ids are aer-<chunk>-<attempt>-<n>
+            while not os.path.exists(os.environ["JOBMAN_GATE"]) and not self._closed:
+                time.sleep(0.01)
+        return real_simulate(self, job_id, pieces)
+    AerBackend._simulate = simulate
 elif point == "slow":         # no kill: every Aer job takes `chunk` milliseconds longer
     from jobman.backends.aer import AerBackend
     real_simulate = AerBackend._simulate
@@ -80,9 +90,17 @@ def basis200(tmp_path_factory) -> Path:
 
 
 def jobman_at(point: str, chunk: int, *args: str, **kwargs) -> subprocess.Popen:
-    """Start the real CLI with a kill point (or a slowdown) armed."""
+    """Start the real CLI with a kill point (or a slowdown, or a gate) armed."""
     return subprocess.Popen([sys.executable, "-c", KILLER, point, str(chunk), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.fixture
+def gate(tmp_path, monkeypatch) -> Path:
+    """The file that lets gated Aer jobs run (see the ``gate`` point); it does not exist yet."""
+    path = tmp_path / "gate"
+    monkeypatch.setenv("JOBMAN_GATE", str(path))
+    return path
 
 
 def run_args(path: Path, chunk_size: int = 5) -> list[str]:
@@ -180,21 +198,38 @@ def wait_for_done_chunks(store_dir: Path, count: int, child: subprocess.Popen) -
     raise AssertionError("the run made no progress")
 
 
-def test_ctrl_c_saves_state_says_how_to_resume_and_exits_130(store_dir, basis60):
-    child = jobman_at("slow", 400, *run_args(basis60))  # slow enough to be caught mid-run
+@pytest.mark.parametrize("signum,code,said", [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by SIGTERM"),
+    (signal.SIGHUP, 129, "stopped by SIGHUP")], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_sigterm_and_sighup_save_state_stop_workers_say_how_to_resume(
+        store_dir, basis60, gate, signum, code, said):
+    import psutil
+
+    child = jobman_at("gate", 2, *run_args(basis60))  # chunks 2 on wait for the gate
     set_id = wait_for_done_chunks(store_dir, 2, child)
-    child.send_signal(signal.SIGINT)
+    workers = psutil.Process(child.pid).children(recursive=True)
+    assert workers  # Aer's worker processes
+    child.send_signal(signum)
     out, err = child.communicate(timeout=60)
-    assert child.returncode == 130
+    assert child.returncode == code
     assert out == set_id + "\n"
-    assert err == f"Error: interrupted; progress is saved: run `jobman resume {set_id}` to carry on\n"
-    assert not the_set(store_dir).is_locked()
-    resume(store_dir)
-    assert_exactly_once(store_dir, 60)
+    assert err == f"Error: {said}; progress is saved: run `jobman resume {set_id}` to carry on\n"
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []  # no worker outlives jobman
+    set_store = the_set(store_dir)
+    assert not set_store.is_locked()
+    assert {c.status for c in set_store.chunks()} <= {"DONE", "PENDING"}  # nothing left RUNNING
+    gate.touch()
+    if signum == signal.SIGINT:
+        resume(store_dir)
+        assert_exactly_once(store_dir, 60)
+    else:  # the same store, resumed in this process (quicker than one more jobman process)
+        result = JobManager(store_dir).resume(set_id).results()
+        assert [c.counts for c in result] == [expected_counts(i, SHOTS) for i in range(60)]
 
 
-def test_cancel_and_a_second_writer_from_other_processes(store_dir, basis60):
-    child = jobman_at("slow", 400, *run_args(basis60))  # slow enough to be caught mid-run
+def test_cancel_and_a_second_writer_from_other_processes(store_dir, basis60, gate):
+    child = jobman_at("gate", 2, *run_args(basis60))  # chunks 2 on wait for the gate
     set_id = wait_for_done_chunks(store_dir, 2, child)
     second = run_jobman("resume", set_id)
     assert second.returncode == 1

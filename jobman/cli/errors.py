@@ -46,9 +46,10 @@ def run_guarded(call: Callable[[], Any]) -> int:
         if context is not None:
             terminal.info(f"Try '{context.command_path} --help' for help.")
         return error.exit_code
-    except (typer.Abort, getattr(click, "Abort", typer.Abort), KeyboardInterrupt):
-        terminal.error("interrupted")
-        return EXIT_INTERRUPTED
+    except (typer.Abort, getattr(click, "Abort", typer.Abort), KeyboardInterrupt) as stop:
+        name = getattr(stop, "name", None)  # SIGTERM or SIGHUP (jobman.signals)
+        terminal.error(f"stopped by {name}" if name else "interrupted")
+        return getattr(stop, "exit_code", EXIT_INTERRUPTED)
     except JobmanError as error:
         terminal.error(str(error))
         return error.exit_code
@@ -126,9 +127,12 @@ class JobmanGroup(TyperGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         from jobman.cli.app import terminal
 
+        from jobman.signals import like_ctrl_c
+
         terminal.reset()
-        code = run_guarded(lambda: super(JobmanGroup, self).main(
-            args, prog_name, complete_var, standalone_mode=False, **extra))
+        with like_ctrl_c():  # SIGTERM (batch time limits) and SIGHUP (a closed terminal)
+            code = run_guarded(lambda: super(JobmanGroup, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra))
         if standalone_mode:
             sys.stdout.flush()
             sys.exit(code)
