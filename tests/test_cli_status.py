@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 
@@ -63,19 +61,21 @@ def test_watch_of_a_final_set_prints_one_line_and_its_code(demo_store):
     assert line.endswith("CANCELLED 8/10 circuits done; circuits DONE 8, ERROR 1, CANCELLED 1; chunks DONE 3")
 
 
-def test_watch_follows_a_running_set_line_per_change(tmp_path):
+def test_watch_follows_a_running_set_line_per_change(tmp_path, monkeypatch):
+    import jobman.cli.polling as polling
+
     set_store = make_set(tmp_path, "20260105-000000-eeeeee", total=8, unfinished={0, 1})
+    pending = set_store.chunks()
+    real_poll = polling.poll_set
 
-    def work() -> None:
-        for chunk in set_store.chunks():
-            time.sleep(0.15)
-            finish_chunk(set_store, chunk)
+    def finish_next(seconds: float) -> None:  # each poll's pause: the running process finishes a chunk
+        if pending:
+            finish_chunk(set_store, pending.pop(0))
 
+    monkeypatch.setattr(polling, "poll_set", lambda *args, **kwargs: real_poll(*args, **kwargs,
+                                                                                sleep=finish_next))
     with set_store.lock():  # as the running process does
-        worker = threading.Thread(target=work)
-        worker.start()
         result = invoke("status", "--watch", "--interval", "0.05", "--json", store=tmp_path)
-        worker.join()
     assert result.exit_code == 0, result.stderr
     summaries = [json.loads(line) for line in result.stdout.splitlines()]
     assert [s["circuits"].get("DONE", 0) for s in summaries] == [0, 4, 8]
