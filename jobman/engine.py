@@ -386,9 +386,9 @@ class Engine:
             return self._job_failed(flight, error, queue)
         indices = flight.job_indices()
         if len(outcomes) != len(indices):
-            error = BackendError(f"the backend returned {len(outcomes)} results for {len(indices)} "
-                                 "circuits")
-            return self._job_failed(flight, error, queue)
+            mismatch = BackendError(f"the backend returned {len(outcomes)} results for "
+                                    f"{len(indices)} circuits")
+            return self._job_failed(flight, mismatch, queue)
         wanted = set(indices_of(flight.item.runs))
         pairs = [(g, o) for g, o in zip(indices, outcomes) if g in wanted]
         lines = {g: outcome_line(g, flight.names.get(g), o) for g, o in pairs}

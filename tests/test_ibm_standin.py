@@ -210,8 +210,15 @@ def test_transient_500_is_retried_inside_the_client(ibm_standin, manila, manila_
     assert ibm_standin.jobs_created == 1
 
 
-def test_persistent_500_surfaces_as_ibmruntimeerror(ibm_standin, manila, manila_circuits):
-    # urllib3 Retry(total=5, backoff_factor=0.5): 6 attempts, ~15 s of back-off in all.
+def test_persistent_500_surfaces_as_ibmruntimeerror(ibm_standin, manila, manila_circuits,
+                                                    monkeypatch):
+    # urllib3 Retry(total=5, backoff_factor=0.5): 6 attempts, ~15 s of back-off in all,
+    # which the client asks for here but does not sleep (the test would wait for nothing).
+    from qiskit_ibm_runtime.api.session import PostForcelistRetry
+
+    real_backoff, backoffs = PostForcelistRetry.get_backoff_time, []
+    monkeypatch.setattr(PostForcelistRetry, "get_backoff_time",
+                        lambda self: backoffs.append(real_backoff(self)) or 0)
     ibm_standin.fail_next_submissions(6, status=500)
     with pytest.raises(IBMRuntimeError) as info:
         SamplerV2(mode=manila).run(manila_circuits[:1])
@@ -224,6 +231,7 @@ def test_persistent_500_surfaces_as_ibmruntimeerror(ibm_standin, manila, manila_
     assert info.value.__context__.status_code == -1  # no HTTP response object after retries
     assert ibm_standin.requests_to("POST", "/jobs") == 6
     assert ibm_standin.jobs_created == 0
+    assert sum(backoffs) >= 7  # what the client would have slept
 
 
 def test_429_is_not_retried(ibm_standin, manila, manila_circuits):
