@@ -1,6 +1,9 @@
 """The ledger: each chunk's per-circuit result lines, and its record kept in step with them.
 
-One line per circuit, always: ``{"index", "name", "status", "num_clbits", "counts", "error"}``.
+One line per circuit, always: ``{"index", "name", "status", "num_clbits", "counts", "error"}``,
+plus ``"creg_sizes"`` (the circuit's register sizes, which split outcomes into registers as
+Qiskit prints them). Lines stored before jobman recorded registers have no ``"creg_sizes"``:
+their outcomes read as one bitstring over all clbits, as they always did.
 Lines are merged into what is stored (so a retry replaces only its circuits) and written
 atomically *before* the chunk record that depends on them: a crash between the two leaves
 lines that say more than the record, which :meth:`Ledger.close` reconciles on resume.
@@ -104,7 +107,8 @@ def outcome_line(index: int, name: str | None, outcome: CircuitOutcome) -> Line:
     failed = outcome.status is not JobStatus.DONE
     return {"index": index, "name": name, "status": outcome.status.value,
             "num_clbits": outcome.num_clbits, "counts": outcome.counts,
-            "error": outcome.error or (NO_RESULT if failed else None)}
+            "error": outcome.error or (NO_RESULT if failed else None),
+            "creg_sizes": outcome.creg_sizes}
 
 
 def failed_line(index: int, name: str | None, status: str, reason: str | None) -> Line:

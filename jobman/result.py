@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, Sequence
 
 from jobman.exceptions import CircuitIndexError, JobmanError
 from jobman.records import ChunkRecord, attempt_indices
@@ -16,9 +16,34 @@ from jobman.status import JobStatus
 from jobman.store import SetStore
 
 
-def hex_to_bits(key: str, num_clbits: int) -> str:
-    """``"0x5"`` over 4 clbits as ``"0101"`` (clbit 0 rightmost, as in Qiskit)."""
-    return format(int(key, 16), f"0{num_clbits}b")
+def hex_to_bits(key: str, num_clbits: int, creg_sizes: Sequence[int] | None = None) -> str:
+    """A hex outcome as Qiskit's ``Result.get_counts()`` writes it.
+
+    ``"0x5"`` over 4 clbits is ``"0101"`` (clbit 0 rightmost). With register sizes (those of
+    Aer's result header, in the circuit's order) the string is cut as Qiskit cuts it: from the
+    left, one piece per register, last register first, joined by spaces, so registers of 2
+    and 1 bits give ``"1 01"``. Like Qiskit, this reads the pieces by size alone: clbits that
+    belong to no register next to ones that do are left out, overlapping registers repeat bits.
+    """
+    bits = format(int(key, 16), f"0{num_clbits}b" if num_clbits else "b")
+    if not creg_sizes or not num_clbits:
+        return bits
+    pieces, at = [], 0
+    for size in reversed(creg_sizes):
+        pieces.append(bits[at:at + size])
+        at += size
+    return " ".join(pieces)
+
+
+def format_counts(counts: dict[str, int], num_clbits: int,
+                  creg_sizes: Sequence[int] | None = None) -> dict[str, int]:
+    """Hex-keyed counts with keys as :func:`hex_to_bits` writes them. Where two outcomes get
+    one key (clbits outside every register), their counts add up: no shot is lost."""
+    formatted: dict[str, int] = {}
+    for key, value in counts.items():
+        bits = hex_to_bits(key, num_clbits, creg_sizes)
+        formatted[bits] = formatted.get(bits, 0) + value
+    return formatted
 
 
 @dataclass
@@ -32,6 +57,7 @@ class CircuitResult:
     error: str | None = None
     num_clbits: int = 0
     memory: list[str] | None = None
+    creg_sizes: list[int] | None = None
 
     def to_dict(self, memory: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "name": self.name, "status": self.status.value,
@@ -71,7 +97,8 @@ class ManagedResult:
                 pos = index - record.start
                 result = _build(index, record, lines[pos] if lines else None, running)
                 if shots and result.counts is not None and shots[pos] is not None:
-                    result.memory = [hex_to_bits(key, result.num_clbits) for key in shots[pos]]
+                    result.memory = [hex_to_bits(key, result.num_clbits, result.creg_sizes)
+                                     for key in shots[pos]]
                 yield result
 
     @property
@@ -104,7 +131,7 @@ class ManagedResult:
                 stored.memory = self._set.result_lines(stored.record.index, memory=True) or []
             row = json.loads(stored.memory[pos]) if stored.memory else None
             if row is not None:
-                result.memory = [hex_to_bits(key, result.num_clbits) for key in row]
+                result.memory = [hex_to_bits(key, result.num_clbits, result.creg_sizes) for key in row]
         return result
 
     def get_counts(self, key: int | str) -> dict[str, int]:
@@ -163,11 +190,12 @@ def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,
                       or (status != JobStatus.DONE.value and index in running)):
         return CircuitResult(index, line.get("name"), record.job_status)
     num_clbits = line.get("num_clbits", 0)
+    creg_sizes = line.get("creg_sizes")  # absent in sets stored before registers were recorded
     counts = line.get("counts")
     if counts is not None:
-        counts = {hex_to_bits(key, num_clbits): value for key, value in counts.items()}
+        counts = format_counts(counts, num_clbits, creg_sizes)
     return CircuitResult(index, line.get("name"), JobStatus(line["status"]), counts,
-                         line.get("error"), num_clbits)
+                         line.get("error"), num_clbits, creg_sizes=creg_sizes)
 
 
 def _no_result(result: CircuitResult) -> str:

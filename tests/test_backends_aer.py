@@ -1,6 +1,7 @@
 """The Aer backend: per-circuit failures, seeds tied to global indices, translation."""
 
 from qiskit import QuantumCircuit
+from qiskit_aer import AerSimulator
 
 from jobman.backends.aer import WIDE_QUBITS, AerBackend, chunk_seed, split_ranges
 from jobman.backends.base import ChunkJob, RunOptions
@@ -60,7 +61,33 @@ def test_chunk_seed_matches_aers_stride():
     assert chunk_seed(5, 3) == 5 + 3 * 2113
 
 
-def test_one_failing_circuit_keeps_the_others():
+def with_classical_var() -> QuantumCircuit:
+    """A circuit that Aer 0.18 fails as a whole run (it cannot convert classical variables)."""
+    circuit = QuantumCircuit(1, 1, name="var")
+    circuit.add_var("flag", True)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    return circuit
+
+
+def test_a_circuit_that_fails_aers_whole_run_fails_alone_and_the_others_keep_their_seeds():
+    circuits = random_like(3) + [with_classical_var()] + random_like(4)
+    options = RunOptions(shots=100, seed=7, memory=True)
+    backend = AerBackend(workers=1)
+    try:
+        outcomes = run(backend, circuits, options, start=20)
+    finally:
+        backend.close()
+    assert [o.status for o in outcomes] == [JobStatus.DONE] * 3 + [JobStatus.ERROR] + [JobStatus.DONE] * 4
+    assert outcomes[3].error.startswith("Aer cannot run this circuit: AttributeError")
+    simulator = AerSimulator()
+    for k in (0, 1, 2, 4, 5, 6, 7):  # what Aer gives each circuit alone with its global seed
+        alone = simulator.run(circuits[k], shots=100, seed_simulator=chunk_seed(7, 20 + k)).result()
+        assert outcomes[k].counts == alone.results[0].data.counts, k
+    assert len({str(o.counts) for o in outcomes if o.counts}) > 1
+
+
+def test_one_failing_circuit_keeps_the_others(capfd):
     too_big = QuantumCircuit(40, name="too-big")
     too_big.h(range(40))
     too_big.t(range(40))  # not Clifford, so it needs a 40-qubit statevector
@@ -74,6 +101,7 @@ def test_one_failing_circuit_keeps_the_others():
     assert [o.status for o in outcomes] == [JobStatus.DONE] * 3 + [JobStatus.ERROR] + [JobStatus.DONE] * 2
     assert "memory" in outcomes[3].error.lower()
     assert outcomes[4].counts == {"0x0": 10}
+    assert "Simulation failed" not in capfd.readouterr().err  # the reason is in the outcome only
 
 
 def test_instructions_aer_lacks_are_translated():

@@ -293,6 +293,25 @@ def test_fake_manila_in_local_mode_most_frequent_outcome_is_right(store_dir):
     assert wrong == []
 
 
+def test_fake_device_fails_only_the_circuit_that_failed_its_job_and_retry_keeps_the_rest(store_dir):
+    with_var = QuantumCircuit(1, 1, name="var")  # the local Sampler fails a job holding it
+    with_var.add_var("flag", True)
+    with_var.measure(0, 0)
+    good = make_basis_circuits(2, 2)
+    jobs = JobManager(store_dir, poll_interval=0.02)
+    failing = jobs.run([good[0], with_var, good[1]], backend="fake_manila", shots=SHOTS, seed=3)
+    reference = jobs.run([good[0], good[0], good[1]], backend="fake_manila", shots=SHOTS, seed=3)
+    result, expected = failing.results(), reference.results()
+    assert [c.status for c in result] == [JobStatus.DONE, JobStatus.ERROR, JobStatus.DONE]
+    assert result.circuit(1).error.startswith("fake_manila cannot run this circuit: ")
+    for i in (0, 2):  # the same seeds as in a run without the bad circuit
+        assert result.get_counts(i) == expected.get_counts(i), i
+    retried = jobs.retry(failing.job_set_id())
+    assert [c.status for c in retried.results()] == [c.status for c in result]
+    assert [c.counts for c in retried.results()] == [c.counts for c in result]
+    assert attempts(retried)[0][-1]["runs"] == [[1, 2]]  # only the failed circuit went again
+
+
 def two_register_circuits() -> list[QuantumCircuit]:
     """Registers a (2 bits) and b (3 bits) measured from different qubits: known outcomes."""
     circuits = []
@@ -315,8 +334,9 @@ def test_several_registers_count_over_all_clbits_as_aer_does(store_dir, ibm_acco
     for i in range(len(circuits)):
         assert on_ibm.results().get_counts(i) == on_aer.results().get_counts(i)
         assert on_ibm.results().get_memory(i) == on_aer.results().get_memory(i)
-    # |q4..q0> = 00101: a[1] <- q0 = 1, b[1] <- q2 = 1; clbits b2 b1 b0 a1 a0 read "01010"
-    assert on_ibm.results().get_counts(0) == {"01010": SHOTS}
+    # |q4..q0> = 00101: a[1] <- q0 = 1, b[1] <- q2 = 1; clbits b2 b1 b0 a1 a0 read "010 10",
+    # registers apart as in Qiskit's Result.get_counts()
+    assert on_ibm.results().get_counts(0) == {"010 10": SHOTS}
 
 
 

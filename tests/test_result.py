@@ -60,3 +60,33 @@ def test_memory_absent_when_not_kept(tmp_path, small_qpy):
 def test_hex_to_bits_pads_to_clbits():
     assert hex_to_bits("0x5", 4) == "0101"
     assert hex_to_bits("0x0", 3) == "000"
+
+
+def test_hex_to_bits_splits_registers_as_qiskit_does():
+    from qiskit.result import Counts
+
+    cases = [(5, [2, 1]), (3, [1]), (3, [2, 2]), (2, [2, 0]), (3, []), (4, [2, 2])]
+    for num_clbits, sizes in cases:
+        creg_sizes = [[f"r{k}", size] for k, size in enumerate(sizes)]
+        for value in range(2**num_clbits):
+            key = hex(value)
+            expected = next(iter(Counts({key: 1}, creg_sizes=creg_sizes, memory_slots=num_clbits)))
+            assert hex_to_bits(key, num_clbits, sizes) == expected, (num_clbits, sizes, value)
+
+
+def test_counts_that_qiskit_folds_into_one_key_add_up():
+    from jobman.result import format_counts
+
+    # clbits 0-1 outside every register, clbit 2 in a 1-bit register: Qiskit keeps only bit 2
+    assert format_counts({"0x4": 3, "0x5": 2, "0x1": 7}, 3, [1]) == {"1": 5, "0": 7}
+
+
+def test_sets_stored_without_register_sizes_read_as_before(tmp_path):
+    from jobman.records import ChunkRecord
+    from jobman.result import _build
+
+    line = {"index": 0, "name": "old", "status": "DONE", "num_clbits": 3, "counts": {"0x5": 4},
+            "error": None}  # written before lines carried "creg_sizes"
+    record = ChunkRecord(index=0, start=0, stop=1, status="DONE")
+    assert _build(0, record, line).counts == {"101": 4}
+    assert _build(0, record, dict(line, creg_sizes=[2, 1])).counts == {"1 01": 4}

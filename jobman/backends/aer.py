@@ -326,6 +326,7 @@ def serve() -> None:
     from qiskit import qpy
     from qiskit_aer import AerSimulator
 
+    quiet_aer_logs()
     simulator = AerSimulator(**pickle.load(stdin))
     while True:
         try:
@@ -343,27 +344,63 @@ def serve() -> None:
             return
 
 
+def quiet_aer_logs() -> None:
+    """Keep Aer's "Simulation failed" warnings off stderr: each circuit's reason is in its outcome."""
+    import logging
+
+    logging.getLogger("qiskit_aer").addHandler(logging.NullHandler())
+
+
 def _run(simulator: Any, circuits: list, batches: list[tuple[int, dict[str, Any]]]) -> list[CircuitOutcome]:
     outcomes: list[CircuitOutcome] = []
     offset = 0
     for count, run_options in batches:
-        result = simulator.run(circuits[offset:offset + count], **run_options).result()
-        outcomes.extend(_outcome(experiment) for experiment in result.results)
+        outcomes.extend(run_isolating(simulator, circuits[offset:offset + count], run_options))
         offset += count
     return outcomes
+
+
+def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -> list[CircuitOutcome]:
+    """One Aer run of ``circuits``; when Aer fails the run as a whole, each half runs on its own.
+
+    Bisecting until the runs that fail hold one circuit fails only the circuits at fault, each
+    with Aer's own reason; the others get the results they would have had in the whole run,
+    since the second half's seed is shifted by :data:`SEED_STRIDE` per circuit left behind.
+    """
+    try:
+        result = simulator.run(circuits, **run_options).result()
+    except Exception as error:
+        if len(circuits) <= 1:
+            return [CircuitOutcome(JobStatus.ERROR, getattr(c, "num_clbits", 0),
+                                   error=f"Aer cannot run this circuit: {_one_line(error)}")
+                    for c in circuits]
+        half = len(circuits) // 2
+        later = dict(run_options)
+        if "seed_simulator" in later:
+            later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
+        return (run_isolating(simulator, circuits[:half], run_options)
+                + run_isolating(simulator, circuits[half:], later))
+    return [_outcome(experiment) for experiment in result.results]
+
+
+def _one_line(error: BaseException) -> str:
+    from jobman.qpy_index import one_line
+
+    return f"{type(error).__name__}: {one_line(error)}"
 
 
 def _outcome(experiment: Any) -> CircuitOutcome:
     """One Aer experiment result as a :class:`CircuitOutcome`."""
     header = getattr(experiment, "header", None)
-    if isinstance(header, dict):
-        num_clbits = int(header.get("memory_slots", 0))
-    else:
-        num_clbits = int(getattr(header, "memory_slots", 0) or 0)
+    if not isinstance(header, dict):
+        header = vars(header) if header is not None and hasattr(header, "__dict__") else {}
+    num_clbits = int(header.get("memory_slots", 0) or 0)
+    creg_sizes = [int(size) for _, size in header.get("creg_sizes") or []]
     if not experiment.success:
-        return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status))
+        return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status),
+                              creg_sizes=creg_sizes)
     data = experiment.data
     counts = getattr(data, "counts", None)
     memory = getattr(data, "memory", None)
     return CircuitOutcome(JobStatus.DONE, num_clbits, counts=dict(counts) if counts is not None else {},
-                          memory=list(memory) if memory is not None else None)
+                          memory=list(memory) if memory is not None else None, creg_sizes=creg_sizes)

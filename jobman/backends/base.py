@@ -52,7 +52,11 @@ class RunOptions:
 
 @dataclass
 class CircuitOutcome:
-    """The result of one circuit: counts keyed by hex outcome (``"0x5"``) over all clbits."""
+    """The result of one circuit: counts keyed by hex outcome (``"0x5"``) over all clbits.
+
+    ``creg_sizes`` are the sizes of the circuit's classical registers in its order (as in
+    Aer's result header), which split the outcome into registers the way Qiskit prints it.
+    """
 
     status: JobStatus
     num_clbits: int = 0
@@ -60,6 +64,7 @@ class CircuitOutcome:
     memory: list[str] | None = None
     error: str | None = None
     metadata: dict[str, Any] | None = None
+    creg_sizes: list[int] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from jobman.backends.ibm_errors import ErrorKind, classify, error_text, map_stat
 from jobman.backends.ibm_service import (MAX_EXECUTIONS, MAX_PAYLOAD_BYTES, connect, fake_backend,
                                          service_backend)
 from jobman.backends.ibm_sessions import MODES, SessionKeeper
-from jobman.backends.sampler_adapter import SAMPLER_KINDS, make_sampler, outcomes, payload_bytes
+from jobman.backends.sampler_adapter import (SAMPLER_KINDS, make_sampler, outcomes, payload_bytes,
+                                             with_clbit_register)
 from jobman.exceptions import BackendError, UsageError
 from jobman.status import JobStatus
 
@@ -53,6 +54,10 @@ class IBMBackend(Backend):
         self.sampler_kind = sampler
         self.account, self.instance = account, instance
         self.local = name.startswith("fake_")
+        if self.local:
+            from jobman.backends.aer import quiet_aer_logs
+
+            quiet_aer_logs()  # a failed circuit's reason goes to its result, not raw to stderr
         self.reattachable = not self.local
         self.poll_interval = 0.2 if self.local else 2.0
         self._service = service if self.local or service is not None else connect(account, instance)
@@ -63,6 +68,7 @@ class IBMBackend(Backend):
         self._transpiler: Transpiler | None = None
         self._jobs: dict[str, Any] = {}
         self._memory: dict[str, bool] = {}
+        self._local_circuits: dict[str, list[Any]] = {}  # local job id -> its circuits
         self._seen: dict[str, tuple[float, JobStatus]] = {}  # job id -> (when asked, status)
         self._lock = threading.Lock()
 
@@ -168,23 +174,25 @@ class IBMBackend(Backend):
             runtime_job = self._run(job, circuits, options)
         except Exception as error:
             if self._kind(error) is not ErrorKind.SESSION_CLOSED:
-                raise self._translate("submit", error) from None
+                raise self._blame(self._translate("submit", error), circuits) from None
             self._keeper.roll_over()  # its max_time ran out: carry on in a new one
             try:
                 runtime_job = self._run(job, circuits, options)
             except Exception as again:
-                raise self._translate("submit", again) from None
+                raise self._blame(self._translate("submit", again), circuits) from None
         job_id = runtime_job.job_id()
         with self._lock:
             self._jobs[job_id] = runtime_job
             self._memory[job_id] = options.memory
+            if self.local:
+                self._local_circuits[job_id] = list(circuits)
         return job_id
 
     def _run(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> Any:
         sampler = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
         if self.local and options.seed is not None:
             sampler.options.simulator.seed_simulator = (options.seed + SEED_STRIDE * job.start) % 2**63
-        return sampler.run(list(circuits), shots=options.shots)
+        return sampler.run([with_clbit_register(c) for c in circuits], shots=options.shots)
 
     def _check_payload(self, circuits: Sequence["QuantumCircuit"]) -> None:
         """Refuse (as a job to split) an upload over :data:`MAX_PAYLOAD_BYTES`."""
@@ -235,6 +243,7 @@ class IBMBackend(Backend):
             self._jobs.pop(job_id, None)
             self._seen.pop(job_id, None)
             keep_memory = self._memory.pop(job_id, True)  # a re-attached job: keep what there is
+            self._local_circuits.pop(job_id, None)
         return outcomes(result, memory=keep_memory)
 
     def job_error(self, job_id: str) -> BaseException | None:
@@ -251,7 +260,26 @@ class IBMBackend(Backend):
         """A failed job's error; one that died with its session rolls the session over."""
         if self._kind(error) is ErrorKind.SESSION_CLOSED:
             self._keeper.roll_over(getattr(runtime_job, "session_id", None))
-        return self._translate("job", error)
+        circuits = self._local_circuits.get(_quietly(runtime_job.job_id), [])
+        return self._blame(self._translate("job", error), circuits)
+
+    def _blame(self, error: BackendError, circuits: Sequence["QuantumCircuit"]) -> BackendError:
+        """A local job of one circuit that failed: the simulator's own reason, which the Sampler
+        hides behind errors of its own (e.g. a broadcast error for Aer's "Insufficient memory")."""
+        if not self.local or len(circuits) != 1 or self._kind(error) is not ErrorKind.CIRCUIT:
+            return error
+        reason = self._simulator_reason(circuits[0])
+        if reason is None:
+            return error
+        return BackendError(f"{self.name} cannot run this circuit: {reason}", code=ErrorKind.CIRCUIT.value)
+
+    def _simulator_reason(self, circuit: "QuantumCircuit") -> str | None:
+        """Why the fake device's Aer simulator fails ``circuit``, or None when it runs it."""
+        try:
+            experiment = self._device.run(circuit, shots=1).result().results[0]
+        except Exception as error:
+            return " ".join(error_text(error).split()) or type(error).__name__
+        return None if experiment.success else " ".join(str(experiment.status).split())
 
     def cancel(self, job_id: str) -> None:
         try:
@@ -278,7 +306,8 @@ class IBMBackend(Backend):
         return self._kind(error) in (ErrorKind.TRANSIENT, ErrorKind.SESSION_CLOSED)
 
     def wants_split(self, error: BaseException) -> bool:
-        return self._kind(error) is ErrorKind.SPLIT
+        """Split jobs that were too big, and jobs failed by one of their circuits (bisection)."""
+        return self._kind(error) in (ErrorKind.SPLIT, ErrorKind.CIRCUIT)
 
     def is_missing(self, error: BaseException) -> bool:
         return self._kind(error) is ErrorKind.NOT_FOUND
@@ -299,10 +328,26 @@ class IBMBackend(Backend):
         if isinstance(error, BackendError):
             return error
         kind = classify(error)
+        if kind is ErrorKind.PERMANENT and self._blames_circuits(error):
+            kind = ErrorKind.CIRCUIT
         text = " ".join(error_text(error).split()) or type(error).__name__
         return BackendError(f"{action} failed on {self.name}: {text}",
                             transient=kind in (ErrorKind.TRANSIENT, ErrorKind.SESSION_CLOSED),
                             code=kind.value)
+
+    def _blames_circuits(self, error: BaseException) -> bool:
+        """Whether a permanent error may come from one circuit of the job: any failure of a
+        local simulation, or the client's own validation of the circuits (nothing ran)."""
+        if self.local:
+            return True
+        item: BaseException | None = error
+        for _ in range(10):
+            if item is None:
+                return False
+            if type(item).__name__ == "IBMInputValueError":
+                return True
+            item = item.__cause__ or item.__context__
+        return False
 
     def close(self) -> None:
         self._keeper.close()

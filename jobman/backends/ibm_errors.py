@@ -51,6 +51,7 @@ class ErrorKind(str, Enum):
     PENDING_LIMIT = "pending_limit"  # wait for a job to finish, then submit again
     SESSION_CLOSED = "session_closed"  # open a new session or batch, then submit again
     NOT_FOUND = "not_found"  # the service does not know the job (never resubmit on less)
+    CIRCUIT = "circuit"  # a circuit of the job is at fault: halve the job until it fails alone
 
 
 def map_status(status: Any) -> JobStatus:

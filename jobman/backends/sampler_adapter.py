@@ -12,6 +12,8 @@ from jobman.status import JobStatus
 
 #: ``--sampler`` choices.
 SAMPLER_KINDS = ("v2", "executor")
+#: Name of the register jobman adds over all clbits where a circuit's own do not cover them.
+CLBITS_REGISTER = "jobman_clbits"
 #: JSON a pub adds around its circuit (shots, empty parameter values, brackets).
 PUB_OVERHEAD_BYTES = 64
 
@@ -45,16 +47,66 @@ def payload_bytes(circuits: Sequence[Any]) -> int:
 
 
 def outcomes(result: Any, memory: bool) -> list[CircuitOutcome]:
-    """Per-circuit outcomes of a ``PrimitiveResult`` of Sampler pubs, in pub order."""
-    return [pub_outcome(pub, memory) for pub in result]
+    """Per-circuit outcomes of a ``PrimitiveResult`` of Sampler pubs, in pub order; a pub whose
+    data cannot be read fails alone."""
+    converted = []
+    for pub in result:
+        try:
+            converted.append(pub_outcome(pub, memory))
+        except Exception as error:
+            text = " ".join(str(error).split()) or type(error).__name__
+            converted.append(CircuitOutcome(JobStatus.ERROR, error=f"cannot read the circuit's result: {text}"))
+    return converted
 
 
 def pub_outcome(pub: Any, memory: bool) -> CircuitOutcome:
-    """Counts over all classical bits of one pub (registers joined as Qiskit orders clbits)."""
-    bits = pub.join_data()
+    """Counts over all classical bits of one pub, clbit 0 least significant, as Aer gives them.
+
+    The pub's data holds one field per register, in the circuit's order. When the registers
+    lay the clbits out one after the other, joining them gives every clbit; otherwise the
+    circuit was sent with :func:`with_clbit_register`, whose register (the last field) holds them.
+    """
+    fields = list(pub.data.items())
+    if fields and fields[-1][0].startswith(CLBITS_REGISTER):
+        bits, registers = fields[-1][1], fields[:-1]
+    else:
+        bits, registers = pub.join_data(), fields
     counts = {hex(value): count for value, count in bits.get_int_counts().items()}
     shots = _shot_values(bits) if memory else None
-    return CircuitOutcome(JobStatus.DONE, bits.num_bits, counts=counts, memory=shots)
+    metadata = (getattr(pub, "metadata", None) or {}).get("circuit_metadata")
+    return CircuitOutcome(JobStatus.DONE, bits.num_bits, counts=counts, memory=shots,
+                          creg_sizes=[array.num_bits for _, array in registers],
+                          metadata=metadata or None)
+
+
+def with_clbit_register(circuit: Any) -> Any:
+    """``circuit``, or a copy with one more register over all its clbits in order when its own
+    registers do not lay the clbits out one after the other (clbits outside every register,
+    overlapping or reordered registers): a Sampler returns only register data, and
+    qiskit's ``BackendSamplerV2`` reads each register as consecutive clbits. The operations
+    are untouched; the register only names bits for the result."""
+    names = [creg.name for creg in circuit.cregs]
+    if _registers_cover_clbits(circuit) and not any(n.startswith(CLBITS_REGISTER) for n in names):
+        return circuit
+    from qiskit import ClassicalRegister
+
+    name = CLBITS_REGISTER
+    while name in names:
+        name += "_"
+    copy = circuit.copy()
+    copy.add_register(ClassicalRegister(name=name, bits=copy.clbits))
+    return copy
+
+
+def _registers_cover_clbits(circuit: Any) -> bool:
+    """Whether the registers, in order, hold clbits 0, 1, 2, ... once each and all of them."""
+    at = 0
+    for creg in circuit.cregs:
+        for bit in creg:
+            if circuit.find_bit(bit).index != at:
+                return False
+            at += 1
+    return at == circuit.num_clbits
 
 
 def _shot_values(bits: Any) -> list[str]:

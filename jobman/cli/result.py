@@ -49,5 +49,6 @@ def _render(item, memory: bool) -> str:
     rows = sorted(item.counts.items(), key=lambda kv: (-kv[1], kv[0]))
     lines = [head] + [f"  {bits} {count}" for bits, count in rows]
     if memory and item.memory is not None:
-        lines.append("  memory: " + " ".join(item.memory))
+        spaced = any(" " in shot for shot in item.memory)  # registers apart: commas between shots
+        lines.append("  memory: " + (", " if spaced else " ").join(item.memory))
     return "\n".join(lines)
