@@ -534,6 +534,11 @@ def circuit_problem(circuit: Any) -> str | None:
 
     Checked per circuit so that one bad circuit fails alone instead of failing its whole job.
     """
+    from jobman.qpy_codec import stored_problem
+
+    stored = stored_problem(circuit)
+    if stored:
+        return stored
     if circuit.num_clbits == 0 or not _has_measure(circuit):
         return "circuit has no measurements; add measure_all() or measure into classical bits"
     if circuit.num_parameters:

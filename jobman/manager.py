@@ -180,17 +180,20 @@ class JobManager:
             staging = self.store.staging_folder(set_id)
             source = open_source(items, spool=staging / STREAM_INPUTS)
             return source, [_input_record(f, staging) for f in source.files]
-        from qiskit import QuantumCircuit, qpy
+        from qiskit import QuantumCircuit
+
+        from jobman.qpy_codec import dumps, faithful
 
         strangers = [item for item in items if not isinstance(item, QuantumCircuit)]
         if strangers:
             raise UsageError("give input paths or QuantumCircuit objects, not "
                              f"{type(strangers[0]).__name__}")
+        data = dumps(faithful(items))  # what QPY cannot hold fails alone, never runs changed
         path = self.store.staging_folder(set_id) / EMBEDDED_INPUT
         try:  # the staging folder appears as the set only when whole (Store.create_set)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as handle:
-                qpy.dump(items, handle)
+                handle.write(data)
         except OSError as error:
             raise StoreError(f"cannot write circuits to {path}: {error.strerror or error}") from None
         source = open_source([path])

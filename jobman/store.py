@@ -281,30 +281,25 @@ class SetStore:
     # transpiled circuits ------------------------------------------------------------
     def save_transpiled(self, chunk: int, circuits: dict[int, Any]) -> None:
         """Store chunk ``chunk``'s prepared circuits by global index (QPY, replacing earlier ones)."""
-        import io
-
-        from qiskit import qpy
+        from jobman.qpy_codec import dumps
 
         indices = sorted(circuits)
-        buffer = io.BytesIO()
-        qpy.dump([circuits[i] for i in indices], buffer)
+        data = dumps([circuits[i] for i in indices])  # delays keep their units
         try:
             self.paths.transpiled_folder.mkdir(exist_ok=True)
         except OSError as error:
             raise StoreError(f"cannot create {self.paths.transpiled_folder}: {error.strerror}") from None
-        atomic_write(self.paths.transpiled_file(chunk), buffer.getvalue(), sync=False)
+        atomic_write(self.paths.transpiled_file(chunk), data, sync=False)
         write_json(self.paths.transpiled_index_file(chunk), indices)  # last: it makes the file valid
 
     def load_transpiled(self, chunk: int) -> dict[int, Any]:
         """Chunk ``chunk``'s stored prepared circuits by global index; empty when none (or unusable)."""
-        import io
-
-        from qiskit import qpy
+        from jobman.qpy_codec import loads
 
         try:
             indices = read_json(self.paths.transpiled_index_file(chunk))
             data = self.paths.transpiled_file(chunk).read_bytes()
-            circuits = qpy.load(io.BytesIO(data))
+            circuits = loads(data)
         except Exception:  # none yet, or torn or foreign: prepare again rather than fail
             return {}
         if not isinstance(indices, list) or len(indices) != len(circuits):

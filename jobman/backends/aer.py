@@ -18,7 +18,6 @@ with jobman), ignore Ctrl-C (jobman handles it) and end when jobman does.
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import pickle
@@ -114,7 +113,13 @@ class AerBackend(Backend):
         return BackendLimits(num_qubits=self._simulator.num_qubits, max_shots=MAX_SHOTS)
 
     def validate(self, circuit: "QuantumCircuit") -> str | None:
-        return None  # Aer picks a method per circuit and reports the ones it cannot run
+        """Aer picks a method per circuit and reports the ones it cannot run; a circuit that goes
+        to the workers as new QPY (not the bytes it was read from) must survive the trip."""
+        if getattr(circuit, "_jobman_qpy", None) is not None:
+            return None
+        from jobman.qpy_codec import problems
+
+        return problems([circuit]).get(0)
 
     def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
         """Transpile only the circuits that use instructions Aer does not know (rare)."""
@@ -258,11 +263,9 @@ def _qpy_bytes(circuits: Sequence["QuantumCircuit"]) -> bytes:
     data = encoded(circuits)
     if data is not None:
         return data
-    from qiskit import qpy
+    from jobman.qpy_codec import dumps
 
-    buffer = io.BytesIO()
-    qpy.dump(list(circuits), buffer)
-    return buffer.getvalue()
+    return dumps(circuits)  # delays keep their units (the worker restores them)
 
 
 class _Worker:
@@ -323,8 +326,9 @@ def serve() -> None:
     """The loop of a worker process (see :class:`_Worker`)."""
     stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever else writes to stdout (Aer's C++ too) goes to stderr, not the answers
-    from qiskit import qpy
     from qiskit_aer import AerSimulator
+
+    from jobman.qpy_codec import loads
 
     quiet_aer_logs()
     simulator = AerSimulator(**pickle.load(stdin))
@@ -334,7 +338,7 @@ def serve() -> None:
         except EOFError:
             return
         try:
-            answer: Any = _run(simulator, qpy.load(io.BytesIO(payload)), batches)
+            answer: Any = _run(simulator, loads(payload), batches)
         except Exception as error:  # reported against the job; the worker carries on
             answer = f"{type(error).__name__}: {error}"
         try:

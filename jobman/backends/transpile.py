@@ -169,18 +169,12 @@ def _transpile_slice(token: str, target: Any, optimization_level: int, seed: int
 
 
 def _to_qpy(circuits: list["QuantumCircuit"]) -> bytes:
-    import io
+    from jobman.qpy_codec import dumps
 
-    from qiskit import qpy
-
-    buffer = io.BytesIO()
-    qpy.dump(circuits, buffer)
-    return buffer.getvalue()
+    return dumps(circuits)  # delays keep their units
 
 
 def _from_qpy(data: bytes) -> list["QuantumCircuit"]:
-    import io
+    from jobman.qpy_codec import loads
 
-    from qiskit import qpy
-
-    return list(qpy.load(io.BytesIO(data)))
+    return loads(data)
