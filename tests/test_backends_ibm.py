@@ -20,7 +20,7 @@ from jobman.backends import ChunkJob, RunOptions, backend_from_record
 from jobman.backends.ibm import IBMBackend
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
-from jobman.status import SetState
+from jobman.status import JobStatus, SetState
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
