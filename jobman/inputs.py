@@ -198,8 +198,8 @@ def is_stream(item: str | os.PathLike) -> bool:
     """Whether an input can be read only once: ``-`` (stdin), a FIFO, a character device or a
     pipe such as ``/dev/stdin`` or ``<(...)`` (``/dev/fd/N``)."""
     text = os.fspath(item)
-    if text == "-" or text.startswith(("/dev/", "/proc/")):
-        return True
+    if text in ("-", "/dev/stdin") or text.startswith(("/dev/fd/", "/proc/")):
+        return True  # names of this process's open files: meaningless to a later resume
     try:
         mode = os.stat(text).st_mode
     except OSError:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["JobManager", "ManagedJobSet", "describe_failure"]
 
+#: Largest --seed: Aer and the transpiler take seeds of 64 bits (signed, for Aer).
+MAX_SEED = 2**63 - 1
 #: Where circuits given as objects (not files) are kept inside the set folder.
 EMBEDDED_INPUT = "inputs/circuits.qpy"
 #: Where inputs read once (stdin, FIFOs, ``<(...)``) are kept inside the set folder.
@@ -430,8 +432,9 @@ def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight:
                    max_retries: int) -> None:
     if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
         raise UsageError(f"shots must be a positive integer, not {shots!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise UsageError(f"seed must be a non-negative integer, not {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise UsageError(f"seed must be a non-negative integer up to {MAX_SEED} (a 64-bit seed, as the "
+                         f"simulator and the transpiler take), not {seed!r}")
     if on_failure not in ON_FAILURE_CHOICES:
         raise UsageError(f"--on-failure must be one of {', '.join(ON_FAILURE_CHOICES)}, not {on_failure!r}")
     if max_in_flight is not None and max_in_flight <= 0:

@@ -43,7 +43,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """The longest wait before retry number ``attempt`` (1-based), without jitter."""
-        return min(self.max_delay, self.initial_delay * 2 ** max(0, attempt - 1))
+        return min(self.max_delay, self.initial_delay * 2 ** min(max(0, attempt - 1), 64))  # no overflow
 
     def backoff(self, attempt: int) -> float:
         """The wait before retry number ``attempt``: :meth:`delay` with "equal jitter"."""

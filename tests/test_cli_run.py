@@ -157,3 +157,16 @@ def test_an_unreadable_qasm_file_in_a_directory_fails_alone(store_dir, tmp_path)
     lines = runner.invoke(app, ["result", "--circuit", "0-2", "--json"]).stdout.splitlines()
     statuses = [(line.split('"name":')[1].split(",")[0], '"DONE"' in line) for line in lines]
     assert statuses == [('"a"', True), ('"broken"', False), ('"c"', True)]
+
+
+@pytest.mark.parametrize("seed", ["9223372036854775808", "99999999999999999999"])
+def test_seeds_beyond_64_bits_are_refused(store_dir, small_qpy, seed):
+    refused(store_dir, ["run", str(small_qpy), "--seed", seed], f"seed must be a non-negative integer up to "
+            f"9223372036854775807 (a 64-bit seed, as the simulator and the transpiler take), not {seed}")
+
+
+def test_a_huge_retry_budget_backs_off_without_overflow():
+    from jobman.retry import RetryPolicy
+
+    policy = RetryPolicy(max_retries=10**20, max_delay=60.0)
+    assert policy.delay(5000) == 60.0

@@ -355,6 +355,7 @@ def test_streams_are_read_once_into_the_spool_and_keep_what_was_given(tmp_path):
     assert InputFile.from_dict(json.loads(json.dumps(record.to_dict()))) == record
     assert is_stream("-") and is_stream("/dev/stdin") and is_stream(fifo)
     assert not is_stream(tmp_path) and not is_stream(tmp_path / "spool" / "stream-0" / "bell.qasm")
+    assert is_stream("/dev/fd/0") and is_stream("/proc/self/fd/0") and is_stream("/dev/null")
     with pytest.raises(InputError, match="streams need a job set"):
         open_source([fifo])
 
