@@ -126,7 +126,7 @@ _jobman() {
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --dry-run --json --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

@@ -129,6 +129,8 @@ complete -c jobman -n '__fish_seen_subcommand_from run' -l memory -d 'Keep per-s
 complete -c jobman -n '__fish_seen_subcommand_from run' -l max-in-flight -x -d 'Most jobs submitted and unfinished at once.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l max-retries -x -d 'Retries of a transient failure (per call and per chunk).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l on-failure -x -a 'continue abort' -d 'On a failed circuit: finish the rest, or stop and cancel the rest.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l dry-run -d 'Plan only: print circuits, chunks, executions and upload per job, a transpiled sample and the estimated QPU time; submit nothing, create no set.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l quiet -s q -d 'Print only data and errors.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l verbose -s v -d 'Print more detail on stderr.'

@@ -30,6 +30,7 @@ from jobman.store import SetStore, Store, atomic_write, new_set_id
 from jobman.summary import describe_failure, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
+    from jobman.dryrun import DryRun
     from jobman.inputs import CircuitSource
 
 __all__ = ["JobManager", "ManagedJobSet", "describe_failure"]
@@ -146,6 +147,27 @@ class JobManager:
                 on_created(ManagedJobSet(set_store))
             return self._drive(set_store, source, backend_obj, plan_unfinished, on_change)
 
+    def dry_run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
+                shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
+                memory: bool = False) -> "DryRun":
+        """Plan a task as :meth:`run` would, without submitting anything or creating a set:
+        chunks, executions and upload size per job, a prepared sample and the estimated QPU
+        time. Bad input raises what :meth:`run` raises."""
+        import tempfile
+
+        from jobman.dryrun import plan_dry_run
+
+        _check_options(shots, seed, "continue", None, 0)
+        backend_obj = backend if isinstance(backend, Backend) else get_backend(backend)
+        try:
+            with tempfile.TemporaryDirectory(prefix="jobman-dry-") as scratch:
+                source, inputs = self._open_inputs(circuits, "dry-run", Path(scratch))
+                with source:
+                    return plan_dry_run(source, backend_obj, RunOptions(shots=shots, seed=seed,
+                                        memory=memory), chunk_size, inputs)
+        finally:
+            backend_obj.close()
+
     def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
                 shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool
                 ) -> tuple["CircuitSource", SetStore]:
@@ -170,7 +192,8 @@ class JobManager:
             source = reopen_source(_recorded_files(set_store), verify=False)
         return source, set_store
 
-    def _open_inputs(self, circuits: Any, set_id: str) -> tuple["CircuitSource", list[dict[str, Any]]]:
+    def _open_inputs(self, circuits: Any, set_id: str, folder: Path | None = None
+                     ) -> tuple["CircuitSource", list[dict[str, Any]]]:
         from jobman.inputs import open_source
 
         if isinstance(circuits, (str, os.PathLike)):
@@ -191,7 +214,7 @@ class JobManager:
             raise UsageError("give input paths or QuantumCircuit objects, not "
                              f"{type(strangers[0]).__name__}")
         data = dumps(faithful(items))  # what QPY cannot hold fails alone, never runs changed
-        path = self.store.staging_folder(set_id) / EMBEDDED_INPUT
+        path = (folder or self.store.staging_folder(set_id)) / EMBEDDED_INPUT
         try:  # the staging folder appears as the set only when whole (Store.create_set)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as handle:

@@ -49,9 +49,8 @@ def payload_per_circuit(source: "CircuitSource", backend: "Backend",
     that cannot be read or prepared here is left to fail, alone, when its chunk runs."""
     if not backend.limits().max_payload_bytes or len(source) == 0:
         return None
-    picks = sorted({len(source) * k // samples for k in range(samples)} | {len(source) - 1})
     sizes = []
-    for index in picks:
+    for index in sample_indices(len(source), samples):
         try:
             size = backend.estimate_payload(source.load(index, index + 1))
         except Exception:
@@ -59,6 +58,13 @@ def payload_per_circuit(source: "CircuitSource", backend: "Backend",
         if size:
             sizes.append(size)
     return int(max(sizes) * PAYLOAD_MARGIN) if sizes else None
+
+
+def sample_indices(total: int, samples: int = PAYLOAD_SAMPLES) -> list[int]:
+    """``samples`` circuit indices spread over ``0..total`` (the first and the last included)."""
+    if total <= 0:
+        return []
+    return sorted({total * k // samples for k in range(samples)} | {total - 1})
 
 
 def plan_chunks(total: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -185,6 +185,24 @@ class Backend(ABC):
         """Bytes a job of these circuits would upload, or None when the backend does not care."""
         return None
 
+    #: QPU seconds every job costs on top of its shots (IBM: about 2 s per sub-job).
+    job_overhead_seconds: float = 0.0
+
+    def upload_bytes(self, circuits: Sequence["QuantumCircuit"]) -> int | None:
+        """Bytes these prepared circuits would take in a job's upload to a remote service, or
+        None when nothing is uploaded (dry runs report it; fake devices report what IBM would get)."""
+        return None
+
+    def seconds_per_shot(self, circuit: "QuantumCircuit") -> float | None:
+        """QPU seconds one shot of this prepared circuit takes, or None where that is not known
+        before running (Aer). See :mod:`jobman.estimate`."""
+        return None
+
+    def job_usage(self, job_id: str) -> dict[str, Any] | None:
+        """A finished job's usage as the backend reports it (``quantum_seconds``, the service's
+        timestamps; ``seconds`` of wall time for a simulator), or None if unknown."""
+        return None
+
     def before_submit(self) -> None:
         """Get ready for the next submission (e.g. open a session), so that what this opens can
         be recorded before any job runs in it."""

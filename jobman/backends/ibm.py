@@ -19,6 +19,7 @@ from jobman.backends.ibm_errors import ErrorKind, classify, error_text, map_stat
 from jobman.backends.ibm_service import (MAX_EXECUTIONS, MAX_PAYLOAD_BYTES, connect, fake_backend,
                                          service_backend)
 from jobman.backends.ibm_sessions import MODES, SessionKeeper
+from jobman.backends import ibm_usage
 from jobman.backends.sampler_adapter import (SAMPLER_KINDS, make_sampler, outcomes, payload_bytes,
                                              with_clbit_register)
 from jobman.exceptions import BackendError, UsageError
@@ -66,6 +67,7 @@ class IBMBackend(Backend):
         self._keeper = SessionKeeper(mode, self._device, self._service, max_time, self.local)
         self._transpile_workers = transpile_workers
         self._transpiler: Transpiler | None = None
+        self._shot_costs: tuple[float, float] | None = None
         self._jobs: dict[str, Any] = {}
         self._memory: dict[str, bool] = {}
         self._local_circuits: dict[str, list[Any]] = {}  # local job id -> its circuits
@@ -139,6 +141,28 @@ class IBMBackend(Backend):
         if self.local:
             return None
         return payload_bytes(self.prepare(list(circuits), RunOptions()))
+
+    job_overhead_seconds = ibm_usage.JOB_OVERHEAD_SECONDS
+
+    def upload_bytes(self, circuits: Sequence["QuantumCircuit"]) -> int | None:
+        """What a job of these prepared circuits uploads (a fake device: what IBM would get)."""
+        return payload_bytes(circuits)
+
+    def seconds_per_shot(self, circuit: "QuantumCircuit") -> float | None:
+        """IBM Quantum's baseline estimate for one shot (see :mod:`jobman.backends.ibm_usage`)."""
+        if self._shot_costs is None:
+            target = self._device.target
+            self._shot_costs = (ibm_usage.rep_delay(self._device), ibm_usage.init_seconds(target))
+        return ibm_usage.seconds_per_shot(circuit, self._device.target, *self._shot_costs)
+
+    def job_usage(self, job_id: str) -> dict[str, Any] | None:
+        """The usage the service reports in the job's metrics (nothing in local testing mode)."""
+        if self.local:
+            return None
+        try:
+            return ibm_usage.reported_usage(self._job(job_id).metrics() or {})
+        except Exception as error:
+            raise self._translate("usage", error) from None
 
     def _get_transpiler(self) -> "Transpiler":
         if self._transpiler is None:

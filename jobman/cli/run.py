@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from jobman.cli.app import StoreOption, app, open_store, terminal
+from jobman.cli.app import JsonOption, StoreOption, app, flag, open_store, terminal
 from jobman.cli.progress import follow
 from jobman.exceptions import UsageError
 
@@ -79,6 +79,10 @@ def run_command(
     on_failure: Annotated[str, typer.Option("--on-failure", metavar="continue|abort",
                           help="On a failed circuit: finish the rest, or stop and cancel the rest.",
                           rich_help_panel="Submission")] = "continue",
+    dry_run: Annotated[bool, flag("--dry-run", help="Plan only: print circuits, chunks, executions "
+                       "and upload per job, a transpiled sample and the estimated QPU time; submit "
+                       "nothing, create no set.", panel="Task")] = False,
+    json_output: JsonOption = False,
     store: StoreOption = None,
 ) -> int:
     """Run circuits as a new job set; print its id; wait for the end.
@@ -86,13 +90,23 @@ def run_command(
     The set id goes to stdout as soon as the set exists; progress goes to stderr.
 
     Example: jobman run examples/circuits.qpy --shots 1000 --seed 7
+    (plan first: jobman run circuits.qpy --backend fake_manila --dry-run)
     """
     from jobman.manager import JobManager
 
+    if json_output and not dry_run:
+        raise UsageError("--json: only with --dry-run")
     backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
                                 transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
                                 instance=instance, max_in_flight=max_in_flight)
+    if dry_run:
+        from jobman.cli.dry_run import show_dry_run
+
+        plan = JobManager(store).dry_run([str(p) for p in inputs], backend=backend_obj, shots=shots,
+                                         seed=seed, chunk_size=chunk_size, memory=memory)
+        show_dry_run(plan, json_output)
+        return 0
     manager = JobManager(open_store(store))
 
     with follow(terminal, "run") as progress:

@@ -1,0 +1,128 @@
+"""``jobman run --dry-run``: the plan of a task, and what it would cost, without running it.
+
+Nothing is submitted and no set is created: the inputs are read and chunked exactly as ``run``
+would chunk them, a few circuits spread over the input are prepared (transpiled, on IBM
+backends) as a sample, and from the sample come the upload size per job and, where the backend
+can tell (fake and IBM devices), the estimated QPU time of the whole task
+(see :mod:`jobman.estimate` and :mod:`jobman.backends.ibm_usage` for the formula).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jobman.backends.base import Backend, RunOptions
+from jobman.estimate import ESTIMATE_METHOD, job_seconds
+from jobman.plan import PAYLOAD_MARGIN, chunk_size_for, payload_per_circuit, plan_chunks, sample_indices
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.inputs import CircuitSource
+
+
+@dataclass(frozen=True)
+class SampleCircuit:
+    """One sampled circuit as the backend would run it."""
+
+    index: int
+    name: str | None
+    num_qubits: int | None = None
+    depth: int | None = None
+    ops: dict[str, int] = field(default_factory=dict)
+    seconds_per_shot: float | None = None
+    upload_bytes: int | None = None
+    problem: str | None = None  # why it would fail, alone, when run
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """One job (chunk) of the plan."""
+
+    chunk: int
+    start: int
+    stop: int
+    executions: int
+    upload_bytes: int | None
+    qpu_seconds: float | None
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """The whole plan: what ``run`` would submit, and the estimates."""
+
+    backend: str
+    total: int
+    shots: int
+    chunk_size: int
+    inputs: list[dict[str, Any]]
+    jobs: list[JobPlan]
+    sample: list[SampleCircuit]
+    prepared: bool  # whether the sample was transformed (transpiled) as the backend runs it
+    qpu_seconds: float | None
+    estimate_method: str | None
+    max_payload_bytes: int | None
+
+    @property
+    def executions(self) -> int:
+        return self.total * self.shots
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(dry_run=True, num_chunks=len(self.jobs), executions=self.executions)
+        return data
+
+
+def plan_dry_run(source: "CircuitSource", backend: Backend, options: RunOptions,
+                 chunk_size: int | None, inputs: list[dict[str, Any]]) -> DryRun:
+    """Plan the task on ``backend`` as ``run`` would, and estimate it from a sample."""
+    size = chunk_size_for(len(source), options.shots, backend.limits(), chunk_size,
+                          payload_per_circuit(source, backend))
+    sample, prepared = _sample(source, backend, options)
+    shot_costs = [s.seconds_per_shot for s in sample if s.seconds_per_shot is not None]
+    per_shot = sum(shot_costs) / len(shot_costs) if shot_costs else None
+    uploads = [s.upload_bytes for s in sample if s.upload_bytes]
+    per_upload = int(max(uploads) * PAYLOAD_MARGIN) if uploads else None
+    jobs = [JobPlan(chunk=i, start=a, stop=b, executions=(b - a) * options.shots,
+                    upload_bytes=None if per_upload is None else per_upload * (b - a),
+                    qpu_seconds=None if per_shot is None else
+                    job_seconds(backend.job_overhead_seconds, options.shots, per_shot * (b - a)))
+            for i, (a, b) in enumerate(plan_chunks(len(source), size))]
+    total = None if per_shot is None else round(sum(job.qpu_seconds or 0.0 for job in jobs), 6)
+    return DryRun(backend=backend.name, total=len(source), shots=options.shots, chunk_size=size,
+                  inputs=inputs, jobs=jobs, sample=sample, prepared=prepared, qpu_seconds=total,
+                  estimate_method=ESTIMATE_METHOD if total is not None else None,
+                  max_payload_bytes=backend.limits().max_payload_bytes)
+
+
+def _sample(source: "CircuitSource", backend: Backend, options: RunOptions
+            ) -> tuple[list[SampleCircuit], bool]:
+    """A few circuits spread over the input, prepared as the backend would run them."""
+    from jobman.engine import circuit_problem, message
+
+    rows: list[SampleCircuit] = []
+    for index in sample_indices(len(source)):
+        try:
+            circuit = source.load(index, index + 1)[0]
+        except Exception as error:
+            rows.append(SampleCircuit(index, None, problem=f"cannot load circuit: {message(error)}"))
+            continue
+        problem = backend.validate(circuit) or circuit_problem(circuit)
+        if problem:
+            rows.append(SampleCircuit(index, circuit.name, circuit.num_qubits, problem=problem))
+            continue
+        try:
+            ready = backend.prepare([circuit], options)[0]
+        except Exception as error:
+            rows.append(SampleCircuit(index, circuit.name, circuit.num_qubits,
+                                      problem=f"cannot prepare circuit: {message(error)}"))
+            continue
+        rows.append(_describe(index, circuit.name, ready, backend))
+    return rows, backend.keep_prepared
+
+
+def _describe(index: int, name: str, circuit: Any, backend: Backend) -> SampleCircuit:
+    per_shot = backend.seconds_per_shot(circuit)
+    return SampleCircuit(index=index, name=name, num_qubits=circuit.num_qubits, depth=circuit.depth(),
+                         ops={str(k): int(v) for k, v in circuit.count_ops().items()},
+                         seconds_per_shot=None if per_shot is None else round(per_shot, 9),
+                         upload_bytes=backend.upload_bytes([circuit]))

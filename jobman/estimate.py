@@ -1,0 +1,68 @@
+"""QPU time before a job runs, and usage totals after: the arithmetic, without any backend.
+
+A job's estimate is IBM Quantum's baseline formula (documented in the IBM Quantum guide
+"Workload usage", https://quantum.cloud.ibm.com/docs/guides/estimate-job-run-time):
+``overhead per job + shots * sum over circuits of (rep_delay + circuit length + init)``; the
+backend supplies the overhead (:attr:`Backend.job_overhead_seconds`) and the seconds one shot
+of a circuit takes (:meth:`Backend.seconds_per_shot`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+#: How jobman estimates QPU time, as printed by ``--dry-run``.
+ESTIMATE_METHOD = ("IBM Quantum baseline: 2 s per job + shots x (rep_delay + circuit length + init) "
+                   "per circuit")
+
+
+def job_seconds(overhead: float, shots: int, seconds_per_shot: float) -> float:
+    """QPU seconds of one job: its overhead plus every shot of all its circuits.
+
+    ``seconds_per_shot`` is the sum over the job's circuits of one shot's seconds."""
+    return overhead + shots * seconds_per_shot
+
+
+def attempt_usage(attempt: dict[str, Any]) -> float | None:
+    """The usage recorded for one attempt, in seconds (None: none reported)."""
+    usage = attempt.get("usage") or {}
+    seconds = usage.get("quantum_seconds")
+    if seconds is None:
+        seconds = usage.get("seconds")
+    return None if seconds is None else float(seconds)
+
+
+def attempt_cost(attempt: dict[str, Any]) -> float:
+    """What an attempt counts against a budget: its reported usage when final, else the larger
+    of what was reported so far and the estimate made before it ran."""
+    reported = attempt_usage(attempt)
+    final = (attempt.get("usage") or {}).get("status") in (None, "final")
+    if reported is not None and final:
+        return reported
+    return max(reported or 0.0, float(attempt.get("estimate_seconds") or 0.0))
+
+
+def total_usage(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Usage over attempts: seconds reported, and how many attempts reported any."""
+    seconds, reported, estimated = 0.0, 0, 0.0
+    for attempt in attempts:
+        value = attempt_usage(attempt)
+        if value is not None:
+            seconds += value
+            reported += 1
+        estimated += float(attempt.get("estimate_seconds") or 0.0)
+    return {"seconds": round(seconds, 3), "attempts_reported": reported,
+            "estimated_seconds": round(estimated, 3)}
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``3 h 2 min``, ``4 min 5 s``, ``12.3 s``, ``0.004 s``; ``-`` for None."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
