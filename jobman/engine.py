@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from jobman.backends.base import Backend, ChunkJob, RunOptions
 from jobman.exceptions import BackendError, Interrupted
 from jobman.ledger import CANCELLED, ERROR, Ledger, failed_line, failed_lines, outcome_line
+from jobman.estimate import attempt_usage, job_seconds
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, attempt_indices, new_attempt
 from jobman.retry import RetryPolicy
 from jobman.spec import to_ranges
@@ -219,6 +220,7 @@ class Engine:
                                save=self.backend.keep_prepared)  # costly: let `jobman status` see it
         try:
             prepared = self._prepare(record.index, kept)
+            estimate = self.estimate(prepared)
             job_id, entry = self.call(self._submitter(record, work.runs, prepared))
         except Exception as error:
             if quietly(lambda: self.backend.must_wait(error)):
@@ -227,7 +229,7 @@ class Engine:
                 self._fail(work, names, message(error))
             return None
         entry.update(job_id=job_id, submitted=self.now(), status=JobStatus.QUEUED.value,
-                     error=None, finished=None,  # a call that failed yet made the job: it lives
+                     error=None, finished=None, estimate_seconds=estimate,  # a failed call may have made it
                      **(quietly(lambda: self.backend.job_details(job_id)) or {}))
         self._full, self._room_waits = False, 0
         self.save_sessions()
@@ -369,9 +371,37 @@ class Engine:
         return rejected
 
     # finishing ------------------------------------------------------------------------
+    def estimate(self, prepared: Sequence[Any]) -> float | None:
+        """Seconds a job of these prepared circuits should take (QPU time on IBM, by the
+        documented baseline; simulation time on Aer, at the rate measured so far), or None."""
+        per_shot = [self.backend.seconds_per_shot(c) for c in prepared]
+        if per_shot and all(s is not None for s in per_shot):
+            return round(job_seconds(self.backend.job_overhead_seconds, self.options.shots,
+                                     sum(per_shot)), 6)  # type: ignore[arg-type]
+        rate = self._measured_rate()
+        return None if rate is None else round(rate * len(prepared), 6)
+
+    def _measured_rate(self) -> float | None:
+        """Seconds per circuit the backend reported for the attempts of this set so far."""
+        seconds = circuits = 0.0
+        for record in self.records.values():
+            for attempt in record.attempts:
+                used = attempt_usage(attempt)
+                if used is not None:
+                    seconds += used
+                    circuits += len(attempt_indices(attempt))
+        return seconds / circuits if circuits else None
+
+    def _record_usage(self, flight: Flight) -> None:
+        """Keep the usage the backend reports for a finished job with its attempt."""
+        usage = quietly(lambda: self.backend.job_usage(flight.job_id))
+        if usage:
+            flight.attempt["usage"] = usage
+
     def _finish(self, flight: Flight, status: JobStatus, queue: list[WorkItem],
                 inflight: dict[str, Flight]) -> None:
         flight.attempt.update(finished=self.now(), status=status.value)
+        self._record_usage(flight)
         if status is JobStatus.CANCELLED:
             return self._fail(flight.item, flight.names, JOB_CANCELLED, CANCELLED)
         if status is JobStatus.ERROR:

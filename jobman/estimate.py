@@ -43,16 +43,27 @@ def attempt_cost(attempt: dict[str, Any]) -> float:
 
 
 def total_usage(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Usage over attempts: seconds reported, and how many attempts reported any."""
-    seconds, reported, estimated = 0.0, 0, 0.0
+    """Usage over attempts: seconds reported and how many jobs reported any, the estimates
+    made before they ran, what a budget counts, and the kind (``qpu`` or ``simulation``)."""
+    seconds, reported, estimated, counted, kind = 0.0, 0, 0.0, 0.0, None
     for attempt in attempts:
         value = attempt_usage(attempt)
         if value is not None:
             seconds += value
             reported += 1
+            usage = attempt.get("usage") or {}
+            kind = kind or ("qpu" if "quantum_seconds" in usage else "simulation")
         estimated += float(attempt.get("estimate_seconds") or 0.0)
-    return {"seconds": round(seconds, 3), "attempts_reported": reported,
-            "estimated_seconds": round(estimated, 3)}
+        if attempt.get("job_id"):
+            counted += attempt_cost(attempt)
+    return {"seconds": round(seconds, 3), "jobs_reported": reported, "kind": kind,
+            "estimated_seconds": round(estimated, 3), "counted_seconds": round(counted, 3)}
+
+
+def chunk_usage(attempts: Iterable[dict[str, Any]]) -> float | None:
+    """Seconds reported over a chunk's attempts, or None when none reported any."""
+    values = [v for v in (attempt_usage(a) for a in attempts) if v is not None]
+    return round(sum(values), 3) if values else None
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobman.estimate import total_usage
 from jobman.records import ChunkRecord
 from jobman.spec import format_range
 from jobman.status import STATUS_ORDER, JobStatus, SetState
@@ -135,6 +136,7 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         "circuits": circuits, "failed": failed_count(circuits), "chunks": chunk_totals(chunks),
         "failures": failures(chunks), "running": running,
         "sessions": [dict(session) for session in record.sessions],
+        "usage": total_usage(a for c in chunks for a in c.attempts),
     }
     if detail:
         summary["chunk_detail"] = [

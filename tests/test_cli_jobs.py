@@ -21,7 +21,8 @@ def test_jobs_json_lines_filtered_by_status(demo_store):
     result = invoke("jobs", GAMMA, "--json", "--status", "pending", store=demo_store)
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows == [{"chunk": 1, "start": 4, "stop": 8, "status": "PENDING", "attempts": 0,
-                     "job_ids": [], "session_ids": [], "failed": 0, "error": None}]
+                     "job_ids": [], "session_ids": [], "failed": 0, "error": None,
+                     "usage_seconds": None, "usage": []}]
 
 
 def test_jobs_unknown_status_names_the_known_ones(demo_store):

@@ -24,6 +24,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any, Sequence
@@ -98,6 +99,7 @@ class AerBackend(Backend):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobman-aer")
         self._futures: dict[str, Future] = {}
         self._running: set[str] = set()
+        self._usage: dict[str, float] = {}  # job id -> seconds it simulated
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = False
@@ -164,6 +166,7 @@ class AerBackend(Backend):
         """Run a job's pieces on the workers side by side (on this backend's one thread)."""
         with self._lock:
             self._running.add(job_id)
+        began = time.monotonic()
         try:
             for worker, piece in zip(self._workers, pieces):
                 worker.send(piece)
@@ -171,6 +174,7 @@ class AerBackend(Backend):
         finally:
             with self._lock:
                 self._running.discard(job_id)
+                self._usage[job_id] = round(time.monotonic() - began, 3)
             if not self._closed:  # a worker that died is replaced for the next job
                 self._workers = [w if w.alive() else _Worker(self._options) for w in self._workers]
         for answer in answers:
@@ -206,6 +210,12 @@ class AerBackend(Backend):
         if error is not None:
             raise BackendError(f"Aer failed: {error}", transient=False) from None
         return future.result()
+
+    def job_usage(self, job_id: str) -> dict[str, Any] | None:
+        """The job's simulation wall time (what ``--max-usage`` counts on Aer)."""
+        with self._lock:
+            seconds = self._usage.pop(job_id, None)
+        return None if seconds is None else {"seconds": seconds, "source": "simulation wall time"}
 
     def job_error(self, job_id: str) -> BaseException | None:
         future = self._futures.get(job_id)

@@ -78,9 +78,16 @@ def write_jsonl(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any
 
 
 def write_json(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]) -> int:
-    """One JSON document ``{"id", "name", "total", "circuits": [...]}``, written as it goes."""
+    """One JSON document ``{"id", "name", "total", "usage", "circuits": [...]}``, written as it
+    goes; ``usage`` has the set's totals and each chunk's reported seconds."""
+    from jobman.estimate import chunk_usage, total_usage
+
     record = set_store.record
-    head = {"id": record.id, "name": record.name, "total": record.total}
+    chunks = set_store.chunks()
+    head = {"id": record.id, "name": record.name, "total": record.total,
+            "usage": dict(total_usage(a for c in chunks for a in c.attempts),
+                          chunks=[{"chunk": c.index, "start": c.start, "stop": c.stop,
+                                   "usage_seconds": chunk_usage(c.attempts)} for c in chunks])}
     stream.write(to_json(head)[:-1] + ',"circuits":[')
     missing = 0
     for position, row in enumerate(circuits):

@@ -8,6 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import FILTER_PANEL, JsonOption, SetArgument, StoreOption, app, open_store, terminal
+from jobman.estimate import chunk_usage, format_seconds
 from jobman.spec import format_range
 
 HEADER = f"{'CHUNK':>6}  {'CIRCUITS':<15} {'STATUS':<11} {'ATTEMPTS':>8}  JOB IDS"
@@ -47,7 +48,11 @@ def row(chunk: Any) -> dict[str, Any]:
                                                           if a.get("job_id")],
             "session_ids": list(dict.fromkeys(a["session_id"] for a in chunk.attempts
                                               if a.get("session_id"))),
-            "failed": chunk.failed_count(), "error": chunk.error}
+            "failed": chunk.failed_count(), "error": chunk.error,
+            "usage_seconds": chunk_usage(chunk.attempts),
+            "usage": [dict(a["usage"], job_id=a.get("job_id"), attempt=a.get("number"),
+                           estimate_seconds=a.get("estimate_seconds"))
+                      for a in chunk.attempts if a.get("usage")]}
 
 
 def render_row(item: dict[str, Any]) -> str:
@@ -56,6 +61,8 @@ def render_row(item: dict[str, Any]) -> str:
             f"{item['attempts']:>8}  {' '.join(item['job_ids']) or '-'}")
     if item.get("session_ids"):
         text += f"  session {' '.join(item['session_ids'])}"
+    if item.get("usage_seconds") is not None:
+        text += f"  usage {format_seconds(item['usage_seconds'])}"
     if item["error"]:
         text += f"  ({item['failed']} failed: {item['error']})"
     return text

@@ -42,6 +42,7 @@ def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
         "timing": {"created": record.created, "started": started, "finished": finished,
                    "elapsed": round(end - started, 3) if started is not None else None},
         "circuits": summary["circuits"], "chunks": summary["chunks"], "failures": summary["failures"],
+        "usage": summary["usage"],
     }
 
 
@@ -63,6 +64,9 @@ def render(details: dict[str, Any]) -> str:
         ("finished", timestamp(timing["finished"])), ("elapsed", duration(timing["elapsed"])),
         ("circuits", totals(details["circuits"])), ("chunks", totals(details["chunks"])),
     ]
+    from jobman.cli.status import usage_lines
+
+    rows += [("usage", line[len("usage: "):]) for line in usage_lines(details)]
     failures = [describe_failure(row) for row in details["failures"]] or ["none"]
     rows += [("failures" if i == 0 else "", line) for i, line in enumerate(failures)]
     return "\n".join(f"{label:<9} {value}".rstrip() for label, value in rows)

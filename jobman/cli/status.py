@@ -93,6 +93,7 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
         "chunks:   " + totals(summary["chunks"]),
     ]
     lines += [session_line(session) for session in summary.get("sessions", [])]
+    lines += usage_lines(summary)
     failures = summary["failures"]
     lines += [describe_failure(row) for row in failures[:max_failures]]
     if max_failures is not None and len(failures) > max_failures:
@@ -103,6 +104,21 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
                      + (f"  session {row['session_id']}" if row.get("session_id") else "")
                      + (f"  {row['error']}" if row["error"] else ""))
     return "\n".join(lines)
+
+
+def usage_lines(summary: dict[str, Any]) -> list[str]:
+    """``usage: 12.0 s QPU reported by 3 jobs (estimated 11.5 s)``; nothing when nothing ran."""
+    from jobman.estimate import format_seconds
+
+    usage = summary.get("usage") or {}
+    if not usage.get("jobs_reported") and not usage.get("estimated_seconds"):
+        return []
+    what = {"qpu": "QPU", "simulation": "simulation"}.get(usage.get("kind") or "", "")
+    text = (f"usage: {format_seconds(usage['seconds'])} {what} reported by {usage['jobs_reported']} "
+            f"job{'s' if usage['jobs_reported'] != 1 else ''}").replace("  ", " ")
+    if usage.get("estimated_seconds"):
+        text += f" (estimated {format_seconds(usage['estimated_seconds'])})"
+    return [text]
 
 
 def session_line(session: dict[str, Any]) -> str:

@@ -94,6 +94,7 @@ class JobRecord:
     queue_time: float = 0.0
     run_time: float = 0.0
     planned_failure: tuple[int, str] | None = field(default=None, repr=False)
+    usage_reads: int = 0  # metrics reads after the job ended (see Registry.usage_pending_reads)
 
     @property
     def client_status(self) -> str:
