@@ -93,9 +93,10 @@ _jobman() {
             ;;
         resume)
             case "$prev" in
+                --max-usage) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--max-usage --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         retry)
             case "$prev" in
@@ -124,9 +125,10 @@ _jobman() {
                 --max-in-flight) :; return ;;
                 --max-retries) :; return ;;
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
+                --max-usage) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --dry-run --json --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

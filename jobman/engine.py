@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from jobman.backends.base import Backend, ChunkJob, RunOptions
 from jobman.exceptions import BackendError, Interrupted
 from jobman.ledger import CANCELLED, ERROR, Ledger, failed_line, failed_lines, outcome_line
-from jobman.estimate import attempt_usage, job_seconds
+from jobman.estimate import attempt_cost, attempt_usage, job_seconds
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, attempt_indices, new_attempt
 from jobman.retry import RetryPolicy
 from jobman.spec import to_ranges
@@ -46,6 +46,7 @@ class EngineConfig:
     poll_interval: float = 0.5
     on_failure: str = "continue"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_usage: float | None = None  # seconds of usage (QPU, or simulation on Aer) the set may use
 
 
 @dataclass
@@ -98,6 +99,8 @@ class Engine:
         self._open_parts: dict[int, int] = {}  # chunk -> parts of a split job still to end, less one
         self._full = False  # the service refused a job for holding too many: wait for one to end
         self._room_waits = 0
+        #: Why submitting stopped at the usage budget (the rest stays PENDING), or None.
+        self.budget_stop: dict[str, Any] | None = None
 
     # the main loop --------------------------------------------------------------------
     def run(self, work: Sequence[WorkItem], attached: Sequence[Flight] = ()) -> None:
@@ -107,7 +110,7 @@ class Engine:
         limit = self.config.max_in_flight or self.backend.default_max_in_flight
         self.backend.restore_sessions(self.set.record.sessions)
         try:
-            while queue or inflight:
+            while (queue and self.budget_stop is None) or inflight:
                 if self._cancel_requested():
                     self._cancel_all(queue, inflight, CANCEL_REASON)
                     self.set.paths.cancel_file.unlink(missing_ok=True)
@@ -126,7 +129,8 @@ class Engine:
             raise
 
     def _fill(self, queue: list[WorkItem], inflight: dict[str, Flight], limit: int) -> None:
-        while len(inflight) < limit and not self._aborting and not self._cancel_requested():
+        while len(inflight) < limit and not self._aborting and not self._cancel_requested() \
+                and self.budget_stop is None:
             if self._full and inflight:
                 return  # the service holds too many jobs: wait for one of ours to end
             now = self.clock()
@@ -221,6 +225,10 @@ class Engine:
         try:
             prepared = self._prepare(record.index, kept)
             estimate = self.estimate(prepared)
+            if self._over_budget(estimate):
+                queue.insert(0, item)
+                self.ledger.set_status(record, JobStatus.PENDING)
+                return None
             job_id, entry = self.call(self._submitter(record, work.runs, prepared))
         except Exception as error:
             if quietly(lambda: self.backend.must_wait(error)):
@@ -380,6 +388,26 @@ class Engine:
                                      sum(per_shot)), 6)  # type: ignore[arg-type]
         rate = self._measured_rate()
         return None if rate is None else round(rate * len(prepared), 6)
+
+    def usage_counted(self) -> float:
+        """What the budget counts so far: reported usage of finished jobs (at least their
+        estimate while the service's figure is pending) plus the estimates of jobs in flight."""
+        return sum(attempt_cost(attempt) for record in self.records.values()
+                   for attempt in record.attempts if attempt.get("job_id"))
+
+    def _over_budget(self, estimate: float | None) -> bool:
+        """Whether submitting a job of ``estimate`` seconds would pass ``max_usage``; if so,
+        remember why (submitting stops; what is left stays PENDING)."""
+        budget = self.config.max_usage
+        if budget is None:
+            return False
+        counted = self.usage_counted()
+        if counted + (estimate or 0.0) <= budget:
+            return False
+        self.budget_stop = {"reason": "max_usage", "max_usage": budget, "counted": round(counted, 3),
+                            "next_job": None if estimate is None else round(estimate, 3),
+                            "at": self.now()}
+        return True
 
     def _measured_rate(self) -> float | None:
         """Seconds per circuit the backend reported for the attempts of this set so far."""

@@ -113,7 +113,7 @@ class JobManager:
     def run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
             shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
             name: str | None = None, memory: bool = False, max_in_flight: int | None = None,
-            max_retries: int = 3, on_failure: str = "continue",
+            max_retries: int = 3, on_failure: str = "continue", max_usage: float | None = None,
             noise_model: Any = None, backend_options: dict[str, Any] | None = None,
             transpile_options: dict[str, Any] | None = None,
             on_change: OnChange | None = None,
@@ -121,7 +121,9 @@ class JobManager:
         """Run circuits (objects, or paths to QPY/QASM files or directories) and wait for the end.
 
         Circuits that cannot run (no measurements, unbound parameters, too wide for the backend)
-        end in ERROR with the reason; the others run. Raises
+        end in ERROR with the reason; the others run. With ``max_usage`` (seconds of QPU time,
+        or of simulation on Aer) submitting stops before the usage recorded plus the estimate of
+        the jobs in flight would pass it; the rest stays PENDING for :meth:`resume`. Raises
         :class:`~jobman.exceptions.Interrupted` on Ctrl-C (the set can be resumed).
 
         With ``backend="aer"``: ``noise_model`` (a fake device name such as ``"fake_manila"``,
@@ -131,10 +133,11 @@ class JobManager:
         recorded in the set, and resume and retry run with exactly them.
         """
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
+        _check_max_usage(max_usage)
         backend_obj = _backend(backend, noise_model, backend_options, transpile_options)
         set_id = new_set_id()
         engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
-                          "on_failure": on_failure}
+                          "on_failure": on_failure, "max_usage": max_usage}
         try:
             source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
                                              seed, chunk_size, name, memory)
@@ -228,16 +231,23 @@ class JobManager:
     # continuing ---------------------------------------------------------------------
     def resume(self, set_id: str | None = None, backend: Backend | None = None,
                on_change: OnChange | None = None, on_failure: str | None = None,
-               on_start: OnStart | None = None) -> ManagedJobSet:
-        """Carry on with a set whose process stopped (kill, crash, Ctrl-C, power loss).
+               on_start: OnStart | None = None, max_usage: float | None = None) -> ManagedJobSet:
+        """Carry on with a set whose process stopped (kill, crash, Ctrl-C, power loss, or the
+        usage budget).
 
         Circuits with a result are not run again; jobs of a re-attachable backend are followed
         again by their recorded id (or found by their tags); other unfinished work is resubmitted.
         ``on_failure`` overrides the set's ``--on-failure`` policy for this run; ``on_start`` is
-        called once the set is locked and its inputs and backend are open, before any work.
+        called once the set is locked and its inputs and backend are open, before any work;
+        ``max_usage`` replaces the set's budget (seconds, counted over the whole set, earlier
+        runs included).
         """
+        _check_max_usage(max_usage)
         set_store = self.store.open_set(set_id)
         with _resumable(set_store.id), set_store.lock():
+            if max_usage is not None:
+                set_store.record.options.setdefault("engine", {})["max_usage"] = max_usage
+                set_store.save_record()
             return self._continue(set_store, backend, plan_unfinished, on_change, on_failure, on_start)
 
     def retry(self, set_id: str | None = None, indices: Iterable[int] | None = None,
@@ -291,6 +301,9 @@ class JobManager:
             engine.run(work, attached)
             backend.close()  # close the batch or session now, so that the set records it closed
             engine.save_sessions()
+            if engine.budget_stop != set_store.record.stopped:
+                set_store.record.stopped = engine.budget_stop
+                set_store.save_record()
         except StoreError as error:
             raise StoreError(f"{error}; when the store is writable again, run "
                              f"`jobman resume {set_store.id}`") from None
@@ -301,6 +314,7 @@ class JobManager:
         return EngineConfig(max_in_flight=engine_opts.get("max_in_flight"),
                             poll_interval=self.poll_interval,
                             on_failure=on_failure or engine_opts.get("on_failure", "continue"),
+                            max_usage=engine_opts.get("max_usage"),
                             retry=RetryPolicy(max_retries=engine_opts.get("max_retries", 3),
                                               sleep=self.sleep))
 
@@ -463,6 +477,12 @@ def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight:
     if max_in_flight is not None and max_in_flight <= 0:
         raise UsageError(f"--max-in-flight must be a positive integer, not {max_in_flight}")
     RetryPolicy(max_retries=max_retries)  # raises UsageError for a bad value
+
+
+def _check_max_usage(max_usage: float | None) -> None:
+    if max_usage is not None and (isinstance(max_usage, bool) or not isinstance(max_usage, (int, float))
+                                  or max_usage <= 0):
+        raise UsageError(f"--max-usage must be a positive duration, not {max_usage!r}")
 
 
 def _default_name(inputs: list[dict[str, Any]]) -> str:

@@ -31,6 +31,8 @@ class SetRecord:
     format_version: int = FORMAT_VERSION
     cancel_requested: bool = False
     sessions: list[dict[str, Any]] = field(default_factory=list)
+    #: Why the last run stopped submitting with work left (``{"reason": "max_usage", ...}``).
+    stopped: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

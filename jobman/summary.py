@@ -136,7 +136,9 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         "circuits": circuits, "failed": failed_count(circuits), "chunks": chunk_totals(chunks),
         "failures": failures(chunks), "running": running,
         "sessions": [dict(session) for session in record.sessions],
-        "usage": total_usage(a for c in chunks for a in c.attempts),
+        "usage": dict(total_usage(a for c in chunks for a in c.attempts),
+                      max_usage=record.options.get("engine", {}).get("max_usage")),
+        "stopped": record.stopped,
     }
     if detail:
         summary["chunk_detail"] = [

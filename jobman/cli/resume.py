@@ -9,20 +9,22 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
 from jobman.cli.progress import follow
-from jobman.cli.run import announce, finish
+from jobman.cli.run import MaxUsageOption, announce, finish, parse_duration
 
 
 @app.command("resume")
-def resume_command(set_id: SetArgument = None, store: StoreOption = None) -> int:
-    """Carry on with a job set whose process stopped (crash, kill, Ctrl-C).
+def resume_command(set_id: SetArgument = None, max_usage: MaxUsageOption = None,
+                   store: StoreOption = None) -> int:
+    """Carry on with a job set whose process stopped (crash, kill, Ctrl-C, usage budget).
 
-    Chunks already done are not run again. Example: jobman resume 20261121-0945
+    Chunks already done are not run again. Example: jobman resume 20261121-0945 --max-usage 30m
     """
     from jobman.manager import JobManager
 
+    budget = parse_duration(max_usage, "--max-usage")
     manager = JobManager(open_store(store))
     with follow(terminal, "resume") as progress:
-        job_set = manager.resume(set_id, on_change=progress.on_change,
+        job_set = manager.resume(set_id, on_change=progress.on_change, max_usage=budget,
                                  on_start=lambda started: _started(started, progress))
     return finish(job_set)
 

@@ -14,6 +14,13 @@ from jobman.cli.progress import follow
 from jobman.exceptions import UsageError
 
 BACKEND_PANEL = "Backend"
+#: Exit code of run/resume/retry when submitting stopped at the --max-usage budget.
+BUDGET_EXIT = 4
+MaxUsageOption = Annotated[Optional[str], typer.Option(
+    "--max-usage", metavar="TIME", help="Usage budget, e.g. --max-usage 10m (or 90s, 2h): stop "
+    "submitting when the usage recorded plus the estimate of jobs in flight would pass it (QPU "
+    "time on IBM, simulation time on Aer); the rest stays PENDING for `jobman resume`.",
+    rich_help_panel="Submission")]
 #: --mode and friends, with their defaults: given to IBM backends only.
 IBM_DEFAULTS = {"mode": "batch", "max_time": None, "optimization_level": 1, "skip_transpile": False,
                 "sampler": "v2", "account": None, "instance": None}
@@ -79,6 +86,7 @@ def run_command(
     on_failure: Annotated[str, typer.Option("--on-failure", metavar="continue|abort",
                           help="On a failed circuit: finish the rest, or stop and cancel the rest.",
                           rich_help_panel="Submission")] = "continue",
+    max_usage: MaxUsageOption = None,
     dry_run: Annotated[bool, flag("--dry-run", help="Plan only: print circuits, chunks, executions "
                        "and upload per job, a transpiled sample and the estimated QPU time; submit "
                        "nothing, create no set.", panel="Task")] = False,
@@ -96,6 +104,7 @@ def run_command(
 
     if json_output and not dry_run:
         raise UsageError("--json: only with --dry-run")
+    budget = parse_duration(max_usage, "--max-usage")
     backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
                                 transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
@@ -118,7 +127,8 @@ def run_command(
         job_set = manager.run([str(p) for p in inputs], backend=backend_obj, shots=shots, seed=seed,
                               chunk_size=chunk_size, name=name, memory=memory,
                               max_in_flight=max_in_flight, max_retries=max_retries,
-                              on_failure=on_failure, on_change=progress.on_change, on_created=created)
+                              on_failure=on_failure, on_change=progress.on_change, on_created=created,
+                              max_usage=budget)
     return finish(job_set)
 
 
@@ -133,6 +143,11 @@ def finish(job_set) -> int:
     from jobman.summary import describe_failure, exit_code
 
     summary = job_set.summary()
+    if summary.get("stopped"):
+        from jobman.cli.status import stopped_line
+
+        terminal.info(stopped_line(summary))
+        return BUDGET_EXIT
     totals = ", ".join(f"{count} {status}" for status, count in summary["circuits"].items())
     terminal.info(f"job set {summary['id']}: {summary['status']} ({totals})")
     for row in summary["failures"][:20]:
@@ -174,8 +189,9 @@ def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: O
     return get_backend(name, **dict(ibm_options, max_time=parse_duration(ibm_options["max_time"])), **extra)
 
 
-def parse_duration(text: Optional[str]) -> Optional[int]:
-    """``7200``, ``90m``, ``2h``, ``1d`` as seconds; None stays None."""
+def parse_duration(text: Optional[str], option: str = "--max-time") -> Optional[float]:
+    """``7200``, ``90m``, ``2h``, ``1d`` as seconds (for ``option``; whole seconds for
+    ``--max-time``); None stays None."""
     if text is None:
         return None
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -183,7 +199,9 @@ def parse_duration(text: Optional[str]) -> Optional[int]:
     try:
         seconds = float(value) * units[unit.lower()]
     except ValueError:
-        raise UsageError(f"--max-time must be seconds or a duration like 90m or 2h, not {text!r}") from None
-    if not math.isfinite(seconds) or seconds < 1:
+        raise UsageError(f"{option} must be seconds or a duration like 90m or 2h, not {text!r}") from None
+    if option == "--max-time" and (not math.isfinite(seconds) or seconds < 1):
         raise UsageError(f"--max-time must be a finite duration of at least 1 second, not {text!r}")
-    return int(seconds)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"{option} must be positive, not {text!r}")
+    return int(seconds) if option == "--max-time" or seconds.is_integer() else seconds

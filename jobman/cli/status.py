@@ -94,6 +94,8 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
     ]
     lines += [session_line(session) for session in summary.get("sessions", [])]
     lines += usage_lines(summary)
+    if summary.get("stopped"):
+        lines.append(stopped_line(summary))
     failures = summary["failures"]
     lines += [describe_failure(row) for row in failures[:max_failures]]
     if max_failures is not None and len(failures) > max_failures:
@@ -119,6 +121,21 @@ def usage_lines(summary: dict[str, Any]) -> list[str]:
     if usage.get("estimated_seconds"):
         text += f" (estimated {format_seconds(usage['estimated_seconds'])})"
     return [text]
+
+
+def stopped_line(summary: dict[str, Any]) -> str:
+    """Why submitting stopped with work left, and how to carry on."""
+    from jobman.estimate import format_seconds
+
+    stop = summary["stopped"]
+    pending = summary["circuits"].get("PENDING", 0)
+    nxt = stop.get("next_job")
+    text = (f"stopped at the usage budget (--max-usage {format_seconds(stop.get('max_usage'))}): "
+            f"{format_seconds(stop.get('counted'))} used or in flight"
+            + (f" + {format_seconds(nxt)} estimated for the next job" if nxt else "")
+            + f" would pass it; {pending} circuits left PENDING; run `jobman resume {summary['id']} "
+            "--max-usage <more>` to carry on")
+    return text
 
 
 def session_line(session: dict[str, Any]) -> str:
