@@ -27,7 +27,7 @@ complete -c jobman -n __fish_use_subcommand -a export -d 'Export a job set\'s me
 complete -c jobman -n __fish_use_subcommand -a jobs -d 'List a job set\'s chunks with their status, attempts and job ids.'
 complete -c jobman -n __fish_use_subcommand -a list -d 'List the job sets in the store, newest first.'
 complete -c jobman -n __fish_use_subcommand -a result -d 'Print the result of circuits of a job set; exit 3 if one of them has none.'
-complete -c jobman -n __fish_use_subcommand -a resume -d 'Carry on with a job set whose process stopped (crash, kill, Ctrl-C, usage budget).'
+complete -c jobman -n __fish_use_subcommand -a resume -d 'Carry on with a job set that stopped (crash, kill, Ctrl-C, usage budget).'
 complete -c jobman -n __fish_use_subcommand -a retry -d 'Resubmit only the failed or cancelled circuits of a finished job set.'
 complete -c jobman -n __fish_use_subcommand -a run -d 'Run circuits as a new job set; print its id; wait for the end.'
 complete -c jobman -n __fish_use_subcommand -a show -d 'Show a job set\'s task, inputs, plan, timing and failures.'

@@ -15,7 +15,7 @@ from jobman.cli.run import MaxUsageOption, announce, finish, parse_duration
 @app.command("resume")
 def resume_command(set_id: SetArgument = None, max_usage: MaxUsageOption = None,
                    store: StoreOption = None) -> int:
-    """Carry on with a job set whose process stopped (crash, kill, Ctrl-C, usage budget).
+    """Carry on with a job set that stopped (crash, kill, Ctrl-C, usage budget).
 
     Chunks already done are not run again. Example: jobman resume 20261121-0945 --max-usage 30m
     """
