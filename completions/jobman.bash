@@ -118,6 +118,7 @@ _jobman() {
                 --sampler) _jobman_reply -W "v2 executor"; return ;;
                 --account) :; return ;;
                 --instance) :; return ;;
+                --max-payload) :; return ;;
                 --shots|-s) :; return ;;
                 --seed) :; return ;;
                 --chunk-size|-k) :; return ;;
@@ -128,7 +129,7 @@ _jobman() {
                 --max-usage) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

@@ -122,6 +122,7 @@ complete -c jobman -n '__fish_seen_subcommand_from run' -l transpile-option -x -
 complete -c jobman -n '__fish_seen_subcommand_from run' -l sampler -x -a 'v2 executor' -d 'IBM Sampler: SamplerV2 (v2) or executor_sampler.Sampler, e.g. --sampler executor.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l account -x -d 'Saved qiskit-ibm-runtime account, e.g. --account work (default: QISKIT_IBM_* variables, then the default saved account).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l instance -x -d 'IBM Quantum instance (CRN or name), e.g. --instance my-instance.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l max-payload -x -d 'Most bytes one IBM job uploads, e.g. --max-payload 100MB (default 20MB; the documented limit is 300MB); chunks are sized to fit.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l shots -s s -x -d 'Shots per circuit.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l seed -x -d 'Simulator seed; a circuit\'s result then depends only on the seed and its index. Also seeds IBM transpiling.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l chunk-size -s k -x -d 'Most circuits per job (the backend\'s limits may lower it).'

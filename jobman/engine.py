@@ -267,6 +267,8 @@ class Engine:
                 return self.backend.submit(job, prepared, self.options), entry
             except Exception as error:
                 entry.update(status=ERROR, error=message(error), finished=self.now())
+                if getattr(error, "job_id", None):  # the job exists but was refused (and cancelled)
+                    entry["job_id"] = error.job_id  # type: ignore[attr-defined]
                 self.set.save_chunk(record)
                 raise
 

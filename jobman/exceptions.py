@@ -76,3 +76,7 @@ class SignalReceived(KeyboardInterrupt):
         self.signum = signum
         self.name = signal.Signals(signum).name
         self.exit_code = 128 + signum
+
+
+class JobmanWarning(UserWarning):
+    """Something the user should know that does not stop the run (the CLI prints ``Warning: ...``)."""

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
 from jobman.backends.ibm_errors import ErrorKind, classify, error_text, map_status
-from jobman.backends.ibm_service import (MAX_EXECUTIONS, MAX_PAYLOAD_BYTES, connect, fake_backend,
-                                         service_backend)
+from jobman.backends.ibm_service import (DOCUMENTED_INPUT_LIMIT, MAX_EXECUTIONS, MAX_PAYLOAD_BYTES,
+                                         connect, fake_backend, service_backend)
 from jobman.backends.ibm_sessions import MODES, SessionKeeper
 from jobman.backends import ibm_usage
 from jobman.backends.sampler_adapter import (SAMPLER_KINDS, make_sampler, outcomes, payload_bytes,
@@ -46,9 +46,13 @@ class IBMBackend(Backend):
     def __init__(self, name: str, *, mode: str = "batch", max_time: int | str | None = None,
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
                  account: str | None = None, instance: str | None = None, service: Any = None,
-                 transpile_workers: int | None = None, transpile_options: dict[str, Any] | None = None
-                 ) -> None:
+                 transpile_workers: int | None = None, transpile_options: dict[str, Any] | None = None,
+                 max_payload: int | None = None) -> None:
         _check_options(mode, optimization_level, sampler, max_time)
+        if max_payload is not None and not 0 < max_payload <= DOCUMENTED_INPUT_LIMIT:
+            raise UsageError(f"--max-payload must be between 1 byte and the documented input limit "
+                             f"of {DOCUMENTED_INPUT_LIMIT // 1_000_000} MB per job, not {max_payload}")
+        self.max_payload = max_payload
         self.name = name
         self.mode_name, self.max_time = mode, max_time
         self.optimization_level, self.skip_transpile = optimization_level, skip_transpile
@@ -78,7 +82,8 @@ class IBMBackend(Backend):
     def options(self) -> dict[str, Any]:
         options = {"mode": self.mode_name, "max_time": self.max_time,
                    "optimization_level": self.optimization_level, "skip_transpile": self.skip_transpile,
-                   "sampler": self.sampler_kind, "account": self.account, "instance": self.instance}
+                   "sampler": self.sampler_kind, "account": self.account, "instance": self.instance,
+                   "max_payload": self.max_payload}
         if self.transpile_options:
             options["transpile_options"] = dict(self.transpile_options)
         return options
@@ -98,7 +103,12 @@ class IBMBackend(Backend):
 
     def limits(self) -> BackendLimits:
         return BackendLimits(max_executions=MAX_EXECUTIONS, num_qubits=self._device.num_qubits,
-                             max_payload_bytes=None if self.local else MAX_PAYLOAD_BYTES)
+                             max_payload_bytes=None if self.local else self.payload_cap)
+
+    @property
+    def payload_cap(self) -> int:
+        """Most bytes a job may upload: ``--max-payload``, else :data:`MAX_PAYLOAD_BYTES`."""
+        return self.max_payload or MAX_PAYLOAD_BYTES
 
     # circuits -------------------------------------------------------------------------
     def validate(self, circuit: "QuantumCircuit") -> str | None:
@@ -205,12 +215,35 @@ class IBMBackend(Backend):
             except Exception as again:
                 raise self._blame(self._translate("submit", again), circuits) from None
         job_id = runtime_job.job_id()
+        self._check_session(runtime_job, job_id)
         with self._lock:
             self._jobs[job_id] = runtime_job
             self._memory[job_id] = options.memory
             if self.local:
                 self._local_circuits[job_id] = list(circuits)
         return job_id
+
+    def _check_session(self, runtime_job: Any, job_id: str) -> None:
+        """Refuse a job meant for the open session or batch that reports another one (a client
+        that drops ``mode=``, as 0.49's executor sampler did, runs it in job mode): it is
+        cancelled, and its chunk fails with the reason instead of running outside the session."""
+        expected = self._keeper.current_id() if self._keeper.uses_sessions else None
+        if expected is None:
+            return
+        try:
+            actual = runtime_job.session_id
+        except Exception as error:
+            raise self._translate("check session", error) from None
+        if actual == expected:
+            return
+        _quietly(runtime_job.cancel)
+        where = f"session {actual}" if actual else "no session (job mode)"
+        refused = BackendError(f"job {job_id} was submitted for {self._keeper.mode} {expected} but "
+                               f"reports {where}; it was cancelled. This qiskit-ibm-runtime may drop "
+                               "the execution mode (jobman is tested with the releases its "
+                               "pyproject.toml allows)", code=ErrorKind.PERMANENT.value)
+        refused.job_id = job_id  # type: ignore[attr-defined]  # recorded: never adopted by its tags
+        raise refused
 
     def _run(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> Any:
         sampler = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
@@ -223,9 +256,9 @@ class IBMBackend(Backend):
         if self.local or len(circuits) < 2:
             return
         size = payload_bytes(circuits)
-        if size > MAX_PAYLOAD_BYTES:
+        if size > self.payload_cap:
             raise BackendError(f"job of {len(circuits)} circuits would upload {size / 1e6:.1f} MB, over "
-                               f"the {MAX_PAYLOAD_BYTES / 1e6:.0f} MB jobman allows",
+                               f"the {self.payload_cap / 1e6:g} MB jobman allows (--max-payload)",
                                code=ErrorKind.SPLIT.value)
 
     def _job(self, job_id: str) -> Any:

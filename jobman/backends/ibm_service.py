@@ -18,9 +18,12 @@ from jobman.exceptions import BackendError, UsageError
 
 #: Executions (circuits x shots) one Sampler job may hold: the limit IBM Quantum enforces.
 MAX_EXECUTIONS = 10_000_000
-#: Upload size jobman keeps a job under. The service has no published hard limit below this,
-#: but uploads of tens of MB see connection resets; 20 MB leaves room for the request wrapper.
+#: Upload size jobman keeps a job under by default (``--max-payload`` changes it). The
+#: documented input limit is higher (:data:`DOCUMENTED_INPUT_LIMIT`), but uploads of tens of MB
+#: have seen connection resets; 20 MB leaves room for the request wrapper.
 MAX_PAYLOAD_BYTES = 20_000_000
+#: IBM Quantum's documented limit on a job's input: 300 MB.
+DOCUMENTED_INPUT_LIMIT = 300_000_000
 
 NO_ACCOUNT_HINT = ("save one with QiskitRuntimeService.save_account(token=..., instance=..., "
                    "name=...) and pass --account NAME, or set QISKIT_IBM_TOKEN and QISKIT_IBM_INSTANCE")

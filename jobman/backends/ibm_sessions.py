@@ -9,6 +9,7 @@ mode there is no session: jobs go straight to the backend.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Callable, Sequence
 
 #: ``--mode`` choices.
@@ -28,15 +29,17 @@ class SessionKeeper:
         self.uses_sessions = mode != "job" and not local
         self.clock = clock
         self.records: list[dict[str, Any]] = []
+        #: Modes the service refused and what was used instead (see :meth:`_fall_back`).
+        self.fallbacks: list[dict[str, Any]] = []
         self._current: Any = None
 
     def current(self) -> Any:
         """What a Sampler gets as its ``mode``: the open batch/session (opened now if none),
         or the backend itself."""
+        if self.uses_sessions and self._current is None:
+            self._current = self._open()
         if not self.uses_sessions:
             return self.device
-        if self._current is None:
-            self._current = self._open()
         return self._current
 
     def current_id(self) -> str | None:
@@ -82,11 +85,31 @@ class SessionKeeper:
             pass
 
     def _open(self) -> Any:
-        opened = self._kind()(backend=self.device, max_time=self.max_time)
+        try:
+            opened = self._kind()(backend=self.device, max_time=self.max_time)
+        except Exception as error:
+            if not refuses_sessions(error):
+                raise
+            return self._fall_back(error)
         self.records.append({"id": opened.session_id, "mode": self.mode, "backend": self.device.name,
                              "max_time": self.max_time, "opened": round(self.clock(), 3),
                              "state": OPEN})
         return opened
+
+    def _fall_back(self, error: BaseException) -> Any:
+        """The service refuses this mode (the Open plan has no sessions): use batch instead of a
+        session, job mode instead of a batch, with one warning."""
+        from jobman.backends.ibm_errors import error_text
+        from jobman.exceptions import JobmanWarning
+
+        fallback = "batch" if self.mode == "session" else "job"
+        reason = " ".join(error_text(error).split())[:200]
+        warnings.warn(JobmanWarning(f"IBM Quantum refused a {self.mode} ({reason}); running in "
+                                    f"{fallback} mode instead"), stacklevel=2)
+        self.fallbacks.append({"mode": self.mode, "fallback": fallback, "reason": reason})
+        self.mode = fallback
+        self.uses_sessions = fallback != "job"
+        return self._open() if self.uses_sessions else None
 
     def _kind(self) -> Any:
         from qiskit_ibm_runtime import Batch, Session
@@ -97,3 +120,13 @@ class SessionKeeper:
         for record in self.records:
             if session_id is not None and record.get("id") == session_id and record.get("state") != state:
                 record.update(state=state, closed=round(self.clock(), 3))
+
+
+def refuses_sessions(error: BaseException) -> bool:
+    """Whether opening a session or batch failed because the plan does not allow it (the
+    service answers 403, "not authorized to run a session when using the open plan")."""
+    from jobman.backends.ibm_errors import error_text, http_status
+
+    text = error_text(error).lower()
+    return ("open plan" in text or "not authorized to run a session" in text
+            or (http_status(error) == 403 and "session" in text))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from typer.core import TyperGroup
 
@@ -34,7 +35,8 @@ def run_guarded(call: Callable[[], Any]) -> int:
 
     click = _click_exceptions()
     try:
-        result = call()
+        with _warnings_to(terminal):
+            result = call()
     except (typer.Exit, getattr(click, "Exit", typer.Exit)) as stop:
         return stop.exit_code
     except click.NoArgsIsHelpError as error:
@@ -60,6 +62,27 @@ def run_guarded(call: Callable[[], Any]) -> int:
         terminal.error("out of memory; try a smaller --chunk-size")
         return EXIT_ERROR
     return result if isinstance(result, int) else EXIT_OK
+
+
+@contextmanager
+def _warnings_to(terminal: Any) -> Iterator[None]:
+    """jobman's own warnings (:class:`~jobman.exceptions.JobmanWarning`) become ``Warning:`` lines."""
+    import warnings
+
+    from jobman.exceptions import JobmanWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, JobmanWarning):
+            terminal.warn(str(message))
+        else:
+            shown(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("always", JobmanWarning)
+        warnings.showwarning = show
+        yield
 
 
 def help_to_stderr(context: Any) -> None:

@@ -23,7 +23,7 @@ MaxUsageOption = Annotated[Optional[str], typer.Option(
     rich_help_panel="Submission")]
 #: --mode and friends, with their defaults: given to IBM backends only.
 IBM_DEFAULTS = {"mode": "batch", "max_time": None, "optimization_level": 1, "skip_transpile": False,
-                "sampler": "v2", "account": None, "instance": None}
+                "sampler": "v2", "account": None, "instance": None, "max_payload": None}
 
 
 @app.command("run")
@@ -67,6 +67,10 @@ def run_command(
     instance: Annotated[Optional[str], typer.Option("--instance", metavar="CRN", help="IBM Quantum "
                         "instance (CRN or name), e.g. --instance my-instance.",
                         rich_help_panel=BACKEND_PANEL)] = None,
+    max_payload: Annotated[Optional[str], typer.Option("--max-payload", metavar="SIZE", help="Most "
+                           "bytes one IBM job uploads, e.g. --max-payload 100MB (default 20MB; the "
+                           "documented limit is 300MB); chunks are sized to fit.",
+                           rich_help_panel=BACKEND_PANEL)] = None,
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed; a circuit's result then "
@@ -108,7 +112,8 @@ def run_command(
     backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
                                 transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
-                                instance=instance, max_in_flight=max_in_flight)
+                                instance=instance, max_in_flight=max_in_flight,
+                                max_payload=parse_size(max_payload, "--max-payload"))
     if dry_run:
         from jobman.cli.dry_run import show_dry_run
 
@@ -187,6 +192,22 @@ def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: O
                       "2 or more keeps the next job queued")
     extra = {"transpile_options": pass_options} if pass_options else {}
     return get_backend(name, **dict(ibm_options, max_time=parse_duration(ibm_options["max_time"])), **extra)
+
+
+def parse_size(text: Optional[str], option: str) -> Optional[int]:
+    """``20MB``, ``512kB``, ``1.5GB`` or bytes (``20000000``) as bytes (decimal units); None stays None."""
+    if text is None:
+        return None
+    units = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+    cleaned = text.strip().lower().replace(" ", "")
+    number = cleaned.rstrip("kmgb")
+    try:
+        size = float(number) * units[cleaned[len(number):]]
+    except (KeyError, ValueError):
+        raise UsageError(f"{option} must be a size like 20MB, 512kB or bytes, not {text!r}") from None
+    if not 1 <= size < float("inf"):
+        raise UsageError(f"{option} must be positive, not {text!r}")
+    return int(size)
 
 
 def parse_duration(text: Optional[str], option: str = "--max-time") -> Optional[float]:

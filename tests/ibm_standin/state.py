@@ -92,6 +92,8 @@ class Registry(ControlMixin):
         self.pending_limit_status = 400
         """HTTP status of the 3458 answer."""
         self.usage_limit_reached = False
+        self.refused_session_modes: set[str] = set()
+        """Session modes ``POST /sessions`` refuses with 403 (``{"dedicated"}``: the Open plan)."""
         self.usage_seconds: float | None = None
         """When set, the quantum seconds every job that ran reports (else its running time)."""
         self.usage_pending_reads = 0
@@ -332,6 +334,9 @@ class Registry(ControlMixin):
         mode = body.get("mode") or "dedicated"
         if mode not in ("dedicated", "batch"):
             raise ApiError(400, "bad_request", f"Invalid session mode {mode}.")
+        if mode in self.refused_session_modes:  # e.g. {"dedicated"}: the Open plan has no sessions
+            what = "session" if mode == "dedicated" else "batch"
+            raise ApiError(403, "forbidden", f"You are not authorized to run a {what} when using the open plan.")
         with self.lock:
             now = time.time()
             session = SessionRecord(
