@@ -32,7 +32,18 @@ _jobman() {
     case "$cmd" in
         "")
             if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose -h --help"
-            else _jobman_reply -W "backends cancel completions delete export jobs list result resume retry run show status wait"; fi
+            else _jobman_reply -W "adopt backends cancel completions delete export jobs list result resume retry run show status wait"; fi
+            ;;
+        adopt)
+            case "$prev" in
+                --tag|-t) :; return ;;
+                --session) :; return ;;
+                --account) :; return ;;
+                --instance) :; return ;;
+                --name|-n) :; return ;;
+                --store) _jobman_dirs; return ;;
+            esac
+            if [[ $cur == -* ]]; then _jobman_reply -W "--tag -t --session --account --instance --name -n --store -q --quiet -v --verbose -h --help"; else :; fi
             ;;
         backends)
             case "$prev" in

@@ -22,7 +22,7 @@ from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, Flight, Work
 from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
 from jobman.exceptions import BackendError, Interrupted, SetLockedError, StoreError, UsageError
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
-from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord
+from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord, new_attempt
 from jobman.result import ManagedResult
 from jobman.retry import RetryPolicy
 from jobman.status import JobStatus, SetState
@@ -227,6 +227,55 @@ class JobManager:
         source = open_source([path])
         inputs = [dict(f.to_dict(), path=EMBEDDED_INPUT, embedded=True) for f in source.files]
         return source, inputs
+
+    def adopt(self, found: Sequence[Any], backend: Backend, *, name: str | None = None,
+              source_note: dict[str, Any] | None = None, on_change: OnChange | None = None,
+              on_created: Callable[[ManagedJobSet], None] | None = None) -> ManagedJobSet:
+        """Make a set of jobs already submitted elsewhere (:class:`~jobman.backends.ibm_adopt.FoundJob`
+        with their circuits), one chunk per job, and follow them to the end like jobman's own.
+
+        Jobs on another backend or with other shots than the first, or whose circuits could not
+        be read, are left out and listed in the set's ``options["adopted"]["skipped"]``."""
+        usable, skipped = _adoptable(found, backend.name)
+        if not usable:
+            why = "; ".join(f"{job.job_id}: {job.problem}" for job in skipped[:5]) or "no jobs found"
+            raise UsageError(f"nothing to adopt ({why})")
+        set_id = new_set_id()
+        try:
+            source, set_store = self._create_adopted(usable, skipped, backend, set_id, name, source_note)
+        except BaseException:
+            self.store.discard_staging(set_id)
+            backend.close()
+            raise
+        with _closing(source, backend), _resumable(set_store.id), set_store.lock():
+            if on_created is not None:
+                on_created(ManagedJobSet(set_store))
+            return self._drive(set_store, source, backend, plan_unfinished, on_change)
+
+    def _create_adopted(self, usable: list[Any], skipped: list[Any], backend: Backend, set_id: str,
+                        name: str | None, note: dict[str, Any] | None) -> tuple["CircuitSource", SetStore]:
+        from jobman.inputs import open_source
+
+        source, inputs = self._open_inputs([c for job in usable for c in job.circuits], set_id)
+        chunks, start = [], 0
+        for index, job in enumerate(usable):
+            stop = start + len(job.circuits)
+            attempt = dict(new_attempt(1, [(start, stop)]), job_id=job.job_id, status=JobStatus.QUEUED.value,
+                           submitted=job.created, adopted=True,
+                           **({"session_id": job.session_id} if job.session_id else {}))
+            chunks.append(ChunkRecord(index=index, start=start, stop=stop, status=JobStatus.QUEUED.value,
+                                      attempts=[attempt]))
+            start = stop
+        options = RunOptions(shots=usable[0].shots).to_dict()
+        options["engine"] = {"max_in_flight": None, "max_retries": 3, "on_failure": "continue"}
+        options["adopted"] = dict(note or {}, jobs=len(usable), skipped=[
+            {"job_id": job.job_id, "reason": job.problem} for job in skipped])
+        record = SetRecord(id=set_id, name=name or f"adopted-{set_id}", created=time.time(), inputs=inputs,
+                           backend=backend.describe(), options=options, total=len(source),
+                           chunk_size=max(c.size for c in chunks), num_chunks=len(chunks))
+        set_store = self.store.create_set(record, chunks)
+        source.close()
+        return open_source([set_store.paths.folder / EMBEDDED_INPUT]), set_store
 
     # continuing ---------------------------------------------------------------------
     def resume(self, set_id: str | None = None, backend: Backend | None = None,
@@ -477,6 +526,21 @@ def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight:
     if max_in_flight is not None and max_in_flight <= 0:
         raise UsageError(f"--max-in-flight must be a positive integer, not {max_in_flight}")
     RetryPolicy(max_retries=max_retries)  # raises UsageError for a bad value
+
+
+def _adoptable(found: Sequence[Any], backend_name: str) -> tuple[list[Any], list[Any]]:
+    """The jobs a set can hold (same backend and shots as the first readable one), and the rest
+    with the reason each is left out."""
+    usable, skipped = [], []
+    for job in found:
+        if job.problem is None and job.backend not in (None, backend_name):
+            job.problem = f"ran on {job.backend}, not {backend_name}"
+        elif job.problem is None and usable and job.shots != usable[0].shots:
+            job.problem = f"{job.shots} shots, not {usable[0].shots} as the first job"
+        elif job.problem is None and not job.circuits:
+            job.problem = "no circuits"
+        (skipped if job.problem else usable).append(job)
+    return usable, skipped
 
 
 def _check_max_usage(max_usage: float | None) -> None:
