@@ -531,7 +531,8 @@ def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight:
 def _adoptable(found: Sequence[Any], backend_name: str) -> tuple[list[Any], list[Any]]:
     """The jobs a set can hold (same backend and shots as the first readable one), and the rest
     with the reason each is left out."""
-    usable, skipped = [], []
+    usable: list[Any] = []
+    skipped: list[Any] = []
     for job in found:
         if job.problem is None and job.backend not in (None, backend_name):
             job.problem = f"ran on {job.backend}, not {backend_name}"

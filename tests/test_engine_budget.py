@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cli_support import invoke
-from conftest import expected_counts, write_qpy
+from conftest import expected_counts
 from ibm_support import account_env, ibm_account, ibm_backend, ibm_standin, manager, no_account  # noqa: F401
 from jobman.cli.run import parse_duration
 from jobman.exceptions import UsageError
