@@ -65,7 +65,7 @@ def test_run_in_session_mode_then_status_and_jobs_show_the_session(saved_account
     [session] = record["sessions"]
     assert record["backend"]["options"] == {"mode": "session", "max_time": 600, "optimization_level": 2,
                                             "skip_transpile": False, "sampler": "v2",
-                                            "account": "standin", "instance": None}
+                                            "account": "standin", "instance": None, "max_payload": None}
     status = invoke("status", set_id, "--chunks")
     assert f"session {session['id']} on ibm_fake_manila" in status.stdout
     assert f"session {session['id']}" in status.stdout.splitlines()[-1]
