@@ -205,7 +205,7 @@ class JobManager:
         if not items:
             raise UsageError("no circuits given")
         if all(isinstance(item, (str, os.PathLike)) for item in items):
-            staging = self.store.staging_folder(set_id)
+            staging = folder or self.store.staging_folder(set_id)  # a dry run: a scratch folder
             source = open_source(items, spool=staging / STREAM_INPUTS)
             return source, [_input_record(f, staging) for f in source.files]
         from qiskit import QuantumCircuit
