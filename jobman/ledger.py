@@ -1,7 +1,8 @@
 """The ledger: each chunk's per-circuit result lines, and its record kept in step with them.
 
 One line per circuit, always: ``{"index", "name", "status", "num_clbits", "counts", "error"}``,
-plus ``"creg_sizes"`` (the circuit's register sizes, which split outcomes into registers as
+plus ``"metadata"`` (the circuit's ``QuantumCircuit.metadata``, as the backend returned it) and
+``"creg_sizes"`` (the circuit's register sizes, which split outcomes into registers as
 Qiskit prints them). Lines stored before jobman recorded registers have no ``"creg_sizes"``:
 their outcomes read as one bitstring over all clbits, as they always did.
 Lines are merged into what is stored (so a retry replaces only its circuits) and written
@@ -108,7 +109,7 @@ def outcome_line(index: int, name: str | None, outcome: CircuitOutcome) -> Line:
     return {"index": index, "name": name, "status": outcome.status.value,
             "num_clbits": outcome.num_clbits, "counts": outcome.counts,
             "error": outcome.error or (NO_RESULT if failed else None),
-            "creg_sizes": outcome.creg_sizes}
+            "creg_sizes": outcome.creg_sizes, "metadata": outcome.metadata}
 
 
 def failed_line(index: int, name: str | None, status: str, reason: str | None) -> Line:

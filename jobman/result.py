@@ -58,10 +58,11 @@ class CircuitResult:
     num_clbits: int = 0
     memory: list[str] | None = None
     creg_sizes: list[int] | None = None
+    metadata: dict[str, Any] | None = None  # the circuit's QuantumCircuit.metadata
 
     def to_dict(self, memory: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "name": self.name, "status": self.status.value,
-                                "counts": self.counts, "error": self.error}
+                                "counts": self.counts, "error": self.error, "metadata": self.metadata}
         if memory:
             data["memory"] = self.memory
         return data
@@ -195,7 +196,8 @@ def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,
     if counts is not None:
         counts = format_counts(counts, num_clbits, creg_sizes)
     return CircuitResult(index, line.get("name"), JobStatus(line["status"]), counts,
-                         line.get("error"), num_clbits, creg_sizes=creg_sizes)
+                         line.get("error"), num_clbits, creg_sizes=creg_sizes,
+                         metadata=line.get("metadata"))
 
 
 def _no_result(result: CircuitResult) -> str:

@@ -25,7 +25,8 @@ def test_run_then_query_by_index_range_and_name(store_dir, basis_qpy):
     one = invoke("result", "--circuit", "1234", "--json")
     assert one.exit_code == 0
     assert json.loads(one.stdout) == {"index": 1234, "name": "c1234", "status": "DONE",
-                                      "counts": expected_counts(1234, 50), "error": None}
+                                      "counts": expected_counts(1234, 50), "error": None,
+                                      "metadata": {}}
     many = invoke("result", set_id[:12], "--circuit", "598-602,2499", "--json")
     rows = [json.loads(line) for line in many.stdout.splitlines()]
     assert [r["index"] for r in rows] == [598, 599, 600, 601, 602, 2499]

@@ -16,9 +16,10 @@ def test_jsonl_has_one_line_per_circuit(demo_store):
     result = invoke("export", BETA, store=demo_store)
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["index"] for row in rows] == list(range(10))
-    assert rows[4] == {"index": 4, "name": "c4", "status": "DONE", "counts": {"00100": 100}, "error": None}
+    assert rows[4] == {"index": 4, "name": "c4", "status": "DONE", "counts": {"00100": 100}, "error": None,
+                       "metadata": None}
     assert rows[5] == {"index": 5, "name": "c5", "status": "ERROR", "counts": None,
-                       "error": "boom: bad gate"}
+                       "error": "boom: bad gate", "metadata": None}
     assert result.exit_code == 0
     assert result.stderr == f"Warning: 2 of 10 circuits have no counts (see `jobman status {BETA}`)\n"
 

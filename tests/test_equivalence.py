@@ -127,3 +127,17 @@ def test_a_t1_sweep_decays_through_jobman_as_with_the_device_simulator(tmp_path)
         assert result.get_counts(index) == plain, circuit.name
     ones = [result.get_counts(i).get("1", 0) / 200 for i in range(len(circuits))]
     assert ones[0] > 0.85 and ones[2] < ones[1] < ones[0] - 0.1 and ones[2] < 0.5, ones
+
+
+def test_circuit_metadata_travels_with_each_result_on_aer_and_fake_devices(tmp_path, store_dir):
+    circuits = t1_sweep((0, 50))
+    for backend in ("aer", "fake_manila"):
+        result = JobManager(tmp_path, poll_interval=0.02).run(circuits, backend=backend, shots=20,
+                                                              seed=SEED).results()
+        assert [c.metadata for c in result] == [c.metadata for c in circuits], backend
+        assert result.circuit(1).to_dict()["metadata"] == {"xval": 50 * 1e-6}
+    set_id = JobManager(store_dir).run(feature_circuits(), shots=8, seed=SEED).job_set_id()
+    shown = json.loads(run_jobman("result", set_id, "--circuit", "metadata", "--json").stdout)
+    assert shown["metadata"] == {"experiment_type": "T1", "xval": 1.5e-05, "qubits": [0], "tags": {"run": 3}}
+    exported = [json.loads(line) for line in run_jobman("export", set_id, "--format", "jsonl").stdout.splitlines()]
+    assert [row["metadata"] for row in exported] == [c.metadata for c in feature_circuits()]

@@ -410,11 +410,14 @@ def _outcome(experiment: Any) -> CircuitOutcome:
         header = vars(header) if header is not None and hasattr(header, "__dict__") else {}
     num_clbits = int(header.get("memory_slots", 0) or 0)
     creg_sizes = [int(size) for _, size in header.get("creg_sizes") or []]
+    metadata = header.get("metadata")  # the circuit's metadata, which Aer puts in the header
+    metadata = dict(metadata) if isinstance(metadata, dict) else None
     if not experiment.success:
         return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status),
-                              creg_sizes=creg_sizes)
+                              creg_sizes=creg_sizes, metadata=metadata)
     data = experiment.data
     counts = getattr(data, "counts", None)
     memory = getattr(data, "memory", None)
     return CircuitOutcome(JobStatus.DONE, num_clbits, counts=dict(counts) if counts is not None else {},
-                          memory=list(memory) if memory is not None else None, creg_sizes=creg_sizes)
+                          memory=list(memory) if memory is not None else None, creg_sizes=creg_sizes,
+                          metadata=metadata)
