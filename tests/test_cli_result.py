@@ -17,7 +17,7 @@ def test_result_json_lines_by_name(demo_store):
     result = invoke("result", BETA, "--circuit", "c7", "--json", store=demo_store)
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"index": 7, "name": "c7", "status": "DONE",
-                                         "counts": {"00111": 100}, "error": None}
+                                         "counts": {"00111": 100}, "error": None, "metadata": None}
 
 
 def test_result_out_of_range_says_the_range(demo_store):
