@@ -27,7 +27,7 @@ def test_run_wait_export_without_parsing_text(small_qpy, tmp_path):
     out = tmp_path / "out.csv"
     done = _bash(SCRIPT, str(small_qpy), str(out), store=tmp_path / "store")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == '{"index":5,"name":"c5","status":"DONE","counts":{"00101":64},"error":null}\n'
+    assert done.stdout == '{"index":5,"name":"c5","status":"DONE","counts":{"00101":64},"error":null,"metadata":{}}\n'
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert len(rows) == 40
     assert all({row["outcome"]: int(row["count"])} == expected_counts(int(row["index"]), 64, BASIS_QUBITS)
