@@ -231,7 +231,7 @@ class Engine:
                 return None
             job_id, entry = self.call(self._submitter(record, work.runs, prepared))
         except Exception as error:
-            if quietly(lambda: self.backend.must_wait(error)):
+            if quietly(lambda error=error: self.backend.must_wait(error)):
                 self._wait_for_room(record, item, queue)
             elif not self._split(work, error, queue):
                 self._fail(work, names, message(error))

@@ -89,7 +89,7 @@ def _reattach(engine: Engine, record: ChunkRecord, missing: list[int]) -> Flight
     try:
         status = engine.call(lambda: engine.backend.status(job_id))
     except Exception as error:
-        if quietly(lambda: engine.backend.is_missing(error)):
+        if quietly(lambda error=error: engine.backend.is_missing(error)):
             return None  # the service does not know it: lost, its circuits are submitted again
         status = None  # an outage says nothing about the job: follow it, the engine asks again
     last["job_id"] = job_id

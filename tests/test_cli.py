@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from conftest import expected_counts, run_jobman, write_qpy

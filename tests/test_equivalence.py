@@ -10,7 +10,6 @@ list is also compared with one literal ``AerSimulator().run(all).result().get_co
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from qiskit import qasm3, qpy

@@ -8,7 +8,6 @@ real CLI. Other kills happen at random times while the test watches the store.
 """
 
 import json
-import os
 import random
 import signal
 import subprocess

@@ -44,7 +44,7 @@ def run_executor(raw_params: str, simulator: AerSimulator, seed: int | None) -> 
         converter = QUANTUM_PROGRAM_PARAMS_CONVERTERS[params["schema_version"]]
         program, _options = converter.decoder(converter.model.model_validate(params))
     except Exception as ex:  # noqa: BLE001 - any decoding problem is a validation error
-        raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}")
+        raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}") from ex
 
     sampler = AerSamplerV2.from_backend(simulator, seed=seed)
     rng = np.random.default_rng(seed)

@@ -73,7 +73,7 @@ def run_program(
             params = decode_params(raw_params)
             pubs = _sampler_pubs(params)
         except Exception as ex:  # noqa: BLE001 - any decoding problem is a validation error
-            raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}")
+            raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}") from ex
         return _run_sampler(pubs, simulator, seed)
     if program_id == "executor":
         from .executor import run_executor  # imported lazily: samplomatic is heavy
