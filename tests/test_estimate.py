@@ -19,7 +19,7 @@ def test_ibm_usage_is_recorded_per_attempt_as_the_service_reports_it(store_dir, 
     job_set = manager(store_dir).run(make_basis_circuits(12, 3), backend=ibm_backend(), shots=20,
                                      chunk_size=5, seed=1)
     chunks = job_set._set.chunks()
-    for chunk, job in zip(chunks, ibm_account.jobs):
+    for chunk, _job in zip(chunks, ibm_account.jobs):
         [attempt] = chunk.attempts
         usage = attempt["usage"]
         assert usage["quantum_seconds"] == 1.5 and usage["status"] == "final"
