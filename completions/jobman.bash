@@ -32,7 +32,7 @@ _jobman() {
     case "$cmd" in
         "")
             if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose -h --help"
-            else _jobman_reply -W "adopt backends cancel completions delete export jobs list result resume retry run show status wait"; fi
+            else _jobman_reply -W "adopt backends cancel completions delete export jobs list logs result resume retry run show status wait"; fi
             ;;
         adopt)
             case "$prev" in
@@ -95,6 +95,13 @@ _jobman() {
             esac
             if [[ $cur == -* ]]; then _jobman_reply -W "--status -s --name -n --limit -l --json --store -q --quiet -v --verbose -h --help"; else :; fi
             ;;
+        logs)
+            case "$prev" in
+                --interval) :; return ;;
+                --store) _jobman_dirs; return ;;
+            esac
+            if [[ $cur == -* ]]; then _jobman_reply -W "--follow -f --interval --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            ;;
         result)
             case "$prev" in
                 --circuit|-c) :; return ;;
@@ -107,7 +114,7 @@ _jobman() {
                 --max-usage) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--max-usage --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--max-usage --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         retry)
             case "$prev" in
@@ -115,7 +122,7 @@ _jobman() {
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --on-failure --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --on-failure --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         run)
             case "$prev" in
@@ -138,9 +145,10 @@ _jobman() {
                 --max-retries) :; return ;;
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
                 --max-usage) :; return ;;
+                --notify-command) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

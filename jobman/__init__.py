@@ -13,13 +13,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["JobManager", "ManagedJobSet", "ManagedResult", "JobStatus", "JobmanError", "__version__"]
+__all__ = ["JobManager", "ManagedJobSet", "ManagedResult", "JobStatus", "SetState", "JobmanError",
+           "__version__"]
 
 _LAZY = {
     "JobManager": "jobman.manager",
-    "ManagedJobSet": "jobman.manager",
+    "ManagedJobSet": "jobman.job_set",
     "ManagedResult": "jobman.result",
     "JobStatus": "jobman.status",
+    "SetState": "jobman.status",
     "JobmanError": "jobman.exceptions",
 }
 

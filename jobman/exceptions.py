@@ -80,3 +80,13 @@ class SignalReceived(KeyboardInterrupt):
 
 class JobmanWarning(UserWarning):
     """Something the user should know that does not stop the run (the CLI prints ``Warning: ...``)."""
+
+
+class JobSetTimeoutError(JobmanError, TimeoutError):
+    """A wait for a set's final state ran out of time (exit code 124, as timeout(1))."""
+
+    exit_code = 124
+
+
+class SetInterruptedError(JobmanError):
+    """The set is INTERRUPTED: no process runs it and work is left (``jobman resume`` it)."""

@@ -1,7 +1,8 @@
 """The library's front door: ``JobManager().run(...)`` and the handle it returns.
 
 Names follow Qiskit's old IBMQJobManager: ``JobManager.run`` returns a
-``ManagedJobSet`` with ``job_set_id()``, ``statuses()``, ``report()`` and ``results()``.
+:class:`~jobman.job_set.ManagedJobSet` with ``job_set_id()``, ``status()``, ``report()`` and
+``results()``; with ``wait=False`` it returns at once while a background thread runs the set.
 
 Every command that writes a set (run, resume, retry, an offline cancel) holds the set's lock
 while it does; a second writer gets :class:`~jobman.exceptions.SetLockedError`.
@@ -14,20 +15,21 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from jobman.backends import backend_from_record, backend_record, get_backend
 from jobman.backends.base import Backend, RunOptions
 from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, Flight, WorkItem
 from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
-from jobman.exceptions import BackendError, Interrupted, SetLockedError, StoreError, UsageError
+from jobman.exceptions import BackendError, Interrupted, JobmanError, SetLockedError, StoreError, UsageError
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord, new_attempt
-from jobman.result import ManagedResult
+from jobman.job_set import ManagedJobSet
+from jobman.notify import OPTION as NOTIFY_OPTION, notify
 from jobman.retry import RetryPolicy
-from jobman.status import JobStatus, SetState
+from jobman.status import JobStatus
 from jobman.store import SetStore, Store, atomic_write, new_set_id
-from jobman.summary import describe_failure, summarize
+from jobman.summary import describe_failure, exit_code
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.dryrun import DryRun
@@ -47,54 +49,6 @@ OnChange = Callable[[ChunkRecord], None]
 OnStart = Callable[["ManagedJobSet"], None]
 
 
-class ManagedJobSet:
-    """A job set in the store: follow it, report on it, get its merged result."""
-
-    def __init__(self, set_store: SetStore, engine: Engine | None = None) -> None:
-        self._set = set_store
-        self.engine = engine
-
-    def job_set_id(self) -> str:
-        """The set's id (what ``jobman status ID`` takes)."""
-        return self._set.id
-
-    @property
-    def name(self) -> str:
-        """The set's name."""
-        return self._set.record.name
-
-    def statuses(self) -> list[JobStatus]:
-        """The status of every chunk (one backend job each), in chunk order."""
-        return [chunk.job_status for chunk in self._set.chunks()]
-
-    def status(self) -> SetState:
-        """The set's lifecycle state: PENDING, RUNNING, INTERRUPTED, DONE or CANCELLED."""
-        return SetState(self.summary()["status"])
-
-    def summary(self, detail: bool = False) -> dict[str, Any]:
-        """Totals per status, failures and facts about the set, as data."""
-        return summarize(self._set, detail=detail)
-
-    def report(self) -> str:
-        """A short human-readable report of the set's state."""
-        s = self.summary()
-        lines = [f"Job set {s['id']} ({s['name']}): {s['status']}",
-                 f"  backend {s['backend']}, {s['total']} circuits in {s['num_chunks']} chunks, "
-                 f"{s['shots']} shots",
-                 "  circuits: " + ", ".join(f"{k} {v}" for k, v in s["circuits"].items())]
-        for row in s["failures"]:
-            lines.append(f"  {describe_failure(row)}")
-        return "\n".join(lines)
-
-    def results(self) -> ManagedResult:
-        """The merged result, queryable by global circuit index or name."""
-        return ManagedResult(self._set)
-
-    def is_running(self) -> bool:
-        """Whether some process is running the set now."""
-        return self._set.is_locked()
-
-
 class JobManager:
     """Runs tasks as managed job sets, persisted in a store.
 
@@ -111,14 +65,17 @@ class JobManager:
 
     # creating -----------------------------------------------------------------------
     def run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
-            shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
-            name: str | None = None, memory: bool = False, max_in_flight: int | None = None,
-            max_retries: int = 3, on_failure: str = "continue", max_usage: float | None = None,
-            noise_model: Any = None, backend_options: dict[str, Any] | None = None,
-            transpile_options: dict[str, Any] | None = None,
-            on_change: OnChange | None = None,
-            on_created: Callable[[ManagedJobSet], None] | None = None) -> ManagedJobSet:
-        """Run circuits (objects, or paths to QPY/QASM files or directories) and wait for the end.
+            wait: bool = True, on_change: OnChange | None = None,
+            on_created: OnStart | None = None, **task: Any) -> ManagedJobSet:
+        """Run circuits (objects, or paths to QPY/QASM files or directories) as a new set.
+
+        ``task`` holds the options of :meth:`create` (``shots``, ``seed``, ``chunk_size``,
+        ``name``, ``memory``, ``max_in_flight``, ``max_retries``, ``on_failure``,
+        ``max_usage``, ``noise_model``, ``backend_options``, ``transpile_options``,
+        ``notify_command``). With ``wait=True`` (the default) this returns when the set is final;
+        with ``wait=False`` it returns once the set exists (bad input raises at once) and a
+        background thread runs it: follow it with the handle's ``status()``,
+        ``wait_for_final_state()``, ``result()`` or ``cancel()``.
 
         Circuits that cannot run (no measurements, unbound parameters, too wide for the backend)
         end in ERROR with the reason; the others run. With ``max_usage`` (seconds of QPU time,
@@ -132,23 +89,54 @@ class JobManager:
         ``generate_preset_pass_manager`` (e.g. ``{"scheduling_method": "alap"}``). All are
         recorded in the set, and resume and retry run with exactly them.
         """
+        source, set_store, backend_obj = self._new_set(circuits, backend, **task)
+        held = _hold_or_close(set_store, (source, backend_obj))
+
+        def drive() -> ManagedJobSet:
+            if on_created is not None:
+                on_created(self._handle(set_store))
+            return self._drive(set_store, source, backend_obj, plan_unfinished, on_change)
+
+        return self._launch(set_store, held, drive, wait, (source, backend_obj))
+
+    def create(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer",
+               **task: Any) -> "tuple[ManagedJobSet, IO[str]]":
+        """Create a set and take its lock without running it: for launchers that hand the lock
+        to the process that runs it (``jobman run --detach``). Closing the lock file releases it.
+
+        Options: ``shots`` (1024), ``seed``, ``chunk_size``, ``name``, ``memory``,
+        ``max_in_flight``, ``max_retries`` (3), ``on_failure`` ("continue"), ``noise_model``,
+        ``backend_options``, ``transpile_options`` (see :meth:`run`), ``notify_command`` (a
+        shell command run when the set's run ends, recorded so that resume and retry run it).
+        """
+        source, set_store, backend_obj = self._new_set(circuits, backend, **task)
+        with _closing(source, backend_obj):
+            return self._handle(set_store), _hold_or_close(set_store, ())
+
+    def _new_set(self, circuits: Any, backend: str | Backend, *, shots: int = 1024,
+                 seed: int | None = None, chunk_size: int | None = None, name: str | None = None,
+                 memory: bool = False, max_in_flight: int | None = None, max_retries: int = 3,
+                 on_failure: str = "continue", max_usage: float | None = None, noise_model: Any = None,
+                 backend_options: dict[str, Any] | None = None,
+                 transpile_options: dict[str, Any] | None = None, notify_command: str | None = None
+                 ) -> tuple["CircuitSource", SetStore, Backend]:
+        """Check the options, open the inputs and the backend, and write the new set."""
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
         _check_max_usage(max_usage)
+        if notify_command is not None and not str(notify_command).strip():
+            raise UsageError("--notify-command must not be empty")
         backend_obj = _backend(backend, noise_model, backend_options, transpile_options)
         set_id = new_set_id()
         engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
                           "on_failure": on_failure, "max_usage": max_usage}
         try:
             source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
-                                             seed, chunk_size, name, memory)
+                                             seed, chunk_size, name, memory, notify_command)
         except BaseException:
             self.store.discard_staging(set_id)
             backend_obj.close()
             raise
-        with _closing(source, backend_obj), _resumable(set_store.id), set_store.lock():
-            if on_created is not None:
-                on_created(ManagedJobSet(set_store))
-            return self._drive(set_store, source, backend_obj, plan_unfinished, on_change)
+        return source, set_store, backend_obj
 
     def dry_run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
                 shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
@@ -172,8 +160,8 @@ class JobManager:
             backend_obj.close()
 
     def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
-                shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool
-                ) -> tuple["CircuitSource", SetStore]:
+                shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool,
+                notify_command: str | None = None) -> tuple["CircuitSource", SetStore]:
         """Open the inputs, plan the chunks and write the new set (it appears whole or not)."""
         source, inputs = self._open_inputs(circuits, set_id)
         options = RunOptions(shots=shots, seed=seed, memory=memory)
@@ -186,6 +174,8 @@ class JobManager:
                            inputs=inputs, backend=described, options=options.to_dict(),
                            total=len(source), chunk_size=size, num_chunks=len(ranges))
         record.options["engine"] = engine_options
+        if notify_command is not None:
+            record.options[NOTIFY_OPTION] = str(notify_command)
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
         set_store = self.store.create_set(record, chunks)
         if any(f.get("embedded") for f in inputs):  # the staging folder was renamed: reopen from the set
@@ -280,7 +270,8 @@ class JobManager:
     # continuing ---------------------------------------------------------------------
     def resume(self, set_id: str | None = None, backend: Backend | None = None,
                on_change: OnChange | None = None, on_failure: str | None = None,
-               on_start: OnStart | None = None, max_usage: float | None = None) -> ManagedJobSet:
+               on_start: OnStart | None = None, max_usage: float | None = None, *,
+               wait: bool = True, held_lock: "IO[str] | int | None" = None) -> ManagedJobSet:
         """Carry on with a set whose process stopped (kill, crash, Ctrl-C, power loss, or the
         usage budget).
 
@@ -289,35 +280,78 @@ class JobManager:
         ``on_failure`` overrides the set's ``--on-failure`` policy for this run; ``on_start`` is
         called once the set is locked and its inputs and backend are open, before any work;
         ``max_usage`` replaces the set's budget (seconds, counted over the whole set, earlier
-        runs included).
+        runs included). ``wait=False`` returns at once and runs it in a background thread (see
+        :meth:`run`); ``held_lock`` is the set's lock taken by :meth:`hold` (maybe in the parent).
         """
         _check_max_usage(max_usage)
-        set_store = self.store.open_set(set_id)
-        with _resumable(set_store.id), set_store.lock():
-            if max_usage is not None:
+        check_on_failure(on_failure)
+        set_store, held = self.hold(set_id, held_lock=held_lock)
+        if max_usage is not None:
+            try:
                 set_store.record.options.setdefault("engine", {})["max_usage"] = max_usage
                 set_store.save_record()
-            return self._continue(set_store, backend, plan_unfinished, on_change, on_failure, on_start)
+            except BaseException:
+                held.close()
+                raise
+        return self._launch(set_store, held, lambda: self._continue(
+            set_store, backend, plan_unfinished, on_change, on_failure, on_start), wait)
 
     def retry(self, set_id: str | None = None, indices: Iterable[int] | None = None,
               backend: Backend | None = None, on_change: OnChange | None = None,
-              on_failure: str | None = None, on_start: OnStart | None = None) -> ManagedJobSet:
+              on_failure: str | None = None, on_start: OnStart | None = None, *,
+              wait: bool = True, held_lock: "IO[str] | int | None" = None) -> ManagedJobSet:
         """Resubmit the failed or cancelled circuits (all, or those in ``indices``) of a finished
         set; their new results replace the failures in the same set. ``on_failure`` overrides
-        the set's policy (with ``abort``, a circuit that fails again cancels the rest again)."""
+        the set's policy (with ``abort``, a circuit that fails again cancels the rest again);
+        the other arguments are those of :meth:`resume`."""
+        check_on_failure(on_failure)
+        wanted = None if indices is None else set(indices)
+        set_store, held = self.hold(set_id, retry=True, indices=wanted, held_lock=held_lock)
+        return self._launch(set_store, held, lambda: self._continue(
+            set_store, backend, lambda e: (plan_retry(e, wanted), []), on_change, on_failure,
+            on_start), wait)
+
+    def hold(self, set_id: str | None = None, *, retry: bool = False,
+             indices: "set[int] | None" = None, held_lock: "IO[str] | int | None" = None
+             ) -> "tuple[SetStore, IO[str]]":
+        """Open a set and take its lock (or take over ``held_lock``), checking that it can be
+        retried when ``retry``. A cancel request left by a dead run is dropped. The caller
+        drives the set, hands the lock to the process that will (``--detach``), or closes it."""
         set_store = self.store.open_set(set_id)
-        with _resumable(set_store.id), set_store.lock():
-            chunks = set_store.chunks()
-            if any(not c.job_status.is_final for c in chunks):
-                raise UsageError(f"job set {set_store.id} is not finished; "
-                                 f"run `jobman resume {set_store.id}` first")
-            wanted = None if indices is None else set(indices)
-            if wanted is not None and not any(start <= i < stop for c in chunks
-                                              for start, stop, *_ in c.failed for i in wanted):
-                raise UsageError(f"none of the given circuits failed or was cancelled in job set "
-                                 f"{set_store.id}; nothing to retry")
-            return self._continue(set_store, backend, lambda e: (plan_retry(e, wanted), []), on_change,
-                                  on_failure, on_start)
+        if held_lock is not None:
+            return set_store, set_store.take_over_lock(held_lock)
+        held = set_store.acquire_lock()
+        try:
+            set_store.paths.cancel_file.unlink(missing_ok=True)  # only a live run acts on one
+            if retry:
+                _check_retry(set_store, indices)
+        except BaseException:
+            held.close()
+            raise
+        return set_store, held
+
+    def _launch(self, set_store: SetStore, held: "IO[str]", drive: Callable[[], ManagedJobSet],
+                wait: bool, resources: Sequence[Any] = ()) -> ManagedJobSet:
+        """Drive the set under the ``held`` lock, here (``wait``) or in a background thread."""
+        def work() -> ManagedJobSet:
+            return self._drive_held(set_store, held, drive, resources)
+
+        return work() if wait else self._handle(set_store)._start(work)
+
+    def _drive_held(self, set_store: SetStore, held: "IO[str]", drive: Callable[[], ManagedJobSet],
+                    resources: Sequence[Any]) -> ManagedJobSet:
+        """``drive()`` under the lock; then, with the lock released, the set's notify command."""
+        code = 1
+        try:
+            with _closing(*resources), _resumable(set_store.id), set_store.lock(held):
+                job_set = drive()
+            code = exit_code(job_set.summary())
+            return job_set
+        except JobmanError as error:
+            code = error.exit_code
+            raise
+        finally:
+            notify(set_store, code)
 
     def _continue(self, set_store: SetStore, backend: Backend | None, plan: Plan,
                   on_change: OnChange | None, on_failure: str | None = None,
@@ -325,9 +359,6 @@ class JobManager:
         """Reopen the set's inputs and backend (under its lock) and drive it."""
         from jobman.inputs import reopen_source
 
-        if on_failure is not None and on_failure not in ON_FAILURE_CHOICES:
-            raise UsageError(f"--on-failure must be one of {', '.join(ON_FAILURE_CHOICES)}, "
-                             f"not {on_failure!r}")
         source = reopen_source(_recorded_files(set_store))
         try:
             backend_obj = backend or _restore_backend(set_store)
@@ -336,13 +367,12 @@ class JobManager:
             raise
         with _closing(source, backend_obj):
             if on_start is not None:
-                on_start(ManagedJobSet(set_store))
+                on_start(self._handle(set_store))
             return self._drive(set_store, source, backend_obj, plan, on_change, on_failure)
 
     def _drive(self, set_store: SetStore, source: "CircuitSource", backend: Backend, plan: Plan,
                on_change: OnChange | None, on_failure: str | None = None) -> ManagedJobSet:
         """Plan and run the set's work; the caller holds the lock and closes source and backend."""
-        set_store.paths.cancel_file.unlink(missing_ok=True)  # only a live run acts on a request
         engine = Engine(set_store, source, backend, RunOptions.from_dict(set_store.record.options),
                         self._config(set_store, on_failure), on_change, self.clock)
         try:
@@ -356,7 +386,10 @@ class JobManager:
         except StoreError as error:
             raise StoreError(f"{error}; when the store is writable again, run "
                              f"`jobman resume {set_store.id}`") from None
-        return ManagedJobSet(set_store, engine)
+        return ManagedJobSet(set_store, engine, self)
+
+    def _handle(self, set_store: SetStore) -> ManagedJobSet:
+        return ManagedJobSet(set_store, manager=self)
 
     def _config(self, set_store: SetStore, on_failure: str | None = None) -> EngineConfig:
         engine_opts = set_store.record.options.get("engine", {})
@@ -370,7 +403,24 @@ class JobManager:
     # reading and cancelling -----------------------------------------------------------
     def job_set(self, set_id: str | None = None) -> ManagedJobSet:
         """An existing set by id, prefix or name (the newest when None)."""
-        return ManagedJobSet(self.store.open_set(set_id))
+        return self._handle(self.store.open_set(set_id))
+
+    def job_sets(self, status: "str | Iterable[str] | None" = None, name: str | None = None,
+                 limit: int | None = None) -> list[ManagedJobSet]:
+        """Sets in the store, newest first, filtered as ``jobman list`` does: by lifecycle
+        state(s) (``"DONE"``, ``["RUNNING", "PENDING"]``), by name (a shell pattern like
+        ``"bell*"``, else a substring) and at most ``limit`` of them."""
+        from jobman.selection import check_states, select_sets
+
+        states = check_states([status] if isinstance(status, str) else status)
+        return [self._handle(set_store)
+                for set_store, _ in select_sets(self.store, states, name, limit)]
+
+    def delete(self, set_id: str) -> None:
+        """Delete a set and its results; refused (SetLockedError) while a process runs it."""
+        set_store = self.store.open_set(set_id)
+        with set_store.lock():  # no run can start on it while it goes
+            self.store.delete_set(set_store.id)
 
     def cancel(self, set_id: str | None = None, wait: float = 0.0,
                backend: Backend | None = None) -> ManagedJobSet:
@@ -390,13 +440,13 @@ class JobManager:
                 with set_store.lock():
                     set_store.paths.cancel_file.unlink(missing_ok=True)
                     self._cancel_offline(set_store, backend)
-                return ManagedJobSet(set_store)
+                return self._handle(set_store)
             except SetLockedError:
                 if not requested:
                     atomic_write(set_store.paths.cancel_file, b"cancel\n")
                     requested = True
                 if self.clock() >= deadline:
-                    return ManagedJobSet(set_store)
+                    return self._handle(set_store)
                 self.sleep(min(0.1, max(0.0, deadline - self.clock())))
 
     def _cancel_offline(self, set_store: SetStore, backend: Backend | None) -> None:
@@ -436,12 +486,42 @@ class _NoBackend(Backend):
 
 
 @contextmanager
-def _closing(source: "CircuitSource", backend: Backend) -> Iterator[None]:
+def _closing(*resources: Any) -> Iterator[None]:
+    """Close the inputs and the backend at the end, whatever happens."""
     try:
         yield
     finally:
-        source.close()
-        backend.close()
+        for resource in resources:
+            resource.close()
+
+
+def _hold_or_close(set_store: SetStore, resources: Sequence[Any]) -> "IO[str]":
+    """The new set's lock; if it cannot be taken, ``resources`` are closed."""
+    try:
+        return set_store.acquire_lock()
+    except BaseException:
+        for resource in resources:
+            resource.close()
+        raise
+
+
+def check_on_failure(on_failure: str | None) -> None:
+    """A usage error unless ``on_failure`` is None or one of :data:`ON_FAILURE_CHOICES`."""
+    if on_failure is not None and on_failure not in ON_FAILURE_CHOICES:
+        raise UsageError(f"--on-failure must be one of {', '.join(ON_FAILURE_CHOICES)}, "
+                         f"not {on_failure!r}")
+
+
+def _check_retry(set_store: SetStore, wanted: "set[int] | None") -> None:
+    """A set can be retried when it is finished and (some of) the wanted circuits failed."""
+    chunks = set_store.chunks()
+    if any(not c.job_status.is_final for c in chunks):
+        raise UsageError(f"job set {set_store.id} is not finished; "
+                         f"run `jobman resume {set_store.id}` first")
+    if wanted is not None and not any(start <= i < stop for c in chunks
+                                      for start, stop, *_ in c.failed for i in wanted):
+        raise UsageError(f"none of the given circuits failed or was cancelled in job set "
+                         f"{set_store.id}; nothing to retry")
 
 
 @contextmanager

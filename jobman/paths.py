@@ -54,6 +54,11 @@ class SetPaths:
         return self.folder / "cancel-requested"
 
     @property
+    def log_file(self) -> Path:
+        """The output of the background process of a detached run (``jobman logs``)."""
+        return self.folder / "run.log"
+
+    @property
     def chunks_folder(self) -> Path:
         return self.folder / "chunks"
 

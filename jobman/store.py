@@ -23,7 +23,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 from jobman.exceptions import SetLockedError, SetNotFoundError, StoreError
 from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
@@ -308,30 +308,62 @@ class SetStore:
 
     # the writer's lock ---------------------------------------------------------------
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the set's writer lock; refuse if another live process holds it."""
-        import fcntl
+    def lock(self, held: "IO[str] | int | None" = None) -> Iterator[None]:
+        """Hold the set's writer lock; refuse if another live process holds it.
 
+        ``held`` is the lock already taken: a file from :meth:`acquire_lock` (given to another
+        thread) or a descriptor of it inherited from the process that started this one
+        (``jobman run --detach``). It is released when the block ends.
+        """
+        handle = self.acquire_lock() if held is None else self.take_over_lock(held)
+        try:
+            yield
+        finally:
+            handle.close()  # closing releases the lock; the kernel does it too if we die
+
+    def acquire_lock(self) -> "IO[str]":
+        """Take the writer lock and return its open file: the lock lasts until it is closed."""
         try:
             handle = open(self.paths.lock_file, "a+")
         except OSError as error:
             raise StoreError(f"cannot open the lock of job set {self.id}: "
                              f"{error.strerror or error}") from None
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as error:
-                if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise SetLockedError(f"job set {self.id} is being run by another process "
-                                         f"(see `jobman status {self.id}`)") from None
-                raise StoreError(f"cannot lock job set {self.id}: {error.strerror or error}") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
-            yield
-        finally:
-            handle.close()  # closing releases the lock; the kernel does it too if we die
+            self._flock(handle)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    def take_over_lock(self, held: "IO[str] | int") -> "IO[str]":
+        """The lock taken by :meth:`acquire_lock` here or in the process that started this one."""
+        try:
+            handle = os.fdopen(held, "a+") if isinstance(held, int) else held
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(self.paths.lock_file))
+        except OSError as error:
+            raise StoreError(f"cannot take over the lock of job set {self.id}: "
+                             f"{error.strerror or error}") from None
+        if not same:
+            handle.close()
+            raise StoreError(f"the lock handed over is not the lock of job set {self.id}")
+        os.set_inheritable(handle.fileno(), False)
+        self._flock(handle)  # already ours: confirms it, and records this process's pid
+        return handle
+
+    def _flock(self, handle: "IO[str]") -> None:
+        import fcntl
+
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise SetLockedError(f"job set {self.id} is being run by another process "
+                                     f"(see `jobman status {self.id}`)") from None
+            raise StoreError(f"cannot lock job set {self.id}: {error.strerror or error}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
 
     def is_locked(self) -> bool:
         """Whether some process holds the writer lock now."""

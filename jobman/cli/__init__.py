@@ -12,6 +12,7 @@ from jobman.cli.app import app
 from jobman.cli import run as _run  # noqa: F401,E402
 from jobman.cli import status as _status  # noqa: F401,E402
 from jobman.cli import wait as _wait  # noqa: F401,E402
+from jobman.cli import logs as _logs  # noqa: F401,E402
 from jobman.cli import result as _result  # noqa: F401,E402
 from jobman.cli import export as _export  # noqa: F401,E402
 from jobman.cli import listing as _listing  # noqa: F401,E402

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any, Iterator, List, Optional
 
 import typer
@@ -11,6 +10,7 @@ from typing_extensions import Annotated
 from jobman.cli.app import FILTER_PANEL, JsonOption, StoreOption, app, open_store, terminal
 from jobman.cli.formatting import timestamp
 from jobman.exceptions import UsageError
+from jobman.selection import name_matches  # noqa: F401 - also imported from here
 
 COLUMNS = ("id", "name", "status", "backend", "total", "created", "circuits", "failed", "running")
 
@@ -64,34 +64,22 @@ def _columns(id_width: int, *cells: str) -> str:
 def _rows(store: Any, wanted: set[str], pattern: Optional[str], limit: Optional[int]
           ) -> Iterator[dict[str, Any]]:
     """Matching sets, newest first; stops reading the store once ``limit`` are found."""
-    from jobman.summary import summarize
+    from jobman.selection import select_sets
 
-    found = 0
-    for set_store in store.list_sets():
-        if limit is not None and found >= limit:
-            return
-        if pattern is not None and not name_matches(set_store.record.name, pattern):
-            continue
-        summary = summarize(set_store)
-        if wanted and summary["status"] not in wanted:
-            continue
-        found += 1
+    for _, summary in select_sets(store, wanted, pattern, limit):
         yield {key: summary[key] for key in COLUMNS}
-
-
-def name_matches(name: str, pattern: str) -> bool:
-    """Shell-style match when ``pattern`` has ``*?[``, else a case-sensitive substring match."""
-    if any(char in pattern for char in "*?["):
-        return fnmatch.fnmatchcase(name, pattern)
-    return pattern in name
 
 
 def check_statuses(statuses: Optional[List[str]], what: str) -> set[str]:
     """Upper-cased statuses from --status (set states when ``what`` is "set", else chunk
     statuses); a usage error names the known ones."""
-    from jobman.status import JobStatus, SetState
+    from jobman.status import JobStatus
 
-    known = [status.value for status in (SetState if what == "set" else JobStatus)]
+    known = [status.value for status in JobStatus]
+    if what == "set":
+        from jobman.selection import check_states
+
+        return check_states(statuses)
     wanted = {status.upper() for status in statuses or ()}
     unknown = sorted(wanted - set(known))
     if unknown:

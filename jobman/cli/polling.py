@@ -9,20 +9,18 @@ import time
 from typing import Any, Callable, Iterator
 
 from jobman.cli.formatting import clock_time, totals
-from jobman.exceptions import JobmanError
+from jobman.exceptions import JobSetTimeoutError, SetInterruptedError
 from jobman.status import SetState
 
 #: How long a set may be unfinished with no process holding it before waiting gives up.
 STALL_GRACE = 5.0
 
 
-class WaitTimeout(JobmanError):
+class WaitTimeout(JobSetTimeoutError):
     """The set did not finish within ``--timeout`` (exit code 124, as timeout(1))."""
 
-    exit_code = 124
 
-
-class SetStalled(JobmanError):
+class SetStalled(SetInterruptedError):
     """The set is unfinished and no process is running it, so it will not finish by itself."""
 
 

@@ -8,23 +8,30 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.detach import DetachOption, LockFdOption, launch
 from jobman.cli.progress import follow
 from jobman.cli.run import MaxUsageOption, announce, finish, parse_duration
 
 
 @app.command("resume")
 def resume_command(set_id: SetArgument = None, max_usage: MaxUsageOption = None,
+                   detach: DetachOption = False, lock_fd: LockFdOption = None,
                    store: StoreOption = None) -> int:
     """Carry on with a job set that stopped (crash, kill, Ctrl-C, usage budget).
 
-    Chunks already done are not run again. Example: jobman resume 20261121-0945 --max-usage 30m
+    Chunks already done are not run again; prints the set id on stdout.
+    Example: jobman resume 20261121-0945 --max-usage 30m
+
+    Example: jobman resume 20261121-0945 --detach && jobman logs 20261121-0945 --follow
     """
     from jobman.manager import JobManager
 
     budget = parse_duration(max_usage, "--max-usage")
     manager = JobManager(open_store(store))
+    if detach and lock_fd is None:
+        return launch(*manager.hold(set_id), ["resume"])
     with follow(terminal, "resume") as progress:
-        job_set = manager.resume(set_id, on_change=progress.on_change, max_usage=budget,
+        job_set = manager.resume(set_id, on_change=progress.on_change, max_usage=budget, held_lock=lock_fd,
                                  on_start=lambda started: _started(started, progress))
     return finish(job_set)
 
@@ -38,13 +45,17 @@ def retry_command(
     on_failure: Annotated[Optional[str], typer.Option("--on-failure", metavar="continue|abort",
                           help="Override the set's --on-failure policy for this retry.",
                           rich_help_panel="Submission")] = None,
+    detach: DetachOption = False,
+    lock_fd: LockFdOption = None,
     store: StoreOption = None,
 ) -> int:
     """Resubmit only the failed or cancelled circuits of a finished job set.
 
-    Example: jobman retry --circuit 2000-2299
+    Prints the set id on stdout. Example: jobman retry --circuit 2000-2299
+
+    Example: jobman retry 20261121-0945 --detach
     """
-    from jobman.manager import JobManager
+    from jobman.manager import JobManager, check_on_failure
     from jobman.spec import parse_spec
 
     manager = JobManager(open_store(store))
@@ -53,13 +64,19 @@ def retry_command(
         found = manager.store.open_set(set_id)
         indices = parse_spec(circuit, found.record.total, found.find_name)
         set_id = found.id
+    if detach and lock_fd is None:
+        check_on_failure(on_failure)
+        set_store, held = manager.hold(set_id, retry=True, indices=None if indices is None else set(indices))
+        flags = (["--circuit", circuit] if circuit is not None else []) + \
+            (["--on-failure", on_failure] if on_failure is not None else [])
+        return launch(set_store, held, ["retry", *flags])
     with follow(terminal, "retry") as progress:
         job_set = manager.retry(set_id, indices, on_change=progress.on_change, on_failure=on_failure,
-                                on_start=lambda started: _started(started, progress))
+                                held_lock=lock_fd, on_start=lambda started: _started(started, progress))
     return finish(job_set)
 
 
 def _started(job_set, progress) -> None:
     """The set is locked and ready: its id on stdout, then the progress display."""
     announce(job_set.job_set_id())
-    progress.start(job_set._set)
+    progress.start(job_set.set_store)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import JsonOption, StoreOption, app, flag, open_store, terminal
+from jobman.cli.detach import DetachOption
 from jobman.cli.progress import follow
 from jobman.exceptions import UsageError
 
@@ -21,6 +22,11 @@ MaxUsageOption = Annotated[Optional[str], typer.Option(
     "submitting when the usage recorded plus the estimate of jobs in flight would pass it (QPU "
     "time on IBM, simulation time on Aer); the rest stays PENDING for `jobman resume`.",
     rich_help_panel="Submission")]
+NotifyOption = Annotated[Optional[str], typer.Option(
+    "--notify-command", metavar="CMD", rich_help_panel="Background",
+    help="Shell command run when the set's run ends, with JOBMAN_SET_ID, JOBMAN_SET_STATE, "
+         "JOBMAN_FAILED and JOBMAN_EXIT_CODE set; resume and retry run it too, e.g. "
+         "--notify-command 'mail -s \"$JOBMAN_SET_ID $JOBMAN_SET_STATE\" me@example.org < /dev/null'.")]
 #: --mode and friends, with their defaults: given to IBM backends only.
 IBM_DEFAULTS = {"mode": "batch", "max_time": None, "optimization_level": 1, "skip_transpile": False,
                 "sampler": "v2", "account": None, "instance": None, "max_payload": None}
@@ -95,14 +101,19 @@ def run_command(
                        "and upload per job, a transpiled sample and the estimated QPU time; submit "
                        "nothing, create no set.", panel="Task")] = False,
     json_output: JsonOption = False,
+    notify_command: NotifyOption = None,
+    detach: DetachOption = False,
     store: StoreOption = None,
 ) -> int:
-    """Run circuits as a new job set; print its id; wait for the end.
+    """Run circuits as a new job set; print its id; wait for the end, or --detach.
 
-    The set id goes to stdout as soon as the set exists; progress goes to stderr.
+    The set id goes to stdout as soon as the set exists; progress goes to stderr. With
+    --detach a background process runs the set and jobman returns at once.
 
     Example: jobman run examples/circuits.qpy --shots 1000 --seed 7
     (plan first: jobman run circuits.qpy --backend fake_manila --dry-run)
+
+    Example: SET=$(jobman run circuits.qpy --detach --notify-command 'notify-send "$JOBMAN_SET_STATE"')
     """
     from jobman.manager import JobManager
 
@@ -122,6 +133,14 @@ def run_command(
         show_dry_run(plan, json_output)
         return 0
     manager = JobManager(open_store(store))
+    task: dict[str, Any] = dict(shots=shots, seed=seed, chunk_size=chunk_size, name=name, memory=memory,
+                max_in_flight=max_in_flight, max_retries=max_retries, on_failure=on_failure,
+                notify_command=notify_command, max_usage=budget)
+    if detach:
+        from jobman.cli.detach import launch
+
+        job_set, held = manager.create([str(p) for p in inputs], backend=backend_obj, **task)
+        return launch(job_set.set_store, held, ["resume"])
 
     with follow(terminal, "run") as progress:
         def created(job_set) -> None:
@@ -129,11 +148,8 @@ def run_command(
             terminal.detail(f"job set folder: {manager.store.root / job_set.job_set_id()}")
             progress.start(manager.store.open_set(job_set.job_set_id()), fresh=True)
 
-        job_set = manager.run([str(p) for p in inputs], backend=backend_obj, shots=shots, seed=seed,
-                              chunk_size=chunk_size, name=name, memory=memory,
-                              max_in_flight=max_in_flight, max_retries=max_retries,
-                              on_failure=on_failure, on_change=progress.on_change, on_created=created,
-                              max_usage=budget)
+        job_set = manager.run([str(p) for p in inputs], backend=backend_obj, on_change=progress.on_change,
+                              on_created=created, **task)
     return finish(job_set)
 
 
