@@ -40,7 +40,7 @@ class SetState(str, Enum):
     """The lifecycle state of a whole job set, which scripts can rely on.
 
     ``PENDING``: a process holds the set but no chunk has started yet. ``RUNNING``: a live
-    process holds the set's lock and works on it. ``INTERRUPTED``: no process runs it and work
+    process holds the set's lock and works on it (until it lets go, even if all looks final). ``INTERRUPTED``: no process runs it and work
     is left (``jobman resume`` carries on). ``DONE``: every circuit is final; some may have
     failed (then the CLI exits 3). ``CANCELLED``: every circuit is final and some were
     cancelled (``jobman cancel``, ``--on-failure abort``, or the backend cancelled a job).

@@ -78,17 +78,18 @@ def _attempt_pieces(chunk: ChunkRecord, start: int, stop: int) -> list[tuple[int
 def set_state(chunks: list[ChunkRecord], running: bool) -> SetState:
     """The set's lifecycle state, from its chunk records and whether a live process holds its lock.
 
-    Final when every chunk is final: CANCELLED if some circuit was cancelled, else DONE (with or
-    without failed circuits). Otherwise RUNNING (PENDING until a chunk has started) while a
-    process holds the lock, and INTERRUPTED when none does.
+    While a process holds the lock the set is RUNNING (PENDING until a chunk has started), even
+    when every chunk looks final: a retry about to resubmit, or a run about to let go. With no
+    process: DONE or CANCELLED (some circuit was cancelled) when every chunk is final, with or
+    without failed circuits; INTERRUPTED when work is left.
     """
+    if running:
+        started = any(chunk.status != JobStatus.PENDING.value or chunk.attempts for chunk in chunks)
+        return SetState.RUNNING if started else SetState.PENDING
     if all(chunk.job_status.is_final for chunk in chunks):
         cancelled = any(row[2] == JobStatus.CANCELLED.value for chunk in chunks for row in chunk.failed)
         return SetState.CANCELLED if cancelled else SetState.DONE
-    if not running:
-        return SetState.INTERRUPTED
-    started = any(chunk.status != JobStatus.PENDING.value or chunk.attempts for chunk in chunks)
-    return SetState.RUNNING if started else SetState.PENDING
+    return SetState.INTERRUPTED
 
 
 def failed_count(circuits: dict[str, int]) -> int:
@@ -124,7 +125,7 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
               detail: bool = False) -> dict[str, Any]:
     """Everything ``jobman status`` shows, as JSON-ready data."""
     record = set_store.record
-    running = set_store.is_locked()  # before reading chunks: a run that ends meanwhile reads final
+    running = set_store.is_locked()  # before the chunks: a run that ends meanwhile reads RUNNING
     chunks = set_store.chunks() if chunks is None else chunks
     circuits = circuit_totals(chunks)
     summary: dict[str, Any] = {

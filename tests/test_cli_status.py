@@ -68,18 +68,22 @@ def test_watch_follows_a_running_set_line_per_change(tmp_path, monkeypatch):
     pending = set_store.chunks()
     real_poll = polling.poll_set
 
-    def finish_next(seconds: float) -> None:  # each poll's pause: the running process finishes a chunk
-        if pending:
+    held = set_store.acquire_lock()  # as the running process does, until it has finished
+
+    def finish_next(seconds: float) -> None:  # each poll's pause: the running process finishes a
+        if pending:                           # chunk, then lets go of the set
             finish_chunk(set_store, pending.pop(0))
+        else:
+            held.close()
 
     monkeypatch.setattr(polling, "poll_set", lambda *args, **kwargs: real_poll(*args, **kwargs,
                                                                                 sleep=finish_next))
-    with set_store.lock():  # as the running process does
-        result = invoke("status", "--watch", "--interval", "0.05", "--json", store=tmp_path)
+    result = invoke("status", "--watch", "--interval", "0.05", "--json", store=tmp_path)
     assert result.exit_code == 0, result.stderr
     summaries = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [s["circuits"].get("DONE", 0) for s in summaries] == [0, 4, 8]
-    assert summaries[0]["running"] is True and summaries[-1]["status"] == "DONE"
+    assert [s["circuits"].get("DONE", 0) for s in summaries] == [0, 4, 8, 8]
+    assert [s["status"] for s in summaries] == ["PENDING", "RUNNING", "RUNNING", "DONE"]
+    assert summaries[0]["running"] is True and summaries[-1]["running"] is False
 
 
 def test_watch_gives_up_on_a_set_nobody_runs(demo_store, monkeypatch):

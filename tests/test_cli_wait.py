@@ -34,12 +34,17 @@ def test_wait_returns_when_the_running_set_finishes(tmp_path):
         for chunk in set_store.chunks():
             finish_chunk(set_store, chunk, failed={6: "lost"} if chunk.index else None)
 
-    with set_store.lock():
-        worker = threading.Thread(target=work)
-        worker.start()
-        started = time.monotonic()
-        result = invoke("wait", "--interval", "0.05", store=tmp_path)
-        worker.join()
+    held = set_store.acquire_lock()  # as the running process does, until it has finished
+
+    def run_and_let_go() -> None:
+        work()
+        held.close()
+
+    worker = threading.Thread(target=run_and_let_go)
+    worker.start()
+    started = time.monotonic()
+    result = invoke("wait", "--interval", "0.05", store=tmp_path)
+    worker.join()
     assert result.exit_code == 3, result.stderr
     assert time.monotonic() - started >= 0.2
 

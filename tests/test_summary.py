@@ -22,7 +22,9 @@ def test_unfinished_sets_are_pending_running_or_interrupted():
 def test_final_sets_are_done_with_or_without_failures_or_cancelled():
     assert set_state([chunk("DONE"), chunk("DONE")], running=False) is SetState.DONE
     failed = chunk("ERROR", failed=[(0, 4, "ERROR", "boom")])
-    assert set_state([chunk("DONE"), failed], running=True) is SetState.DONE
+    assert set_state([chunk("DONE"), failed], running=False) is SetState.DONE
+    # a process still holds it (a retry about to resubmit, a run about to let go): not final yet
+    assert set_state([chunk("DONE"), failed], running=True) is SetState.RUNNING
     cancelled = chunk("CANCELLED", failed=[(0, 4, "CANCELLED", "cancelled by request")])
     assert set_state([failed, cancelled], running=False) is SetState.CANCELLED
     assert all(state.is_final for state in (SetState.DONE, SetState.CANCELLED))
