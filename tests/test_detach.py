@@ -80,11 +80,11 @@ def background_pid(store_dir: Path, set_id: str) -> int:
     """The pid of the background process once it holds the lock (in its own session)."""
     deadline = time.monotonic() + WAIT
     while True:
-        pid = lock_pid(store_dir, set_id)  # the starting process's pid until the child takes over
-        try:
+        try:  # the starting process's pid until the child takes over (empty while rewritten)
+            pid = lock_pid(store_dir, set_id)
             if os.getsid(pid) == pid:
                 return pid
-        except ProcessLookupError:
+        except (ValueError, ProcessLookupError):
             pass
         assert time.monotonic() < deadline, "the background process never took the lock"
         time.sleep(0.02)
