@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any, BinaryIO
 
-import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import WAIT_PANEL, SetArgument, StoreOption, app, flag, open_store, terminal
