@@ -161,7 +161,7 @@ _jobman() {
                 --interval) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--watch -w --interval --json --chunks -c --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--watch -w --interval --json --chunks -c --failures -f --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         wait)
             case "$prev" in

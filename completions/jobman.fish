@@ -175,6 +175,7 @@ complete -c jobman -n '__fish_seen_subcommand_from status' -l watch -s w -d 'Fol
 complete -c jobman -n '__fish_seen_subcommand_from status' -l interval -x -d 'Seconds between looks at the store.'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l chunks -s c -d 'Show every chunk.'
+complete -c jobman -n '__fish_seen_subcommand_from status' -l failures -s f -d 'List every failed circuit range (by default a line per reason, at most 10).'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l quiet -s q -d 'Print only data and errors.'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l verbose -s v -d 'Print more detail on stderr.'

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobman.estimate import total_usage
+from jobman.failure_report import group_data
 from jobman.records import ChunkRecord
 from jobman.spec import format_range
 from jobman.status import STATUS_ORDER, JobStatus, SetState
@@ -141,6 +142,7 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
                       max_usage=record.options.get("engine", {}).get("max_usage")),
         "stopped": record.stopped,
     }
+    summary["failure_groups"] = group_data(summary["failures"])
     if detail:
         summary["chunk_detail"] = [
             {"chunk": c.index, "start": c.start, "stop": c.stop, "status": c.status,

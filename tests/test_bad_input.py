@@ -171,7 +171,7 @@ def test_circuits_without_measurements_fail_alone_with_exit_3(files, store):
     result = invoke("run", str(files["bare"]), "--shots", "20")
     set_id = result.stdout.strip()
     assert result.exit_code == 3
-    assert result.stderr == (f"job set {set_id}: DONE (3 DONE, 1 ERROR)\n"
+    assert result.stderr == (f"job set {set_id}: DONE (DONE 3, ERROR 1)\n"
                              f"circuit 0 failed (chunk 0, not submitted): {NO_MEASURE}\n")
     after = snapshot(store)
     assert {k: v for k, v in after.items() if k in before} == before
@@ -197,7 +197,7 @@ def test_a_corrupt_circuit_inside_a_file_fails_alone(files, store):
     result = invoke("run", str(files["corrupt_middle"]), "--shots", "20", "--chunk-size", "10")
     assert result.exit_code == 3
     lines = result.stderr.splitlines()
-    assert lines[0].endswith("DONE (39 DONE, 1 ERROR)")
+    assert lines[0].endswith("DONE (DONE 39, ERROR 1)")
     assert lines[1].startswith("circuit 17 failed (chunk 1, not submitted): cannot load circuit: "
                                "truncated or corrupt QPY file")
 

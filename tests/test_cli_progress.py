@@ -126,4 +126,4 @@ def test_real_run_on_a_pty_shows_progress_then_the_report(small_qpy, tmp_path):
     os.close(leader)
     text = seen.decode(errors="replace")
     assert f"run {set_id}" in text and "circuits done" in text and "chunks " in text
-    assert f"job set {set_id}: DONE (40 DONE)" in text
+    assert f"job set {set_id}: DONE (DONE 40)" in text

@@ -129,3 +129,24 @@ def test_changes_drops_repeats():
     same = {"status": "RUNNING", "circuits": {"DONE": 1}, "chunks": {"DONE": 1}}
     other = dict(same, circuits={"DONE": 2})
     assert list(changes(iter([same, dict(same), other, other]))) == [same, other]
+
+
+def test_status_of_many_failures_fits_a_screen_and_lists_all_on_request(tmp_path):
+    odd = {i: "boom: bad gate" for i in range(1, 2000, 2)}
+    make_set(tmp_path, "20260106-000000-ffffff", total=2000, chunk_size=1000, failed=odd)
+    lines = invoke("status", store=tmp_path).stdout.splitlines()
+    assert lines[4:] == [
+        "circuits 1,3,5,7,9,11,13,15,... (1,000 circuits in 1,000 ranges) failed (chunks 0-1, 1 attempt): "
+        "boom: bad gate",
+        "(every failed range: jobman status 20260106-000000-ffffff --failures)"]
+    full = invoke("status", "--failures", store=tmp_path).stdout.splitlines()
+    assert len(full) == 4 + 1000 and full[-1] == "circuit 1999 failed (chunk 1, 1 attempt): boom: bad gate"
+    summary = json.loads(invoke("status", "--json", store=tmp_path).stdout)
+    assert len(summary["failures"]) == 1000
+    assert summary["failure_groups"][0]["count"] == 1000
+
+
+def test_status_after_a_cancel_is_one_line(tmp_path):
+    make_set(tmp_path, "20260107-000000-gggggg", total=300, chunk_size=10, cancelled=range(30, 300))
+    lines = invoke("status", store=tmp_path).stdout.splitlines()
+    assert lines[4:] == ["circuits 30-299 were cancelled (chunks 3-29, 1 attempt): cancelled by request"]

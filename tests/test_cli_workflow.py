@@ -32,7 +32,7 @@ def test_run_wait_export_without_parsing_text(small_qpy, tmp_path):
     assert len(rows) == 40
     assert all({row["outcome"]: int(row["count"])} == expected_counts(int(row["index"]), 64, BASIS_QUBITS)
                for row in rows)
-    assert "DONE (40 DONE)" in done.stderr
+    assert "DONE (DONE 40)" in done.stderr
 
 
 def test_failed_circuits_give_exit_3_everywhere(tmp_path):

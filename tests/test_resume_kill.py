@@ -145,7 +145,7 @@ def test_sigkill_at_a_precise_moment_then_resume(store_dir, basis60, point, chun
     if point != "created":
         assert set_store.chunk(chunk).status != "DONE" or point == "DONE"
     done = resume(store_dir)
-    assert f"job set {set_store.id}: DONE (60 DONE)" in done.stderr
+    assert f"job set {set_store.id}: DONE (DONE 60)" in done.stderr
     assert_exactly_once(store_dir, 60)
     if point in ("results", "DONE"):  # that chunk's results were kept, not run again
         assert len(the_set(store_dir).chunk(chunk).attempts) == 1

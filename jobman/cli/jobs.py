@@ -48,11 +48,16 @@ def row(chunk: Any) -> dict[str, Any]:
                                                           if a.get("job_id")],
             "session_ids": list(dict.fromkeys(a["session_id"] for a in chunk.attempts
                                               if a.get("session_id"))),
-            "failed": chunk.failed_count(), "error": chunk.error,
+            "failed": chunk.failed_count(), "error": chunk.error, "reasons": reasons(chunk),
             "usage_seconds": chunk_usage(chunk.attempts),
             "usage": [dict(a["usage"], job_id=a.get("job_id"), attempt=a.get("number"),
                            estimate_seconds=a.get("estimate_seconds"))
                       for a in chunk.attempts if a.get("usage")]}
+
+
+def reasons(chunk: Any) -> list[str]:
+    """Every distinct reason a circuit of the chunk failed for, in circuit order."""
+    return list(dict.fromkeys(reason for *_, reason in chunk.failed))
 
 
 def render_row(item: dict[str, Any]) -> str:
@@ -63,6 +68,7 @@ def render_row(item: dict[str, Any]) -> str:
         text += f"  session {' '.join(item['session_ids'])}"
     if item.get("usage_seconds") is not None:
         text += f"  usage {format_seconds(item['usage_seconds'])}"
-    if item["error"]:
-        text += f"  ({item['failed']} failed: {item['error']})"
+    named = item.get("reasons") or ([item["error"]] if item["error"] else [])
+    if named:
+        text += f"  ({item['failed']} failed: {'; '.join(named)})"
     return text

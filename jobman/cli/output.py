@@ -40,7 +40,7 @@ def to_json(value: Any) -> str:
 class Terminal:
     """Where jobman writes: ``data`` on stdout; ``info``/``detail``/``warn``/``error`` on stderr.
 
-    ``quiet`` hides ``info`` and ``detail`` (data, warnings and errors stay);
+    ``quiet`` hides ``info`` and ``detail`` (data, warnings, errors and failure summaries stay);
     ``verbose`` shows ``detail``.
     """
 
@@ -89,6 +89,10 @@ class Terminal:
         """A message for people; hidden by -q."""
         if not self.quiet:
             self.err.write(text + "\n")
+
+    def failure(self, text: str) -> None:
+        """A line of a failure summary: on stderr even with -q (as errors are)."""
+        self.err.write(text + "\n")
 
     def detail(self, text: str) -> None:
         """Shown only with -v/--verbose."""

@@ -11,6 +11,7 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import JsonOption, StoreOption, app, flag, open_store, terminal
 from jobman.cli.detach import DetachOption
+from jobman.cli.formatting import totals
 from jobman.cli.progress import follow
 from jobman.exceptions import UsageError
 
@@ -161,7 +162,8 @@ def announce(set_id: str) -> None:
 
 def finish(job_set) -> int:
     """Report how a set ended on stderr and return its exit code."""
-    from jobman.summary import describe_failure, exit_code
+    from jobman.failure_report import failure_lines
+    from jobman.summary import exit_code
 
     summary = job_set.summary()
     if summary.get("stopped"):
@@ -169,13 +171,12 @@ def finish(job_set) -> int:
 
         terminal.info(stopped_line(summary))
         return BUDGET_EXIT
-    totals = ", ".join(f"{count} {status}" for status, count in summary["circuits"].items())
-    terminal.info(f"job set {summary['id']}: {summary['status']} ({totals})")
-    for row in summary["failures"][:20]:
-        terminal.info(describe_failure(row))
-    if len(summary["failures"]) > 20:
-        terminal.info(f"... and {len(summary['failures']) - 20} more; see `jobman status {summary['id']}`")
-    return exit_code(summary)
+    code = exit_code(summary)
+    say = terminal.info if code == 0 else terminal.failure
+    say(f"job set {summary['id']}: {summary['status']} ({totals(summary['circuits'])})")
+    for line in failure_lines(summary["failures"], more_hint=f"jobman status {summary['id']} --failures"):
+        say(line)
+    return code
 
 
 def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: Optional[str] = None,

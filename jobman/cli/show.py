@@ -48,7 +48,7 @@ def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
 
 def render(details: dict[str, Any]) -> str:
     """``show``'s human-readable text: one fact per line, labels aligned."""
-    from jobman.summary import describe_failure
+    from jobman.failure_report import failure_lines
 
     timing, plan = details["timing"], details["plan"]
     rows = [
@@ -67,7 +67,8 @@ def render(details: dict[str, Any]) -> str:
     from jobman.cli.status import usage_lines
 
     rows += [("usage", line[len("usage: "):]) for line in usage_lines(details)]
-    failures = [describe_failure(row) for row in details["failures"]] or ["none"]
+    failures = failure_lines(details["failures"], more_hint=f"jobman status {details['id']} --failures") \
+        or ["none"]
     rows += [("failures" if i == 0 else "", line) for i, line in enumerate(failures)]
     return "\n".join(f"{label:<9} {value}".rstrip() for label, value in rows)
 

@@ -11,6 +11,7 @@ from jobman.cli.app import (OUTPUT_PANEL, WAIT_PANEL, JsonOption, SetArgument, S
                             open_store, terminal)
 from jobman.cli.formatting import totals
 from jobman.cli.checks import finite
+from jobman.failure_report import DEFAULT_LIMIT, failure_lines, full_failure_lines
 
 IntervalOption = Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05,
                                                callback=finite,
@@ -26,11 +27,17 @@ def status_command(
     interval: IntervalOption = 1.0,
     json_out: JsonOption = False,
     chunks: Annotated[bool, flag("--chunks", "-c", help="Show every chunk.", panel=OUTPUT_PANEL)] = False,
+    all_failures: Annotated[bool, flag("--failures", "-f", help="List every failed circuit range "
+                                       "(by default a line per reason, at most 10).",
+                                       panel=OUTPUT_PANEL)] = False,
     store: StoreOption = None,
 ) -> int:
     """Show a job set's totals per status and its failed circuits.
 
     With --watch, redraw on a terminal (or print a line per change elsewhere) until the set ends.
+
+    Failed circuits are listed a line per reason (adjacent ranges merged); --failures lists
+    every range, and --json always has them all.
 
     Example: jobman status --watch
     """
@@ -43,7 +50,7 @@ def status_command(
     if json_out:
         terminal.json(summary)
     else:
-        terminal.data(render(summary))
+        terminal.data(render(summary, max_failures=None if all_failures else DEFAULT_LIMIT))
     return 0
 
 
@@ -76,13 +83,13 @@ def _watch(set_store: Any, interval: float, json_out: bool) -> int:
     with live(terminal, draw):
         for summary in summaries:
             latest[0] = summary
-    terminal.data(render(latest[0]))
+    terminal.data(render(latest[0], max_failures=DEFAULT_LIMIT))
     return exit_code(latest[0])
 
 
-def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
-    """The human-readable status of a set (at most ``max_failures`` failure lines)."""
-    from jobman.summary import describe_failure
+def render(summary: dict[str, Any], max_failures: int | None = DEFAULT_LIMIT) -> str:
+    """The human-readable status of a set: a failure line per reason, at most ``max_failures``
+    of them (None: every failed range)."""
 
     lines = [
         f"{summary['id']}  {summary['name']}  {summary['status']}"
@@ -96,10 +103,11 @@ def render(summary: dict[str, Any], max_failures: int | None = None) -> str:
     lines += usage_lines(summary)
     if summary.get("stopped"):
         lines.append(stopped_line(summary))
-    failures = summary["failures"]
-    lines += [describe_failure(row) for row in failures[:max_failures]]
-    if max_failures is not None and len(failures) > max_failures:
-        lines.append(f"... and {len(failures) - max_failures} more")
+    if max_failures is None:
+        lines += full_failure_lines(summary["failures"])
+    else:
+        lines += failure_lines(summary["failures"], max_failures,
+                               f"jobman status {summary['id']} --failures")
     for row in summary.get("chunk_detail", []):
         lines.append(f"  chunk {row['chunk']:>5}  {row['start']}-{row['stop'] - 1}  {row['status']:<10} "
                      f"attempts {row['attempts']}  job {row['job_id'] or '-'}"
