@@ -109,7 +109,7 @@ complete -c jobman -n '__fish_seen_subcommand_from logs' -a '(__jobman_sets)'
 
 complete -c jobman -n '__fish_seen_subcommand_from result' -l circuit -s c -x -d '42, 100-199, 1,5,9-12 or a circuit name.'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
-complete -c jobman -n '__fish_seen_subcommand_from result' -l memory -d 'Include per-shot outcomes (if kept).'
+complete -c jobman -n '__fish_seen_subcommand_from result' -l memory -d 'Include per-shot outcomes (the set must have been run with --memory).'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l quiet -s q -d 'Print only data and errors.'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l verbose -s v -d 'Print more detail on stderr.'

@@ -75,9 +75,8 @@ def describe_group(group: dict[str, Any]) -> str:
     rows = group["rows"]
     if len(rows) == 1:
         return describe_row(rows[0])
-    shown = ",".join(format_range(a, b) for a, b in group["ranges"][:RANGES_PER_LINE])
-    more = len(rows) - RANGES_PER_LINE
-    listed = f"{shown},..." if more > 0 else shown
+    shown = _first_ranges(group["ranges"])
+    listed = f"{shown},..." if shown.count(",") + 1 < len(rows) else shown
     span = dict(rows[0], last_chunk=rows[-1]["last_chunk"],
                 min_attempts=min(r["min_attempts"] for r in rows),
                 max_attempts=max(r["max_attempts"] for r in rows))
@@ -105,6 +104,17 @@ def failure_lines(rows: list[dict[str, Any]], limit: int | None = DEFAULT_LIMIT,
 def full_failure_lines(rows: Iterable[dict[str, Any]]) -> list[str]:
     """Every failed range (adjacent ones merged), one line each, in circuit order."""
     return [describe_row(row) for row in merge_failures(rows)]
+
+
+def _first_ranges(ranges: list[list[int]], width: int = 32) -> str:
+    """The first ranges, at most :data:`RANGES_PER_LINE` of them and about ``width`` characters."""
+    shown: list[str] = []
+    for start, stop in ranges[:RANGES_PER_LINE]:
+        text = format_range(start, stop)
+        if shown and len(",".join(shown + [text])) > width:
+            break
+        shown.append(text)
+    return ",".join(shown)
 
 
 def _verb(status: str, one: bool) -> str:

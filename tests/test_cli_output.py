@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cli_support import ALPHA, invoke, subprocess_env, demo_store  # noqa: F401,F811
+from cli_support import ALPHA, invoke, make_set, subprocess_env, demo_store  # noqa: F401,F811
 from jobman.cli.errors import run_guarded
 from jobman.cli.output import Terminal, stream_is_interactive
 
@@ -92,7 +92,7 @@ def test_broken_pipe_is_quiet(monkeypatch):
     def write_to_closed_reader():
         raise BrokenPipeError
 
-    assert run_guarded(write_to_closed_reader) == 1 and silenced == [True]
+    assert run_guarded(write_to_closed_reader) == 141 and silenced == [True]
 
 
 def test_export_into_head_ends_without_noise(demo_store):
@@ -117,3 +117,23 @@ def test_library_warnings_reach_stderr_as_warning_lines_even_with_quiet(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.endswith("Warning: cannot read job d1 of chunk 0 (HTTP 502); it is kept\n")
+
+
+def test_closed_pipe_exits_141_quietly(tmp_path):
+    """More output than a pipe holds, so the reader surely goes away before the end."""
+    make_set(tmp_path, "20260109-000000-iiiiii", total=3000, chunk_size=1000)
+    shell = f"{sys.executable} -m jobman export | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True,
+                          env=subprocess_env(tmp_path), timeout=60)
+    assert (done.returncode, done.stderr) == (141, "")
+    assert done.stdout.startswith('{"index":0,')
+
+
+def test_quiet_run_still_names_its_failures(tmp_path):
+    qasm = tmp_path / "bare.qasm"
+    qasm.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nh q[0];\n')
+    result = invoke("-q", "run", str(qasm), "--shots", "10", store=tmp_path / "store")
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("(ERROR 1)")
+    assert lines[1].startswith("circuit 0 failed (chunk 0, not submitted): ")

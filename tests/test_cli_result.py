@@ -24,3 +24,10 @@ def test_result_out_of_range_says_the_range(demo_store):
     result = invoke("result", BETA, "-c", "10", store=demo_store)
     assert result.exit_code == 1
     assert result.stderr == "Error: circuit index 10 is out of range: this job set has circuits 0-9\n"
+
+
+def test_memory_of_a_set_run_without_memory_is_an_error(demo_store):
+    result = invoke("result", BETA, "--circuit", "1", "--memory", store=demo_store)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"Error: job set {BETA} was run without --memory: no per-shot outcomes "
+                             "were kept (run it again with --memory)\n")

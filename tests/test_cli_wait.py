@@ -15,9 +15,13 @@ def test_wait_on_a_done_set_exits_0_with_nothing_on_stdout(demo_store):
     assert result.stderr == f"job set {ALPHA}: DONE (DONE 10)\n"
 
 
-def test_wait_on_a_set_with_failures_exits_3(demo_store):
+def test_wait_on_a_set_with_failures_exits_3_and_says_so_even_with_q(demo_store):
     result = invoke("wait", BETA, "-q", store=demo_store)
-    assert (result.exit_code, result.stdout, result.stderr) == (3, "", "")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr.splitlines() == [
+        f"job set {BETA}: CANCELLED (DONE 8, ERROR 1, CANCELLED 1)",
+        "circuit 5 failed (chunk 1, 1 attempt): boom: bad gate",
+        "circuit 9 was cancelled (chunk 2, 1 attempt): cancelled by request"]
 
 
 def test_wait_json_prints_the_final_summary(demo_store):

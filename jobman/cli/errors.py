@@ -13,6 +13,9 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_FAILED_CIRCUITS = 3
 EXIT_INTERRUPTED = 130
+#: The reader of stdout went away (`jobman export | head -1`): 128 + SIGPIPE, as a shell reports
+#: a tool that SIGPIPE ended; nothing is printed.
+EXIT_BROKEN_PIPE = 141
 
 HELP_OPTION_NAMES = ["-h", "--help"]
 
@@ -24,6 +27,10 @@ def _click_exceptions() -> Any:
     except ImportError:  # pragma: no cover - typer before it vendored click
         from click import exceptions
     return exceptions
+
+
+class ClosedPipe(Exception):
+    """stdout's reader went away; not an OSError, so click does not turn it into exit 1."""
 
 
 def run_guarded(call: Callable[[], Any]) -> int:
@@ -55,9 +62,9 @@ def run_guarded(call: Callable[[], Any]) -> int:
     except JobmanError as error:
         terminal.error(str(error))
         return error.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, ClosedPipe):
         _silence_stdout()  # the reader went away (`jobman export | head`): not an error to show
-        return EXIT_ERROR
+        return EXIT_BROKEN_PIPE
     except MemoryError:
         terminal.error("out of memory; try a smaller --chunk-size")
         return EXIT_ERROR
@@ -146,6 +153,12 @@ class JobmanGroup(TyperGroup):
             raise typer.Exit(EXIT_USAGE)
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ClosedPipe() from None
+
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         from jobman.cli.app import terminal
@@ -157,6 +170,10 @@ class JobmanGroup(TyperGroup):
             code = run_guarded(lambda: super(JobmanGroup, self).main(
                 args, prog_name, complete_var, standalone_mode=False, **extra))
         if standalone_mode:
-            sys.stdout.flush()
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:  # the last of the data met a closed pipe
+                _silence_stdout()
+                code = EXIT_BROKEN_PIPE
             sys.exit(code)
         return code

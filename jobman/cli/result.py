@@ -16,7 +16,7 @@ def result_command(
                        help="42, 100-199, 1,5,9-12 or a circuit name.",
                        rich_help_panel=CIRCUITS_PANEL)] = ...,
     json_out: JsonOption = False,
-    memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (if kept).")] = False,
+    memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (the set must have been run with --memory).")] = False,
     store: StoreOption = None,
 ) -> int:
     """Print the result of circuits of a job set; exit 3 if one of them has none.
@@ -25,10 +25,14 @@ def result_command(
 
     Example: jobman result --circuit 42 --json
     """
+    from jobman.exceptions import JobmanError
     from jobman.result import ManagedResult
     from jobman.spec import parse_spec
 
     set_store = open_store(store).open_set(set_id)
+    if memory and not set_store.record.options.get("memory"):
+        raise JobmanError(f"job set {set_store.id} was run without --memory: no per-shot outcomes "
+                          "were kept (run it again with --memory)")
     result = ManagedResult(set_store)
     indices = parse_spec(circuit, len(result), set_store.find_name)
     missing = 0

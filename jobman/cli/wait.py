@@ -31,14 +31,20 @@ def wait_command(
     Example: jobman wait 20261121-0945 --timeout 3600 && jobman export 20261121-0945 > out.jsonl
     """
     from jobman.cli.polling import poll_set
+    from jobman.failure_report import failure_lines
     from jobman.summary import exit_code
 
     set_store = open_store(store).open_set(set_id)
     summary = _follow(set_store, poll_set(set_store, interval, timeout))
     if json_out:
         terminal.json(summary)
-    terminal.info(f"job set {summary['id']}: {summary['status']} ({totals(summary['circuits'])})")
-    return exit_code(summary)
+    code = exit_code(summary)
+    say = terminal.info if code == 0 else terminal.failure  # a failure is said even with -q
+    say(f"job set {summary['id']}: {summary['status']} ({totals(summary['circuits'])})")
+    if code and not json_out:
+        for line in failure_lines(summary["failures"], more_hint=f"jobman status {summary['id']} --failures"):
+            say(line)
+    return code
 
 
 def _follow(set_store: Any, summaries: Any) -> dict[str, Any]:
