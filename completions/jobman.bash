@@ -31,7 +31,7 @@ _jobman() {
     COMPREPLY=()
     case "$cmd" in
         "")
-            if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose -h --help"
+            if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose --version -h --help"
             else _jobman_reply -W "adopt backends cancel completions delete export jobs list logs result resume retry run show status wait"; fi
             ;;
         adopt)

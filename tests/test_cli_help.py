@@ -57,3 +57,30 @@ def test_app_help_lists_commands_and_exit_codes():
 def test_no_arguments_shows_help_and_exits_2():
     result = invoke()
     assert result.exit_code == 2 and "Usage: jobman" in result.stderr
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert (result.exit_code, result.stdout) == (0, f"jobman {version('jobman')}\n")
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_help_shows_no_python_types_and_flags_as_flags(name):
+    text = invoke(name, "--help").stdout
+    for python in ("<bool>", "<int>", "<str>", "<float>", "list[", "<Path>", "{", "Value error"):
+        assert python not in text, f"{name} --help shows {python!r}"
+
+
+def test_run_help_reads_well():
+    text = invoke("run", "--help").stdout
+    assert "Usage: jobman run [OPTIONS] INPUT..." in text
+    words = " ".join(text.replace("│", " ").split())
+    assert "--memory Keep" in words and "(default: 1000;" in words and "(default: 2 on aer, 3 on IBM)" in words
+    assert "--shots       -s      N " in text
+
+
+def test_unknown_option_suggests_only_close_ones():
+    assert invoke("--bogus").stderr.splitlines()[0] == "Error: No such option: --bogus"
+    assert "(Possible options: --json)" in invoke("status", "--jsn").stderr

@@ -117,6 +117,24 @@ def verbosity_params() -> list:
     return [p for p in typer.main.get_command(carrier).params if p.name in ("quiet", "verbose")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("jobman")
+        except PackageNotFoundError:  # pragma: no cover - run from a source tree, not installed
+            number = "unknown"
+        terminal.data(f"jobman {number}")
+        raise typer.Exit(0)
+
+
+VersionOption = Annotated[bool, typer.Option("--version", metavar="", callback=_print_version,
+                                             is_eager=True, expose_value=False,
+                                             help="Print jobman's version and exit.")]
+
+
 @app.callback()
-def _main(quiet: QuietOption = False, verbose: VerboseOption = False) -> None:
+def _main(quiet: QuietOption = False, verbose: VerboseOption = False,
+          version: VersionOption = False) -> None:
     """Run huge lists of quantum circuits as managed, persisted, resumable job sets."""

@@ -50,7 +50,8 @@ def run_guarded(call: Callable[[], Any]) -> int:
         help_to_stderr(error.ctx)
         return EXIT_USAGE
     except click.ClickException as error:
-        terminal.error(error.format_message())
+        _keep_close_suggestions(error)
+        terminal.error(error.format_message().replace("Value error, ", ""))  # pydantic's prefix
         context = getattr(error, "ctx", None)
         if context is not None:
             terminal.info(f"Try '{context.command_path} --help' for help.")
@@ -92,6 +93,15 @@ def _warnings_to(terminal: Any) -> Iterator[None]:
         yield
 
 
+def _keep_close_suggestions(error: Any) -> None:
+    """``--bogus`` should not suggest ``--verbose``: keep only options close to the typed one."""
+    from difflib import SequenceMatcher
+
+    typed, possible = getattr(error, "option_name", None), getattr(error, "possibilities", None)
+    if typed and possible:
+        error.possibilities = [p for p in possible if SequenceMatcher(None, typed, p).ratio() >= 0.75]
+
+
 def help_to_stderr(context: Any) -> None:
     """Show a command's help on stderr, as the answer to a usage error."""
     from contextlib import redirect_stdout
@@ -131,6 +141,49 @@ def _untyped_help_option(command: Any) -> None:
         option.metavar = ""
 
 
+def reflow(text: str | None) -> str | None:
+    """Docstring paragraphs as one line each, so help wraps at the terminal's width, not the
+    source's (typer keeps line breaks inside a paragraph)."""
+    if not text:
+        return text
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _plain_metavars(command: Any) -> None:
+    """Help without Python types: flags show no value, ``--shots N``, ``--name NAME``, ``a|b``."""
+    from typing import Literal, get_args, get_origin
+
+    for param in command.params:
+        if param.param_type_name == "argument":
+            _plain_argument(param)
+            continue
+        if param.metavar:
+            continue
+        kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        if getattr(param, "is_flag", False) or kind is bool:
+            param.metavar = ""
+        elif kind is int:
+            param.metavar = "N"
+        elif get_origin(kind) is Literal:
+            param.metavar = "|".join(str(choice) for choice in get_args(kind))
+        elif param.opts:
+            param.metavar = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
+
+
+def _plain_argument(param: Any) -> None:
+    """``INPUT...`` and ``[SET]`` in usage lines, and no ``<list[Path]>`` type column."""
+    name = param.metavar or param.name.upper()
+    if param.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    usage = name if param.required else f"[{name}]"
+    param.metavar = name
+    param._usage_display_name = lambda: usage
+    param.display_type_rich = lambda ctx: None
+
+
 class JobmanGroup(TyperGroup):
     """The top-level command group: every invocation ends through :func:`run_guarded`.
 
@@ -144,6 +197,8 @@ class JobmanGroup(TyperGroup):
         for command in self.commands.values():
             _add_verbosity(command)
             _untyped_help_option(command)
+            _plain_metavars(command)
+            command.help = reflow(command.help)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args and self.no_args_is_help and not ctx.resilient_parsing:

@@ -42,3 +42,8 @@ def byte_size(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"  # pragma: no cover
+
+
+def plural(count: int, word: str) -> str:
+    """``1 circuit``, ``2 circuits``, ``1,000 chunks``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"

@@ -84,14 +84,15 @@ def run_command(
                     "depends only on the seed and its index. Also seeds IBM transpiling.",
                     rich_help_panel="Task")] = None,
     chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", "-k", metavar="K",
-                          help="Most circuits per job (the backend's limits may lower it).",
+                          help="Most circuits per job (default: 1000; the backend's limits may lower it).",
                           rich_help_panel="Task")] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="A name for the job set.",
                     rich_help_panel="Task")] = None,
     memory: Annotated[bool, typer.Option("--memory", help="Keep per-shot outcomes.",
                       rich_help_panel="Task")] = False,
     max_in_flight: Annotated[Optional[int], typer.Option("--max-in-flight", help="Most jobs submitted "
-                             "and unfinished at once.", rich_help_panel="Submission")] = None,
+                             "and unfinished at once (default: 2 on aer, 3 on IBM).",
+                             rich_help_panel="Submission")] = None,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries of a transient failure "
                            "(per call and per chunk).", rich_help_panel="Submission")] = 3,
     on_failure: Annotated[str, typer.Option("--on-failure", metavar="continue|abort",

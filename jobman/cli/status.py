@@ -9,7 +9,7 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import (OUTPUT_PANEL, WAIT_PANEL, JsonOption, SetArgument, StoreOption, app, flag,
                             open_store, terminal)
-from jobman.cli.formatting import totals
+from jobman.cli.formatting import plural, totals
 from jobman.cli.checks import finite
 from jobman.failure_report import DEFAULT_LIMIT, failure_lines, full_failure_lines
 
@@ -94,7 +94,8 @@ def render(summary: dict[str, Any], max_failures: int | None = DEFAULT_LIMIT) ->
     lines = [
         f"{summary['id']}  {summary['name']}  {summary['status']}"
         + ("  (running)" if summary["running"] else ""),
-        f"backend {summary['backend']}, {summary['total']} circuits, {summary['num_chunks']} chunks "
+        f"backend {summary['backend']}, {plural(summary['total'], 'circuit')}, "
+        f"{plural(summary['num_chunks'], 'chunk')} "
         f"of up to {summary['chunk_size']}, {summary['shots']} shots",
         "circuits: " + totals(summary["circuits"]),
         "chunks:   " + totals(summary["chunks"]),
