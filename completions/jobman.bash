@@ -105,9 +105,10 @@ _jobman() {
         result)
             case "$prev" in
                 --circuit|-c) :; return ;;
+                --top|-t) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --json --memory --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --json --top -t --memory --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         resume)
             case "$prev" in

@@ -108,8 +108,9 @@ complete -c jobman -n '__fish_seen_subcommand_from logs' -l verbose -s v -d 'Pri
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -a '(__jobman_sets)'
 
-complete -c jobman -n '__fish_seen_subcommand_from result' -l circuit -s c -x -d '42, 100-199, 1,5,9-12 or a circuit name.'
+complete -c jobman -n '__fish_seen_subcommand_from result' -l circuit -s c -x -d '42, 100-199, 10- (to the last), 1,5,9-12, a circuit name, or name:42 for a circuit named 42.'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
+complete -c jobman -n '__fish_seen_subcommand_from result' -l top -s t -x -d 'Only the N most frequent outcomes of each circuit.'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l memory -d 'Include per-shot outcomes (the set must have been run with --memory).'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l quiet -s q -d 'Print only data and errors.'

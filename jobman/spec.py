@@ -8,18 +8,26 @@ from typing import Callable
 from jobman.exceptions import CircuitIndexError, UsageError
 
 _NUMERIC = re.compile(r"^[\d\s,\-]+$")
-_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+_PART = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d+)?\s*)?$")
+#: ``name:42`` names the circuit called "42" (a bare 42 is an index).
+NAME_PREFIX = "name:"
 
 
 def parse_spec(spec: str, total: int, find_name: Callable[[str], int | None]) -> list[int]:
     """Global circuit indices named by ``spec``, in the order given.
 
-    ``spec`` is a comma list of indices (``42``), inclusive ranges (``100-199``) and circuit
-    names. A name that itself contains a comma is found when the whole spec is that name.
+    ``spec`` is a comma list of indices (``42``), inclusive ranges (``100-199``), open-ended
+    ranges (``10-``: 10 to the last) and circuit names (``ghz-3``, or ``name:42`` for a circuit
+    named like a number). A name that itself contains a comma is found when the whole spec is
+    that name.
     """
     text = spec.strip()
     if not text:
         raise UsageError("empty circuit spec; give an index (42), a range (100-199), a list or a name")
+    if text.startswith(NAME_PREFIX):
+        whole = find_name(text[len(NAME_PREFIX):])
+        if whole is not None:
+            return [whole]
     if "," in text and not _NUMERIC.match(text):
         whole = find_name(text)
         if whole is not None:
@@ -33,7 +41,8 @@ def parse_spec(spec: str, total: int, find_name: Callable[[str], int | None]) ->
 def _parse_part(part: str, spec: str, total: int, find_name: Callable[[str], int | None]) -> list[int]:
     if not part:
         raise UsageError(f"invalid circuit spec {spec!r}: empty item in the list")
-    if not _NUMERIC.match(part):
+    if part.startswith(NAME_PREFIX) or not _NUMERIC.match(part):
+        part = part[len(NAME_PREFIX):] if part.startswith(NAME_PREFIX) else part
         index = find_name(part)
         if index is None:
             raise CircuitIndexError(f"no circuit named {part!r} in this job set")
@@ -43,7 +52,10 @@ def _parse_part(part: str, spec: str, total: int, find_name: Callable[[str], int
         raise UsageError(f"invalid circuit spec {part!r}: use an index (42), a range (100-199), "
                          "a comma list or a circuit name")
     first = int(match.group(1))
-    last = int(match.group(2)) if match.group(2) is not None else first
+    last = int(match.group(3)) if match.group(3) is not None else total - 1 if match.group(2) else first
+    if first >= total:
+        raise CircuitIndexError(f"circuit index {first} is out of range: this job set has circuits "
+                                f"0-{total - 1}")
     if last < first:
         raise UsageError(f"invalid circuit range {part!r}: the end is before the start")
     if last >= total:
@@ -71,3 +83,15 @@ def to_ranges(indices: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((index, index + 1))
     return runs
+
+
+def unique_names(find_names: Callable[[str], list[int]]) -> Callable[[str], int | None]:
+    """A ``find_name`` for :func:`parse_spec` that refuses a name several circuits share."""
+    def find(name: str) -> int | None:
+        found = find_names(name)
+        if len(found) > 1:
+            shown = ", ".join(str(i) for i in found[:10]) + (", ..." if len(found) > 10 else "")
+            raise CircuitIndexError(f"circuit name {name!r} is ambiguous: {len(found)} circuits have it "
+                                    f"({shown}); give an index")
+        return found[0] if found else None
+    return find

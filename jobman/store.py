@@ -148,8 +148,12 @@ class Store:
             shown = ", ".join(matches[:5])
             raise SetNotFoundError(f"job set id {id_or_prefix!r} is ambiguous: matches {shown}")
         named = [i for i in ids if self._name_of(i) == id_or_prefix]
+        if len(named) > 1:
+            shown = ", ".join(named[:5]) + (", ..." if len(named) > 5 else "")
+            raise SetNotFoundError(f"job set name {id_or_prefix!r} is ambiguous: {len(named)} sets have "
+                                   f"it ({shown}); give an id")
         if named:
-            return named[0]  # newest set with that name
+            return named[0]
         raise SetNotFoundError(f"no job set matches {id_or_prefix!r}; run `jobman list`")
 
     def _name_of(self, set_id: str) -> str | None:
@@ -263,6 +267,19 @@ class SetStore:
             return read_json(self.paths.names_file(chunk))
         except FileNotFoundError:
             return None
+
+    def find_names(self, name: str) -> list[int]:
+        """The global index of every circuit called ``name``, scanning only names files."""
+        needle, found = json.dumps(name).encode(), []
+        for chunk in range(self.record.num_chunks):
+            try:
+                data = self.paths.names_file(chunk).read_bytes()
+            except FileNotFoundError:
+                continue
+            if needle in data:
+                start = self.chunk(chunk).start
+                found += [start + pos for pos, item in enumerate(json.loads(data)) if item == name]
+        return found
 
     def find_name(self, name: str) -> int | None:
         """The global index of the first circuit called ``name``, scanning only names files."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cli_support import BETA, invoke, demo_store  # noqa: F401,F811
+from cli_support import BETA, invoke, make_set, demo_store  # noqa: F401,F811
 
 
 def test_result_text_and_exit_3_for_a_failed_circuit(demo_store):
@@ -31,3 +31,23 @@ def test_memory_of_a_set_run_without_memory_is_an_error(demo_store):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr == (f"Error: job set {BETA} was run without --memory: no per-shot outcomes "
                              "were kept (run it again with --memory)\n")
+
+
+def test_top_open_range_and_ambiguous_names(tmp_path):
+    set_store = make_set(tmp_path, "20260110-000000-jjjjjj", total=6, chunk_size=3)
+    names = set_store.paths.names_file(1)
+    names.write_text('["c3", "c0", "c5"]')  # circuit 4 is also called c0
+    result = invoke("result", "--circuit", "c0", store=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: circuit name 'c0' is ambiguous: 2 circuits have it (0, 4); give an index\n"
+    lines = invoke("result", "--circuit", "4-", "--top", "1", store=tmp_path).stdout.splitlines()
+    assert lines == ["circuit 4 (c4): DONE", "  00100 100", "circuit 5 (c5): DONE", "  00101 100"]
+
+
+def test_a_set_name_two_sets_share_is_ambiguous(tmp_path):
+    make_set(tmp_path, "20260111-000000-kkkkkk", name="twin")
+    make_set(tmp_path, "20260112-000000-llllll", name="twin")
+    result = invoke("status", "twin", store=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: job set name 'twin' is ambiguous: 2 sets have it "
+                             "(20260112-000000-llllll, 20260111-000000-kkkkkk); give an id\n")

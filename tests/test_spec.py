@@ -41,3 +41,27 @@ def test_bad_specs_are_refused_with_a_clear_message(spec, error, message):
 def test_ranges_round_trip():
     assert to_ranges([5, 1, 2, 3, 7, 8]) == [(1, 4), (5, 6), (7, 9)]
     assert format_ranges([1, 2, 3, 7]) == "1-3,7"
+
+
+def test_open_ended_ranges_and_names_like_numbers():
+    from jobman.spec import parse_spec
+
+    names = {"42": 3, "a,b": 1}
+    assert parse_spec("7-", 10, names.get) == [7, 8, 9]
+    assert parse_spec("1,8-", 10, names.get) == [1, 8, 9]
+    assert parse_spec("name:42", 10, names.get) == [3]
+    assert parse_spec("name:42,5", 10, names.get) == [3, 5]
+    assert parse_spec("name:a,b", 10, names.get) == [1]
+    assert parse_spec("42", 50, names.get) == [42]
+    with pytest.raises(CircuitIndexError):
+        parse_spec("10-", 10, names.get)
+
+
+def test_a_shared_name_is_ambiguous():
+    from jobman.spec import unique_names
+
+    table = {"ghz": [3, 17], "one": [5]}
+    find = unique_names(lambda name: table.get(name, []))
+    assert find("one") == 5 and find("none") is None
+    with pytest.raises(CircuitIndexError, match=r"circuit name 'ghz' is ambiguous: 2 circuits have it \(3, 17\)"):
+        find("ghz")

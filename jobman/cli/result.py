@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from jobman.cli.app import (CIRCUITS_PANEL, JsonOption, SetArgument, StoreOption, app, flag, open_store,
-                            terminal)
+from jobman.cli.app import (CIRCUITS_PANEL, OUTPUT_PANEL, JsonOption, SetArgument, StoreOption, app, flag,
+                            open_store, terminal)
 
 
 @app.command("result")
 def result_command(
     set_id: SetArgument = None,
     circuit: Annotated[str, typer.Option("--circuit", "-c", metavar="SPEC", show_default=False,
-                       help="42, 100-199, 1,5,9-12 or a circuit name.",
+                       help="42, 100-199, 10- (to the last), 1,5,9-12, a circuit name, or name:42 for a "
+                       "circuit named 42.",
                        rich_help_panel=CIRCUITS_PANEL)] = ...,
     json_out: JsonOption = False,
-    memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (the set must have been run with --memory).")] = False,
+    top: Annotated[Optional[int], typer.Option("--top", "-t", metavar="N", min=1, help="Only the N most "
+                   "frequent outcomes of each circuit.", rich_help_panel=OUTPUT_PANEL)] = None,
+    memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (the set must have been run "
+                                 "with --memory).")] = False,
     store: StoreOption = None,
 ) -> int:
     """Print the result of circuits of a job set; exit 3 if one of them has none.
 
     JSON Lines with --json: index, name, status, counts, error (and memory).
 
-    Example: jobman result --circuit 42 --json
+    Example: jobman result --circuit 100- --top 3
     """
     from jobman.exceptions import JobmanError
     from jobman.result import ManagedResult
-    from jobman.spec import parse_spec
+    from jobman.spec import parse_spec, unique_names
 
     set_store = open_store(store).open_set(set_id)
     if memory and not set_store.record.options.get("memory"):
         raise JobmanError(f"job set {set_store.id} was run without --memory: no per-shot outcomes "
                           "were kept (run it again with --memory)")
     result = ManagedResult(set_store)
-    indices = parse_spec(circuit, len(result), set_store.find_name)
+    indices = parse_spec(circuit, len(result), unique_names(set_store.find_names))
     missing = 0
     for index in indices:
         item = result.circuit(index, memory=memory)
+        if top is not None and item.counts is not None:
+            item.counts = dict(sorted(item.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
         missing += item.counts is None
         if json_out:
             terminal.json(item.to_dict(memory=memory))

@@ -56,13 +56,13 @@ def retry_command(
     Example: jobman retry 20261121-0945 --detach
     """
     from jobman.manager import JobManager, check_on_failure
-    from jobman.spec import parse_spec
+    from jobman.spec import parse_spec, unique_names
 
     manager = JobManager(open_store(store))
     indices = None
     if circuit is not None:
         found = manager.store.open_set(set_id)
-        indices = parse_spec(circuit, found.record.total, found.find_name)
+        indices = parse_spec(circuit, found.record.total, unique_names(found.find_names))
         set_id = found.id
     if detach and lock_fd is None:
         check_on_failure(on_failure)
