@@ -125,8 +125,10 @@ class JobManager:
         _check_max_usage(max_usage)
         if notify_command is not None and not str(notify_command).strip():
             raise UsageError("--notify-command must not be empty")
+        seed = pick_seed() if seed is None else seed  # recorded, so any set can be repeated exactly
         backend_obj = _backend(backend, noise_model, backend_options, transpile_options)
         set_id = new_set_id()
+        max_in_flight = max_in_flight or backend_obj.default_max_in_flight  # the effective value
         engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
                           "on_failure": on_failure, "max_usage": max_usage}
         try:
@@ -592,6 +594,13 @@ def _write_staged(folder: Path, files: dict[str, bytes]) -> None:
             path.write_bytes(data)
         except OSError as error:
             raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def pick_seed() -> int:
+    """A seed for a run given none: random, below 2**31 (valid for Aer and the transpiler)."""
+    import secrets
+
+    return secrets.randbelow(2**31)
 
 
 def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight: int | None,

@@ -16,8 +16,8 @@ def test_show_text_lists_inputs_plan_and_failures(demo_store):
         "name      beta.qpy",
         "status    CANCELLED",
         "backend   aer (num_qubits 30)",
-        "options   shots 100, seed 7, memory false, extra {}",
-        "engine    max_in_flight -, max_retries 3, on_failure continue",
+        "options   shots 100, seed 7, memory false",
+        "engine    max_in_flight 2, max_retries 3, on_failure continue",
     ]
     assert lines[6] == "input     /data/demo.qpy  qpy  10 circuits  2.0 KiB  sha256 " + "ab" * 32
     assert lines[7] == "plan      10 circuits in 3 chunks of up to 4"
@@ -40,3 +40,22 @@ def test_show_of_an_unfinished_set_has_no_finish(demo_store):
     details = json.loads(invoke("show", GAMMA, "--json", store=demo_store).stdout)
     assert details["timing"]["finished"] is None and details["status"] == "INTERRUPTED"
     assert "finished  -" in invoke("show", GAMMA, store=demo_store).stdout
+
+
+def test_a_run_without_seed_records_the_seed_it_picked(tmp_path):
+    from jobman.manager import JobManager
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(2, 2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure([0, 1], [0, 1])
+    manager = JobManager(tmp_path)
+    first = manager.run([circuit] * 3, shots=50)
+    details = json.loads(invoke("show", first.job_set_id(), "--json", store=tmp_path).stdout)
+    seed = details["options"]["seed"]
+    assert isinstance(seed, int) and details["engine"]["max_in_flight"] == 2
+    again = manager.run([circuit] * 3, shots=50, seed=seed)
+    assert [c.counts for c in again.results()] == [c.counts for c in first.results()]
+    shown = invoke("show", first.job_set_id(), store=tmp_path).stdout
+    assert f"seed {seed}," in shown

@@ -80,8 +80,9 @@ def run_command(
                            rich_help_panel=BACKEND_PANEL)] = None,
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed; a circuit's result then "
-                    "depends only on the seed and its index. Also seeds IBM transpiling.",
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed (default: picked at random "
+                    "and recorded); a circuit's result depends only on the seed and its index. Also "
+                    "seeds IBM transpiling.",
                     rich_help_panel="Task")] = None,
     chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", "-k", metavar="K",
                           help="Most circuits per job (default: 1000; the backend's limits may lower it).",

@@ -55,7 +55,8 @@ def render(details: dict[str, Any]) -> str:
         ("id", details["id"]), ("name", details["name"]),
         ("status", details["status"] + ("  (running)" if details["running"] else "")),
         ("backend", _pairs(details["backend"], first="name")),
-        ("options", _pairs(details["options"])), ("engine", _pairs(details["engine"])),
+        ("options", _pairs(_options(details["options"]))),
+        ("engine", _pairs(_engine(details["engine"], details["backend"].get("name")))),
     ]
     rows += [("input" if i == 0 else "", _input(item)) for i, item in enumerate(details["inputs"])]
     rows += [
@@ -71,6 +72,26 @@ def render(details: dict[str, Any]) -> str:
         or ["none"]
     rows += [("failures" if i == 0 else "", line) for i, line in enumerate(failures)]
     return "\n".join(f"{label:<9} {value}".rstrip() for label, value in rows)
+
+
+#: What a set recorded without max_in_flight ran with (sets made before it was recorded).
+_DEFAULT_IN_FLIGHT = {"aer": 2}
+_DEFAULT_IN_FLIGHT_IBM = 3
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    """The run options with the backend's extra options inline, none when there are none."""
+    shown = {key: value for key, value in options.items() if key != "extra"}
+    shown.update(options.get("extra") or {})
+    return shown
+
+
+def _engine(engine: dict[str, Any], backend: str | None) -> dict[str, Any]:
+    """The engine options with effective values in place of "the backend's default"."""
+    shown = dict(engine)
+    if shown.get("max_in_flight") is None and "max_in_flight" in shown:
+        shown["max_in_flight"] = _DEFAULT_IN_FLIGHT.get(backend or "", _DEFAULT_IN_FLIGHT_IBM)
+    return shown
 
 
 def _pairs(values: dict[str, Any], first: str | None = None) -> str:
