@@ -101,7 +101,7 @@ def _set_verbose(value: bool) -> None:
 
 
 QuietOption = Annotated[bool, typer.Option("-q", "--quiet", metavar="", callback=_set_quiet,
-                                           expose_value=False, help="Print only data and errors.")]
+                                           expose_value=False, help="Print only data, errors and failure summaries.")]
 VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", metavar="", callback=_set_verbose,
                                              expose_value=False, help="Print more detail on stderr.")]
 
