@@ -54,10 +54,14 @@ def test_colour_only_on_a_terminal_without_no_color_or_dumb(streams, monkeypatch
     assert terminal.interactive and terminal.live
     terminal.error("x")
     assert streams[1].getvalue() == "\x1b[1;31mError:\x1b[0m x\n"
-    for name, value in (("NO_COLOR", "1"), ("TERM", "dumb")):
-        with monkeypatch.context() as patch:
-            patch.setenv(name, value)
-            assert not stream_is_interactive(streams[1])
+    with monkeypatch.context() as patch:
+        patch.setenv("TERM", "dumb")
+        assert not stream_is_interactive(streams[1])
+    with monkeypatch.context() as patch:  # no-color.org: colour goes, the live display stays
+        patch.setenv("NO_COLOR", "1")
+        assert stream_is_interactive(streams[1]) and terminal.live
+        terminal.error("y")
+        assert streams[1].getvalue().endswith("\nError: y\n")
     assert not stream_is_interactive(io.StringIO())
     assert not Terminal(quiet=True).live
 

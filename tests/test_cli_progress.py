@@ -127,3 +127,12 @@ def test_real_run_on_a_pty_shows_progress_then_the_report(small_qpy, tmp_path):
     text = seen.decode(errors="replace")
     assert f"run {set_id}" in text and "circuits done" in text and "chunks " in text
     assert f"job set {set_id}: DONE (DONE 40)" in text
+
+
+def test_watch_elapsed_counts_from_the_sets_start():
+    from jobman.cli.progress import set_elapsed
+
+    meter = RateMeter(clock=lambda: 5.0)
+    assert set_elapsed({"started": 100.0, "finished": None}, meter, now=lambda: 160.0) == 60.0
+    assert set_elapsed({"started": 100.0, "finished": 130.0}, meter, now=lambda: 999.0) == 30.0
+    assert set_elapsed({"started": None, "finished": None}, meter) == 0.0

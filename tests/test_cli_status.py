@@ -150,3 +150,10 @@ def test_status_after_a_cancel_is_one_line(tmp_path):
     make_set(tmp_path, "20260107-000000-gggggg", total=300, chunk_size=10, cancelled=range(30, 300))
     lines = invoke("status", store=tmp_path).stdout.splitlines()
     assert lines[4:] == ["circuits 30-299 were cancelled (chunks 3-29, 1 attempt): cancelled by request"]
+
+
+def test_status_chunks_columns_line_up(tmp_path):
+    make_set(tmp_path, "20260113-000000-mmmmmm", total=1200, chunk_size=100, unfinished={11})
+    lines = [line for line in invoke("status", "-c", store=tmp_path).stdout.splitlines()
+             if line.startswith("  chunk")]
+    assert len(lines) == 12 and len({line.index("attempts") for line in lines}) == 1

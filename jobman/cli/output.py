@@ -1,7 +1,7 @@
 """All terminal output goes through one :class:`Terminal`: data to stdout, the rest to stderr.
 
-Colour and live displays appear only on an interactive terminal, and never when ``NO_COLOR``
-is set or ``TERM=dumb``.
+Colour and live displays appear only on an interactive terminal, never with ``TERM=dumb``;
+``NO_COLOR`` takes the colour away and keeps the live display (no-color.org).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ _RESET = "\x1b[0m"
 
 
 def colour_allowed() -> bool:
-    """False when the user asked for no colour (``NO_COLOR``) or the terminal cannot show it."""
-    return os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+    """False when the user asked for no colour (``NO_COLOR`` set and not empty, as no-color.org
+    says) or the terminal cannot show it (``TERM=dumb``)."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def stream_is_interactive(stream: TextIO) -> bool:
-    """A terminal that may get colour and live displays (never with NO_COLOR or TERM=dumb)."""
-    if not colour_allowed():
+    """A terminal that may get live displays: a tty, and not ``TERM=dumb`` (``NO_COLOR`` only
+    takes the colour away)."""
+    if os.environ.get("TERM") == "dumb":
         return False
     try:
         return stream.isatty()
@@ -126,4 +128,4 @@ class Terminal:
         return _Warnings(logging.WARNING)
 
     def _paint(self, text: str, colour: str) -> str:
-        return f"{colour}{text}{_RESET}" if self.interactive else text
+        return f"{colour}{text}{_RESET}" if self.interactive and colour_allowed() else text

@@ -1,4 +1,5 @@
-"""Live progress on stderr, drawn only on an interactive terminal (never with -q, NO_COLOR, TERM=dumb).
+"""Live progress on stderr, drawn only on an interactive terminal (never with -q or TERM=dumb;
+without colour under NO_COLOR).
 
 ``run``, ``resume`` and ``retry`` feed a :class:`Tally` from the engine's ``on_change``
 callback; ``status --watch`` and ``wait`` build a :class:`Snapshot` from polled summaries.
@@ -138,8 +139,16 @@ def summary_snapshot(summary: dict[str, Any], meter: RateMeter, label: str) -> S
     done = circuits.get("DONE", 0)
     final = SetState(summary["status"]).is_final
     failed = sum(circuits.get(status, 0) for status in _FAILED) if final else 0
-    return Snapshot(label, summary["total"], done, failed, dict(summary["chunks"]), meter.elapsed(),
-                    meter.rate(done))
+    return Snapshot(label, summary["total"], done, failed, dict(summary["chunks"]),
+                    set_elapsed(summary, meter), meter.rate(done))
+
+
+def set_elapsed(summary: dict[str, Any], meter: RateMeter, now: Callable[[], float] = time.time) -> float:
+    """Seconds since the set started (to its end once finished); the display's own time before."""
+    started, finished = summary.get("started"), summary.get("finished")
+    if started is None:
+        return meter.elapsed()
+    return max(0.0, (finished if finished is not None else now()) - started)
 
 
 @contextmanager
@@ -151,7 +160,9 @@ def live(terminal: Terminal, draw: Callable[[], Any]) -> Iterator[bool]:
     from rich.console import Console
     from rich.live import Live
 
-    console = Console(file=terminal.err, force_terminal=True)
+    from jobman.cli.output import colour_allowed
+
+    console = Console(file=terminal.err, force_terminal=True, no_color=not colour_allowed())
     with Live(get_renderable=draw, console=console, refresh_per_second=4, transient=True,
               redirect_stdout=False, redirect_stderr=True):
         yield True

@@ -109,8 +109,10 @@ def render(summary: dict[str, Any], max_failures: int | None = DEFAULT_LIMIT) ->
     else:
         lines += failure_lines(summary["failures"], max_failures,
                                f"jobman status {summary['id']} --failures")
-    for row in summary.get("chunk_detail", []):
-        lines.append(f"  chunk {row['chunk']:>5}  {row['start']}-{row['stop'] - 1}  {row['status']:<10} "
+    rows = summary.get("chunk_detail", [])
+    width = max((len(_span(row)) for row in rows), default=0)
+    for row in rows:
+        lines.append(f"  chunk {row['chunk']:>5}  {_span(row):<{width}}  {row['status']:<11} "
                      f"attempts {row['attempts']}  job {row['job_id'] or '-'}"
                      + (f"  session {row['session_id']}" if row.get("session_id") else "")
                      + (f"  {row['error']}" if row["error"] else ""))
@@ -145,6 +147,11 @@ def stopped_line(summary: dict[str, Any]) -> str:
             + f" would pass it; {pending} circuits left PENDING; run `jobman resume {summary['id']} "
             "--max-usage <more>` to carry on")
     return text
+
+
+def _span(row: dict[str, Any]) -> str:
+    """A chunk's circuits as ``0-999``."""
+    return f"{row['start']}-{row['stop'] - 1}"
 
 
 def session_line(session: dict[str, Any]) -> str:
