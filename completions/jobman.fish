@@ -43,7 +43,7 @@ complete -c jobman -n '__fish_seen_subcommand_from adopt' -l account -x -d 'Save
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l instance -x -d 'IBM Quantum instance (CRN or name).'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l name -s n -x -d 'A name for the job set.'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
-complete -c jobman -n '__fish_seen_subcommand_from adopt' -l quiet -s q -d 'Print only data and errors.'
+complete -c jobman -n '__fish_seen_subcommand_from adopt' -l quiet -s q -d 'Print only data, errors and failure summaries.'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l verbose -s v -d 'Print more detail on stderr.'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l help -s h -d 'Show the help and exit.'
 
