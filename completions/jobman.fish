@@ -103,7 +103,7 @@ complete -c jobman -n '__fish_seen_subcommand_from list' -l help -s h -d 'Show t
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l follow -s f -d 'Keep printing what the background process writes until it ends.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l interval -x -d 'Seconds between looks at the store.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
-complete -c jobman -n '__fish_seen_subcommand_from logs' -l quiet -s q -d 'Print only data and errors.'
+complete -c jobman -n '__fish_seen_subcommand_from logs' -l quiet -s q -d 'Print only data, errors and failure summaries.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l verbose -s v -d 'Print more detail on stderr.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -a '(__jobman_sets)'
