@@ -32,7 +32,7 @@ _jobman() {
     case "$cmd" in
         "")
             if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose --version -h --help"
-            else _jobman_reply -W "adopt backends cancel completions delete export jobs list logs result resume retry run show status wait"; fi
+            else _jobman_reply -W "adopt backends cancel check completions delete export jobs list logs result resume retry run show status wait"; fi
             ;;
         adopt)
             case "$prev" in
@@ -59,6 +59,12 @@ _jobman() {
                 --store) _jobman_dirs; return ;;
             esac
             if [[ $cur == -* ]]; then _jobman_reply -W "--wait --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            ;;
+        check)
+            case "$prev" in
+                --store) _jobman_dirs; return ;;
+            esac
+            if [[ $cur == -* ]]; then _jobman_reply -W "--json --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         completions)
             case "$prev" in

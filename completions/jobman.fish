@@ -23,6 +23,7 @@ complete -c jobman -n __fish_use_subcommand -l help -s h -d 'Show the help and e
 complete -c jobman -n __fish_use_subcommand -a adopt -d 'Track jobs submitted to IBM Quantum elsewhere as a new job set.'
 complete -c jobman -n __fish_use_subcommand -a backends -d 'List backends: aer, the fake IBM devices and the IBM account\'s devices.'
 complete -c jobman -n __fish_use_subcommand -a cancel -d 'Cancel a job set: drop pending submissions, cancel queued and running jobs.'
+complete -c jobman -n __fish_use_subcommand -a check -d 'Verify job sets: chunk records against results, counts against shots.'
 complete -c jobman -n __fish_use_subcommand -a completions -d 'Print a bash, zsh or fish completion script (install notes at its top).'
 complete -c jobman -n __fish_use_subcommand -a delete -d 'Delete job sets and their results (asks first; refuses running sets).'
 complete -c jobman -n __fish_use_subcommand -a export -d 'Export a job set\'s merged result as JSON Lines, CSV or JSON.'
@@ -62,6 +63,13 @@ complete -c jobman -n '__fish_seen_subcommand_from cancel' -l verbose -s v -d 'P
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -a '(__jobman_sets)'
 
+complete -c jobman -n '__fish_seen_subcommand_from check' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
+complete -c jobman -n '__fish_seen_subcommand_from check' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
+complete -c jobman -n '__fish_seen_subcommand_from check' -l quiet -s q -d 'Print only data, errors and failure summaries.'
+complete -c jobman -n '__fish_seen_subcommand_from check' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from check' -l help -s h -d 'Show the help and exit.'
+complete -c jobman -n '__fish_seen_subcommand_from check' -a '(__jobman_sets)'
+
 complete -c jobman -n '__fish_seen_subcommand_from completions' -l quiet -s q -d 'Print only data, errors and failure summaries.'
 complete -c jobman -n '__fish_seen_subcommand_from completions' -l verbose -s v -d 'Print more detail on stderr.'
 complete -c jobman -n '__fish_seen_subcommand_from completions' -l help -s h -d 'Show the help and exit.'
@@ -75,7 +83,7 @@ complete -c jobman -n '__fish_seen_subcommand_from delete' -l help -s h -d 'Show
 complete -c jobman -n '__fish_seen_subcommand_from delete' -a '(__jobman_sets)'
 
 complete -c jobman -n '__fish_seen_subcommand_from export' -l format -s f -x -a 'jsonl csv json' -d 'jsonl: one circuit a line; csv: one row per circuit and outcome; json: one document.'
-complete -c jobman -n '__fish_seen_subcommand_from export' -l output -s o -r -F -d 'Write to FILE (atomically: all or nothing) instead of stdout.'
+complete -c jobman -n '__fish_seen_subcommand_from export' -l output -s o -r -F -d 'Write to FILE instead of stdout: a regular file is replaced atomically (all or nothing); a FIFO or device such as /dev/null is written into; a symbolic link is refused.'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l memory -d 'Include per-shot outcomes (jsonl and json; the set must have been run with --memory).'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l quiet -s q -d 'Print only data, errors and failure summaries.'
@@ -91,7 +99,7 @@ complete -c jobman -n '__fish_seen_subcommand_from jobs' -l verbose -s v -d 'Pri
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -a '(__jobman_sets)'
 
-complete -c jobman -n '__fish_seen_subcommand_from list' -l status -s s -x -a 'PENDING RUNNING INTERRUPTED DONE CANCELLED' -d 'Only sets in this state (repeatable): PENDING, RUNNING, INTERRUPTED, DONE, CANCELLED.'
+complete -c jobman -n '__fish_seen_subcommand_from list' -l status -s s -x -a 'PENDING RUNNING INTERRUPTED DONE CANCELLED' -d 'Only sets in this state (repeatable): PENDING, RUNNING, INTERRUPTED, DONE, CANCELLED, DAMAGED (unreadable: see `jobman check`).'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l name -s n -x -d 'Only sets whose name matches (shell pattern like \'bell*\'; plain text matches anywhere in the name).'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l limit -s l -x -d 'At most N sets (the newest).'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'

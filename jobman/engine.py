@@ -262,7 +262,7 @@ class Engine:
             entry = new_attempt(len(record.attempts) + 1, runs)
             record.attempts.append(entry)
             self.ledger.set_status(record, JobStatus.SUBMITTING)
-            job = attempt_job(self.set.id, record.index, entry)
+            job = attempt_job(self.set.recorded_id, record.index, entry)
             try:
                 return self.backend.submit(job, prepared, self.options), entry
             except Exception as error:

@@ -26,6 +26,10 @@ class StoreError(JobmanError):
     """The store cannot be read or written, or holds data this version cannot read."""
 
 
+class DamagedSetError(StoreError):
+    """A job set's files are not what jobman wrote (damaged, truncated, replaced by a link)."""
+
+
 class SetNotFoundError(InputError):
     """No job set matches the given id or prefix, or the prefix is ambiguous."""
 

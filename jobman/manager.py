@@ -278,13 +278,16 @@ class JobManager:
         usage budget).
 
         Circuits with a result are not run again; jobs of a re-attachable backend are followed
-        again by their recorded id (or found by their tags); other unfinished work is resubmitted.
+        again by their recorded id (or found by their tags); other unfinished work is resubmitted,
+        and so are circuits whose stored results are missing or unreadable (see `jobman check`).
         ``on_failure`` overrides the set's ``--on-failure`` policy for this run; ``on_start`` is
         called once the set is locked and its inputs and backend are open, before any work;
         ``max_usage`` replaces the set's budget (seconds, counted over the whole set, earlier
         runs included). ``wait=False`` returns at once and runs it in a background thread (see
         :meth:`run`); ``held_lock`` is the set's lock taken by :meth:`hold` (maybe in the parent).
         """
+        from jobman.check import plan_resume
+
         _check_max_usage(max_usage)
         check_on_failure(on_failure)
         set_store, held = self.hold(set_id, held_lock=held_lock)
@@ -296,7 +299,7 @@ class JobManager:
                 held.close()
                 raise
         return self._launch(set_store, held, lambda: self._continue(
-            set_store, backend, plan_unfinished, on_change, on_failure, on_start), wait)
+            set_store, backend, plan_resume, on_change, on_failure, on_start), wait)
 
     def retry(self, set_id: str | None = None, indices: Iterable[int] | None = None,
               backend: Backend | None = None, on_change: OnChange | None = None,

@@ -82,7 +82,7 @@ def _reattach(engine: Engine, record: ChunkRecord, missing: list[int]) -> Flight
     runs = [(int(a), int(b)) for a, b in last.get("runs") or []]
     if not runs or not set(missing) <= set(indices_of(runs)):
         return None
-    job = attempt_job(engine.set.id, record.index, last)
+    job = attempt_job(engine.set.recorded_id, record.index, last)
     job_id = last.get("job_id") or quietly(lambda: engine.call(lambda: engine.backend.find_job(job)))
     if not job_id:  # not found (or not now): the engine looks again before submitting anything
         return None

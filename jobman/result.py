@@ -96,7 +96,7 @@ class ManagedResult:
             running = _running(record)
             for index in range(record.start, record.stop):
                 pos = index - record.start
-                result = _build(index, record, lines[pos] if lines else None, running)
+                result = _build(index, record, lines[pos] if lines else None, running, self._set.id)
                 if shots and result.counts is not None and shots[pos] is not None:
                     result.memory = [hex_to_bits(key, result.num_clbits, result.creg_sizes)
                                      for key in shots[pos]]
@@ -125,8 +125,8 @@ class ManagedResult:
         index = self.index_of(key)
         stored = self._chunk(index // self._set.record.chunk_size)
         pos = index - stored.record.start
-        result = _build(index, stored.record, json.loads(stored.lines[pos]) if stored.lines else None,
-                        stored.running)
+        line = self._set.decode_line(stored.record.index, index, stored.lines[pos]) if stored.lines else None
+        result = _build(index, stored.record, line, stored.running, self._set.id)
         if memory and result.counts is not None:
             if stored.memory is None:
                 stored.memory = self._set.result_lines(stored.record.index, memory=True) or []
@@ -152,13 +152,15 @@ class ManagedResult:
         return result.memory
 
     def _chunk(self, chunk: int) -> "_Chunk":
-        """A chunk's record and its lines, undecoded: a lookup decodes only the line it needs."""
+        """A chunk's record and its lines, undecoded: a lookup decodes only the line it needs.
+
+        Only the last chunk read is kept, so reading circuits in order (``--circuit 0-199999``)
+        holds one chunk in memory at a time, like :meth:`circuits`.
+        """
         if chunk not in self._cache:
             record = self._set.chunk(chunk)
-            lines = self._set.result_lines(chunk)
-            if lines is not None and len(lines) != record.size:
-                lines = None
-            self._cache[chunk] = _Chunk(record, lines, _running(record))
+            lines = self._set.result_lines(chunk, expected=record.size)
+            self._cache = {chunk: _Chunk(record, lines, _running(record))}
         return self._cache[chunk]
 
 
@@ -181,9 +183,13 @@ def _running(record: ChunkRecord) -> set[int]:
 
 
 def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,
-           running: Collection[int] = ()) -> CircuitResult:
+           running: Collection[int] = (), set_id: str = "") -> CircuitResult:
     """One circuit's result from its stored line (None: its chunk has no results yet)."""
     final = record.job_status.is_final
+    if line is None and final:  # its results file is gone: never say DONE
+        return CircuitResult(index, None, JobStatus.PENDING,
+                             error=f"its stored result is missing; run `jobman resume {set_id}` "
+                                   "to run it again")
     if line is None:
         return CircuitResult(index, None, record.job_status, error=record.error if final else None)
     status = line["status"]

@@ -12,7 +12,11 @@ Layout under the root (see :class:`jobman.paths.SetPaths`)::
     <set id>/lock                      held (flock) by the one process running the set
 
 Every file is written to a temporary name and renamed into place, so a reader sees
-either the old file or the new one, never a torn write.
+either the old file or the new one, never a torn write. A set *is* its folder: its id is the
+folder's name (a copied or moved set keeps the id it was created with in ``set.json``, as
+:attr:`SetStore.recorded_id`). No link inside the store is ever followed (:mod:`jobman.fsio`),
+folders are private (0700, files 0600), and what killed processes left behind is finished
+or removed when the store is next opened (:mod:`jobman.leftovers`).
 """
 
 from __future__ import annotations
@@ -20,55 +24,23 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from jobman.exceptions import SetLockedError, SetNotFoundError, StoreError
+from jobman import leftovers
+from jobman.exceptions import DamagedSetError, SetLockedError, SetNotFoundError, StoreError
+from jobman.fsio import (atomic_write, check_folder, link_refused, make_folder, read_bytes, read_json,
+                         write_json)
+from jobman.fsio import open_regular
+from jobman.locks import hold_lock, lock_is_held
 from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
 from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
+from jobman.validate import ShapeError, check_chunk_data, check_line, check_set_data
 
-
-def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` so readers never see a partial file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        if sync:
-            _fsync_dir(path.parent)  # make the rename itself survive a power loss
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json(path: Path, data: Any, *, sync: bool = True) -> None:
-    """Atomically write ``data`` as JSON."""
-    atomic_write(path, json.dumps(data, separators=(",", ":")).encode(), sync=sync)
-
-
-def read_json(path: Path) -> Any:
-    """Read a JSON file written by :func:`write_json`."""
-    try:
-        with open(path, "rb") as handle:
-            return json.loads(handle.read())
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as error:
-        raise StoreError(f"cannot read {path}: {error}") from None
+__all__ = ["Store", "SetStore", "atomic_write", "read_json", "write_json", "new_set_id"]
 
 
 def new_set_id(now: float | None = None) -> str:
@@ -80,38 +52,67 @@ def new_set_id(now: float | None = None) -> str:
     return f"{stamp}-{int(now * 1000) % 1000:03d}{secrets.token_hex(2)}"
 
 
+def damaged(path: Path, fault: str) -> DamagedSetError:
+    """The one error for a file of a set that is not what jobman wrote."""
+    return DamagedSetError(f"{path}: {fault}")
+
+
 class Store:
     """All job sets under one root directory."""
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_root()
+        self._staging: dict[str, Any] = {}  # set id -> the held lock of its staging folder
+        self._tidied = False
 
     def _ensure_root(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.is_dir():
+                self.root.parent.mkdir(parents=True, exist_ok=True)
+                os.mkdir(self.root, 0o700)  # private: only the folder jobman creates, not its parents
+                os.chmod(self.root, 0o700)
         except OSError as error:
             raise StoreError(f"cannot create store directory {self.root}: {error.strerror}") from None
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StoreError(f"store directory {self.root} is not writable")
 
+    def tidy(self) -> list[Path]:
+        """Finish or remove what killed processes left at the root (once per Store)."""
+        if self._tidied:
+            return []
+        self._tidied = True
+        return leftovers.tidy_root(self.root)
+
     def staging_folder(self, set_id: str) -> Path:
-        """Where a new set is assembled before it appears under its id."""
+        """Where a new set is assembled (under its lock) before it appears under its id."""
         self._ensure_root()
-        return self.root / f".{check_set_id(set_id)}.creating"
+        folder = self.root / f".{check_set_id(set_id)}{leftovers.CREATING}"
+        if set_id not in self._staging:
+            make_folder(folder)
+            held = hold_lock(folder / "lock", set_id)
+            held.__enter__()
+            self._staging[set_id] = held
+        return folder
+
+    def _release_staging(self, set_id: str) -> None:
+        held = self._staging.pop(set_id, None)
+        if held is not None:
+            held.__exit__(None, None, None)
 
     def discard_staging(self, set_id: str) -> None:
         """Remove what a set that failed to start left in its staging folder."""
         import shutil
 
-        shutil.rmtree(self.root / f".{check_set_id(set_id)}.creating", ignore_errors=True)
+        self._release_staging(set_id)
+        shutil.rmtree(self.root / f".{check_set_id(set_id)}{leftovers.CREATING}", ignore_errors=True)
 
     def create_set(self, record: SetRecord, chunks: list[ChunkRecord]) -> "SetStore":
         """Write a new job set with its chunk plan; return it."""
         paths = SetPaths(self.root, check_set_id(record.id))
         try:
             tmp = self.staging_folder(record.id)
-            for folder in (tmp, tmp / "chunks", tmp / "results"):
-                folder.mkdir(parents=True, exist_ok=True)
+            make_folder(tmp / "chunks")
+            make_folder(tmp / "results")
             staged = SetPaths(self.root, tmp.name)
             for chunk in chunks:
                 write_json(staged.chunk_file(chunk.index), chunk.to_dict(), sync=False)
@@ -119,18 +120,31 @@ class Store:
             os.replace(tmp, paths.folder)  # the set appears whole or not at all
         except OSError as error:
             raise StoreError(f"cannot create job set in {self.root}: {error.strerror}") from None
+        self._release_staging(record.id)
         return SetStore(paths, record)
 
     def set_ids(self) -> list[str]:
-        """Ids of every job set, newest first."""
+        """Ids (folder names) of every job set, readable or not, newest first."""
         try:
             entries = os.listdir(self.root)
         except FileNotFoundError:
             return []
         except OSError as error:
             raise StoreError(f"cannot read store directory {self.root}: {error.strerror}") from None
-        ids = [e for e in entries if not e.startswith(".") and (self.root / e / "set.json").is_file()]
+        self.tidy()
+        ids = [e for e in entries if SET_ID_PATTERN.match(e) and self._is_set_entry(self.root / e)]
         return sorted(ids, reverse=True)
+
+    @staticmethod
+    def _is_set_entry(path: Path) -> bool:
+        """A folder that holds a set (set.json or chunks/, even damaged), or a link in its place."""
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return False
+        if stat.S_ISLNK(mode):
+            return True
+        return stat.S_ISDIR(mode) and any(os.path.lexists(path / part) for part in ("set.json", "chunks"))
 
     def resolve(self, id_or_prefix: str | None) -> str:
         """The full id for a prefix or a set name; the newest set when None."""
@@ -141,6 +155,8 @@ class Store:
             return ids[0]
         # A name may hold characters an id cannot ("circuits.qpy"): look it up, never use it as a path.
         is_id = SET_ID_PATTERN.match(id_or_prefix) is not None
+        if is_id and id_or_prefix in ids:
+            return id_or_prefix  # a whole id is that set, even when another id starts with it
         matches = [i for i in ids if i.startswith(id_or_prefix)] if is_id else []
         if len(matches) == 1:
             return matches[0]
@@ -158,40 +174,66 @@ class Store:
 
     def _name_of(self, set_id: str) -> str | None:
         try:
-            return read_json(SetPaths(self.root, set_id).set_file).get("name")
+            data = read_json(SetPaths(self.root, set_id).set_file)
         except (OSError, StoreError):
             return None
+        return data.get("name") if isinstance(data, dict) else None
 
     def open_set(self, id_or_prefix: str | None = None) -> "SetStore":
         """Open a job set by id, prefix or name (newest when None)."""
         set_id = self.resolve(id_or_prefix)
         return SetStore.open(SetPaths(self.root, set_id))
 
+    def try_open(self, set_id: str) -> "SetStore | StoreError":
+        """The set in folder ``set_id`` opened, or the error that says why it cannot be."""
+        try:
+            return SetStore.open(SetPaths(self.root, set_id))
+        except StoreError as error:
+            return error
+
+    def scan(self) -> Iterator[tuple[str, "SetStore | StoreError"]]:
+        """Every set, newest first: opened, or the error that says why it cannot be."""
+        for set_id in self.set_ids():
+            yield set_id, self.try_open(set_id)
+
+    def is_locked(self, set_id: str) -> bool:
+        """Whether a live process holds the lock of the set in folder ``set_id``."""
+        return lock_is_held(SetPaths(self.root, check_set_id(set_id)).lock_file)
+
     def list_sets(self) -> list["SetStore"]:
         """Every readable job set, newest first."""
-        sets = []
-        for set_id in self.set_ids():
-            try:
-                sets.append(SetStore.open(SetPaths(self.root, set_id)))
-            except StoreError:
-                continue
-        return sets
+        return [opened for _, opened in self.scan() if isinstance(opened, SetStore)]
 
     def delete_set(self, set_id: str) -> None:
-        """Remove a job set and everything stored for it."""
+        """Remove a job set's folder and everything in it, unless a live process holds its lock.
+
+        A set folder that is a link loses the link only, never what it points to.
+        """
         import shutil
 
         paths = SetPaths(self.root, check_set_id(set_id))
-        trash = self.root / f".{set_id}.deleting"
         try:
-            os.replace(paths.folder, trash)
+            if paths.folder.is_symlink():
+                paths.folder.unlink()
+                return
+            if paths.lock_file.is_symlink():  # no writer can hold a link: drop it, never its target
+                paths.lock_file.unlink()
+            trash = self.root / f".{set_id}{leftovers.DELETING}"
+            with hold_lock(paths.lock_file, set_id):
+                os.replace(paths.folder, trash)
+                shutil.rmtree(trash, ignore_errors=True)
         except OSError as error:
             raise StoreError(f"cannot delete job set {set_id}: {error.strerror or error}") from None
-        shutil.rmtree(trash, ignore_errors=True)
+        except StoreError as error:
+            raise StoreError(f"cannot delete job set {set_id}: {error}") from None
 
 
 class SetStore:
-    """One job set on disk: its record, its chunk records and its results."""
+    """One job set on disk: its record, its chunk records and its results.
+
+    Its :attr:`id` is its folder's name; every read checks the shape of what it reads and
+    raises :class:`~jobman.exceptions.DamagedSetError` naming the file and the fault.
+    """
 
     def __init__(self, paths: SetPaths, record: SetRecord) -> None:
         self.paths = paths
@@ -199,33 +241,68 @@ class SetStore:
 
     @classmethod
     def open(cls, paths: SetPaths) -> "SetStore":
+        """Open the set in ``paths.folder``; refuse a link, a damaged or a newer set.json."""
+        check_folder(paths.folder)
+        for sub in (paths.chunks_folder, paths.results_folder, paths.transpiled_folder,
+                    paths.folder / "inputs"):
+            check_folder(sub, missing_ok=True)
         try:
             data = read_json(paths.set_file)
         except FileNotFoundError:
-            raise StoreError(f"job set {paths.set_id} has no set.json") from None
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
+            raise damaged(paths.set_file, "missing (job set folder without its record)") from None
+        except StoreError as error:
+            raise DamagedSetError(str(error)) from None
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if isinstance(data, dict) and version != FORMAT_VERSION:
             raise StoreError(f"job set {paths.set_id} has store format {version}; "
                              f"this jobman reads format {FORMAT_VERSION}")
-        return cls(paths, SetRecord.from_dict(data))
+        set_store = cls(paths, cls._record(paths, data))
+        leftovers.tidy_set(paths.folder)
+        return set_store
+
+    @staticmethod
+    def _record(paths: SetPaths, data: Any) -> SetRecord:
+        try:
+            return SetRecord.from_dict(check_set_data(data))
+        except ShapeError as error:
+            raise damaged(paths.set_file, str(error)) from None
 
     @property
     def id(self) -> str:
+        """The set's id: the name of its folder."""
+        return self.paths.set_id
+
+    @property
+    def recorded_id(self) -> str:
+        """The id the set was created with (differs from :attr:`id` for a copied or moved set)."""
         return self.record.id
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether the folder was copied or renamed from the set ``recorded_id``."""
+        return self.record.id != self.paths.set_id
 
     def save_record(self) -> None:
         write_json(self.paths.set_file, self.record.to_dict())
 
     def reload_record(self) -> SetRecord:
-        self.record = SetRecord.from_dict(read_json(self.paths.set_file))
+        self.record = self._record(self.paths, read_json(self.paths.set_file))
         return self.record
 
     # chunks -------------------------------------------------------------------------
     def chunk(self, index: int) -> ChunkRecord:
+        path = self.paths.chunk_file(index)
+        start, stop = self.chunk_range(index)
         try:
-            return ChunkRecord.from_dict(read_json(self.paths.chunk_file(index)))
+            data = read_json(path)
         except FileNotFoundError:
-            raise StoreError(f"job set {self.id} has no chunk {index}") from None
+            raise damaged(path, f"missing (the set has {self.record.num_chunks} chunks)") from None
+        except StoreError as error:
+            raise DamagedSetError(str(error)) from None
+        try:
+            return ChunkRecord.from_dict(check_chunk_data(data, index, start, stop))
+        except ShapeError as error:
+            raise damaged(path, str(error)) from None
 
     def chunks(self) -> list[ChunkRecord]:
         """All chunk records, by index."""
@@ -244,29 +321,66 @@ class SetStore:
         atomic_write(self.paths.results_file(chunk), _jsonl(lines))  # last: it makes the chunk's results
 
     def read_results(self, chunk: int) -> list[dict[str, Any]] | None:
-        """Chunk ``chunk``'s result lines, or None when it has none yet."""
-        lines = self.result_lines(chunk)
-        return None if lines is None else [json.loads(line) for line in lines]
+        """Chunk ``chunk``'s result lines, checked, or None when it has none yet."""
+        start, stop = self.chunk_range(chunk)
+        lines = self.result_lines(chunk, expected=stop - start)
+        if lines is None:
+            return None
+        return [self.decode_line(chunk, start + pos, raw) for pos, raw in enumerate(lines)]
+
+    def chunk_range(self, chunk: int) -> tuple[int, int]:
+        """Chunk ``chunk``'s circuits ``[start, stop)`` by the set's plan."""
+        start = chunk * self.record.chunk_size
+        return start, min(start + self.record.chunk_size, self.record.total)
+
+    def decode_line(self, chunk: int, index: int, raw: bytes) -> dict[str, Any]:
+        """Circuit ``index``'s result line of chunk ``chunk``, checked."""
+        path = self.paths.results_file(chunk)
+        try:
+            return check_line(json.loads(raw), index)
+        except ValueError as error:  # ShapeError, or not JSON
+            raise damaged(path, f"line {index - chunk * self.record.chunk_size + 1}: {error}") from None
 
     def read_memory(self, chunk: int) -> list[list[str] | None] | None:
         lines = self.result_lines(chunk, memory=True)
-        return None if lines is None else [json.loads(line) for line in lines]
-
-    def result_lines(self, chunk: int, memory: bool = False) -> list[bytes] | None:
-        """Chunk ``chunk``'s result (or shot memory) lines, undecoded, so that a reader decodes
-        only those it needs; None when there are none yet."""
+        if lines is None:
+            return None
         try:
-            with open(self.paths.memory_file(chunk) if memory else self.paths.results_file(chunk),
-                      "rb") as handle:
-                return handle.read().splitlines()
+            return [json.loads(line) for line in lines]
+        except ValueError as error:
+            raise damaged(self.paths.memory_file(chunk), f"not valid JSON Lines ({error})") from None
+
+    def result_lines(self, chunk: int, memory: bool = False, expected: int | None = None
+                     ) -> list[bytes] | None:
+        """Chunk ``chunk``'s result (or shot memory) lines, undecoded, so that a reader decodes
+        only those it needs; None when there are none yet. With ``expected``, a file with
+        another number of lines (truncated) is a DamagedSetError."""
+        path = self.paths.memory_file(chunk) if memory else self.paths.results_file(chunk)
+        try:
+            lines = read_bytes(path).splitlines()
         except FileNotFoundError:
             return None
+        except StoreError as error:
+            raise DamagedSetError(str(error)) from None
+        if expected is not None and len(lines) != expected:
+            raise damaged(path, f"has {len(lines)} result lines for the chunk's {expected} circuits "
+                                "(truncated or damaged)")
+        return lines
+
+    def has_results(self, chunk: int) -> bool:
+        """Whether chunk ``chunk``'s results file exists (cheap: no read)."""
+        return os.path.lexists(self.paths.results_file(chunk))
 
     def read_names(self, chunk: int) -> list[str] | None:
         try:
-            return read_json(self.paths.names_file(chunk))
+            names = read_json(self.paths.names_file(chunk))
         except FileNotFoundError:
             return None
+        except StoreError as error:
+            raise DamagedSetError(str(error)) from None
+        if not isinstance(names, list):
+            raise damaged(self.paths.names_file(chunk), "must be a JSON list of names")
+        return names
 
     def find_names(self, name: str) -> list[int]:
         """The global index of every circuit called ``name``, scanning only names files."""
@@ -286,11 +400,11 @@ class SetStore:
         needle = json.dumps(name).encode()
         for chunk in range(self.record.num_chunks):
             try:
-                data = self.paths.names_file(chunk).read_bytes()
+                data = read_bytes(self.paths.names_file(chunk))
             except FileNotFoundError:
                 continue
             if needle in data:
-                names = json.loads(data)
+                names = self.read_names(chunk) or []
                 if name in names:
                     return self.chunk(chunk).start + names.index(name)
         return None
@@ -302,10 +416,7 @@ class SetStore:
 
         indices = sorted(circuits)
         data = dumps([circuits[i] for i in indices])  # delays keep their units
-        try:
-            self.paths.transpiled_folder.mkdir(exist_ok=True)
-        except OSError as error:
-            raise StoreError(f"cannot create {self.paths.transpiled_folder}: {error.strerror}") from None
+        make_folder(self.paths.transpiled_folder)
         atomic_write(self.paths.transpiled_file(chunk), data, sync=False)
         write_json(self.paths.transpiled_index_file(chunk), indices)  # last: it makes the file valid
 
@@ -315,7 +426,7 @@ class SetStore:
 
         try:
             indices = read_json(self.paths.transpiled_index_file(chunk))
-            data = self.paths.transpiled_file(chunk).read_bytes()
+            data = read_bytes(self.paths.transpiled_file(chunk))
             circuits = loads(data)
         except Exception:  # none yet, or torn or foreign: prepare again rather than fail
             return {}
@@ -341,10 +452,10 @@ class SetStore:
     def acquire_lock(self) -> "IO[str]":
         """Take the writer lock and return its open file: the lock lasts until it is closed."""
         try:
-            handle = open(self.paths.lock_file, "a+")
-        except OSError as error:
+            handle = os.fdopen(open_regular(self.paths.lock_file, os.O_RDWR | os.O_CREAT), "a+")
+        except (OSError, StoreError) as error:
             raise StoreError(f"cannot open the lock of job set {self.id}: "
-                             f"{error.strerror or error}") from None
+                             f"{getattr(error, 'strerror', None) or error}") from None
         try:
             self._flock(handle)
         except BaseException:
@@ -383,19 +494,10 @@ class SetStore:
         handle.flush()
 
     def is_locked(self) -> bool:
-        """Whether some process holds the writer lock now."""
-        import fcntl
-
-        try:
-            handle = open(self.paths.lock_file, "a+")
-        except OSError:
-            return False
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError:
-                return True
-            return False
+        """Whether some process holds the writer lock now (a link there is refused)."""
+        if self.paths.lock_file.is_symlink():
+            raise DamagedSetError(str(link_refused(self.paths.lock_file)))
+        return lock_is_held(self.paths.lock_file)
 
 
 def _jsonl(rows: list[Any]) -> bytes:

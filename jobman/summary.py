@@ -125,12 +125,18 @@ def describe_failure(row: dict[str, Any]) -> str:
 def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
               detail: bool = False) -> dict[str, Any]:
     """Everything ``jobman status`` shows, as JSON-ready data."""
+    from jobman.check import missing_results
+
     record = set_store.record
     running = set_store.is_locked()  # before the chunks: a run that ends meanwhile reads RUNNING
     chunks = set_store.chunks() if chunks is None else chunks
+    lost = missing_results(set_store, chunks)
+    if lost:  # a final chunk without its results is work to do again, never DONE
+        chunks = [ChunkRecord(c.index, c.start, c.stop, updated=c.updated) if c.index in lost else c
+                  for c in chunks]
     circuits = circuit_totals(chunks)
     summary: dict[str, Any] = {
-        "id": record.id, "name": record.name, "status": set_state(chunks, running).value,
+        "id": set_store.id, "name": record.name, "status": set_state(chunks, running).value,
         "created": record.created, "updated": max((c.updated for c in chunks), default=record.created),
         **timing(chunks),
         "backend": record.backend.get("name"), "shots": record.options.get("shots"),
@@ -143,6 +149,13 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         "stopped": record.stopped,
     }
     summary["failure_groups"] = group_data(summary["failures"])
+    if set_store.is_copy:
+        summary["copy_of"] = record.id
+    if lost:
+        summary["damaged"] = [{"chunk": i, "file": str(set_store.paths.results_file(i)),
+                               "fault": "results file is missing",
+                               "repair": f"`jobman resume {set_store.id}` runs its circuits again"}
+                              for i in lost]
     if detail:
         summary["chunk_detail"] = [
             {"chunk": c.index, "start": c.start, "stop": c.stop, "status": c.status,

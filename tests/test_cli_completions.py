@@ -69,7 +69,7 @@ def _bash_complete(words: list[str], store: Path) -> list[str]:
 
 
 def test_bash_completes_commands_options_values_and_set_ids(demo_store, tmp_path):
-    assert _bash_complete(["jobman", ""], demo_store)[:5] == ["adopt", "backends", "cancel", "completions", "delete"]
+    assert _bash_complete(["jobman", ""], demo_store)[:5] == ["adopt", "backends", "cancel", "check", "completions"]
     assert _bash_complete(["jobman", "-q", "st"], demo_store) == ["status"]
     assert _bash_complete(["jobman", "export", "--f"], demo_store) == ["--format"]
     assert _bash_complete(["jobman", "export", "--format", ""], demo_store) == ["jsonl", "csv", "json"]

@@ -23,6 +23,7 @@ from jobman.cli import resume as _resume  # noqa: F401,E402
 from jobman.cli import adopt as _adopt  # noqa: F401,E402
 from jobman.cli import cancel as _cancel  # noqa: F401,E402
 from jobman.cli import delete as _delete  # noqa: F401,E402
+from jobman.cli import check as _check  # noqa: F401,E402
 from jobman.cli import completions as _completions  # noqa: F401,E402
 
 

@@ -17,9 +17,9 @@ lean_params.install()
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 error; 2 usage error (bad option or argument); 3 finished but some "
-    "circuits failed or were cancelled; 4 stopped at the --max-usage budget; 124 `jobman wait "
-    "--timeout` ran out; 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP (resume with "
-    "`jobman resume`); 141 stdout closed by its reader."
+    "circuits failed or were cancelled; 4 stopped at the --max-usage budget; 5 `jobman check` found "
+    "damage; 124 `jobman wait --timeout` ran out; 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP "
+    "(resume with `jobman resume`); 141 stdout closed by its reader."
 )
 
 app = typer.Typer(

@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_FAILED_CIRCUITS = 3
+EXIT_DAMAGED = 5  # `jobman check` found damage
 EXIT_INTERRUPTED = 130
 #: The reader of stdout went away (`jobman export | head -1`): 128 + SIGPIPE, as a shell reports
 #: a tool that SIGPIPE ended; nothing is printed.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal, Optional, TextIO
@@ -29,8 +30,9 @@ def export_command(
         "--format", "-f", help="jsonl: one circuit a line; csv: one row per circuit and outcome; "
         "json: one document.", rich_help_panel=OUTPUT_PANEL)] = "jsonl",
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", metavar="FILE", help="Write to FILE (atomically: all or nothing) instead "
-        "of stdout.", rich_help_panel=OUTPUT_PANEL)] = None,
+        "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout: a regular file is "
+        "replaced atomically (all or nothing); a FIFO or device such as /dev/null is written into; "
+        "a symbolic link is refused.", rich_help_panel=OUTPUT_PANEL)] = None,
     memory: Annotated[bool, flag("--memory", help="Include per-shot outcomes (jsonl and json; the "
                                  "set must have been run with --memory).")] = False,
     store: StoreOption = None,
@@ -118,13 +120,55 @@ WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}
 
 @contextmanager
 def _destination(output: Optional[Path]) -> Iterator[TextIO]:
-    """stdout, or a temporary file renamed onto ``output`` only when everything was written."""
+    """Where the export goes: stdout; a FIFO or character device (``/dev/null``), streamed
+    into; or a regular file, replaced atomically (all or nothing, keeping its mode). A link
+    is refused (never replaced, never written through), and so is anything else."""
     if output is None or str(output) == "-":
         yield terminal.out
         return
+    try:
+        mode: Optional[int] = os.lstat(output).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise JobmanError(f"{output} is a symbolic link; export never replaces a link nor writes "
+                          "through one: give the path it points to")
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        with _stream_into(output) as stream:
+            yield stream
+        return
+    if mode is not None and not stat.S_ISREG(mode):
+        raise JobmanError(f"cannot write {output}: not a regular file, a FIFO or a character device")
+    with _replace(output, None if mode is None else stat.S_IMODE(mode)) as stream:
+        yield stream
+
+
+@contextmanager
+def _stream_into(output: Path) -> Iterator[TextIO]:
+    """Write straight into a FIFO or a device (no temporary file: there is nothing to replace)."""
+    try:
+        fd = os.open(output, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as error:
+        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+    except OSError as error:
+        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
+
+
+@contextmanager
+def _replace(output: Path, mode: Optional[int]) -> Iterator[TextIO]:
+    """A temporary file renamed onto ``output`` only when everything was written."""
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
-        stream = open(tmp, "w", encoding="utf-8", newline="")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        if mode is not None:
+            os.fchmod(fd, mode)  # the replaced file keeps its permissions
+        stream = open(fd, "w", encoding="utf-8", newline="")
     except OSError as error:
         raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
     try:

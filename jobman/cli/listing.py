@@ -13,13 +13,16 @@ from jobman.exceptions import UsageError
 from jobman.selection import name_matches  # noqa: F401 - also imported from here
 
 COLUMNS = ("id", "name", "status", "backend", "total", "created", "circuits", "failed", "running")
+#: The status ``list`` shows for a set it cannot read (``jobman check SET`` says why).
+DAMAGED = "DAMAGED"
 
 
 @app.command("list")
 def list_command(
     status: Annotated[Optional[List[str]], typer.Option(
         "--status", "-s", metavar="STATE", help="Only sets in this state (repeatable): PENDING, "
-        "RUNNING, INTERRUPTED, DONE, CANCELLED.", rich_help_panel=FILTER_PANEL)] = None,
+        "RUNNING, INTERRUPTED, DONE, CANCELLED, DAMAGED (unreadable: see `jobman check`).",
+        rich_help_panel=FILTER_PANEL)] = None,
     name: Annotated[Optional[str], typer.Option(
         "--name", "-n", metavar="PATTERN", help="Only sets whose name matches (shell pattern like "
         "'bell*'; plain text matches anywhere in the name).", rich_help_panel=FILTER_PANEL)] = None,
@@ -33,7 +36,7 @@ def list_command(
 
     Example: jobman list --status ERROR --name 'bell*' --limit 5 --json
     """
-    wanted = check_statuses(status, "set")
+    wanted = check_statuses(status, "set", extra=(DAMAGED,))
     opened = open_store(store)
     rows = list(_rows(opened, wanted, name, limit))
     if json_out:
@@ -52,8 +55,11 @@ def list_command(
 
 def render_row(row: dict[str, Any], id_width: int) -> str:
     """``20261121-094512-5073fa9  DONE      2000/2000       aer          2026-11-21 09:45  c.qpy``."""
+    if row["status"] == DAMAGED:
+        return _columns(id_width, row["id"], DAMAGED, "-", "-", "-", f"(see `jobman check {row['id']}`)")
+    name = row["name"] + (f"  (copy of {row['copy_of']})" if row.get("copy_of") else "")
     return _columns(id_width, row["id"], row["status"], f"{row['circuits'].get('DONE', 0)}/{row['total']}",
-                    row["backend"] or "-", timestamp(row["created"])[:16], row["name"])
+                    row["backend"] or "-", timestamp(row["created"])[:16], name)
 
 
 def _columns(id_width: int, *cells: str) -> str:
@@ -64,22 +70,48 @@ def _columns(id_width: int, *cells: str) -> str:
 def _rows(store: Any, wanted: set[str], pattern: Optional[str], limit: Optional[int]
           ) -> Iterator[dict[str, Any]]:
     """Matching sets, newest first; stops reading the store once ``limit`` are found."""
-    from jobman.selection import select_sets
+    found = 0
+    for set_id, opened in store.scan():
+        if limit is not None and found >= limit:
+            return
+        row = _row(set_id, opened, pattern)
+        if row is None or (wanted and row["status"] not in wanted):
+            continue
+        found += 1
+        yield row
 
-    for _, summary in select_sets(store, wanted, pattern, limit):
-        yield {key: summary[key] for key in COLUMNS}
+
+def _row(set_id: str, opened: Any, pattern: Optional[str]) -> Optional[dict[str, Any]]:
+    """A set's row; a damaged set's row says DAMAGED (and a warning names the fault)."""
+    from jobman.exceptions import StoreError
+    from jobman.summary import summarize
+
+    if not isinstance(opened, StoreError):
+        if pattern is not None and not name_matches(opened.record.name, pattern):
+            return None
+        try:
+            summary = summarize(opened)
+        except StoreError as error:
+            opened = error
+        else:
+            return {key: summary[key] for key in COLUMNS + ("copy_of",) if key in summary}
+    if pattern is not None:
+        return None
+    terminal.warn(f"job set {set_id} is damaged: {opened}")
+    return {"id": set_id, "name": None, "status": DAMAGED, "backend": None, "total": None,
+            "created": None, "circuits": {}, "error": str(opened)}
 
 
-def check_statuses(statuses: Optional[List[str]], what: str) -> set[str]:
+def check_statuses(statuses: Optional[List[str]], what: str, extra: tuple[str, ...] = ()) -> set[str]:
     """Upper-cased statuses from --status (set states when ``what`` is "set", else chunk
     statuses); a usage error names the known ones."""
     from jobman.status import JobStatus
 
-    known = [status.value for status in JobStatus]
+    known = [status.value for status in JobStatus] + list(extra)
     if what == "set":
         from jobman.selection import check_states
 
-        return check_states(statuses)
+        return check_states(set(statuses or ()) - set(extra)) | ({s.upper() for s in statuses or ()} & set(extra))
     wanted = {status.upper() for status in statuses or ()}
     unknown = sorted(wanted - set(known))
     if unknown:

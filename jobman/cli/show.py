@@ -36,7 +36,7 @@ def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
     started, finished = summary["started"], summary["finished"]
     end = finished if finished is not None else (time.time() if summary["running"] else summary["updated"])
     return {
-        "id": record.id, "name": record.name, "status": summary["status"], "running": summary["running"],
+        "id": summary["id"], "name": record.name, "status": summary["status"], "running": summary["running"],
         "inputs": record.inputs, "backend": record.backend, "options": options, "engine": engine,
         "plan": {"total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks},
         "timing": {"created": record.created, "started": started, "finished": finished,

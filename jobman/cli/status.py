@@ -100,6 +100,10 @@ def render(summary: dict[str, Any], max_failures: int | None = DEFAULT_LIMIT) ->
         "circuits: " + totals(summary["circuits"]),
         "chunks:   " + totals(summary["chunks"]),
     ]
+    if summary.get("copy_of"):
+        lines.append(f"a copy (or a move) of job set {summary['copy_of']}: it is its own set now")
+    lines += [f"chunk {row['chunk']}: {row['fault']} ({row['file']}); {row['repair']}"
+              for row in summary.get("damaged", [])]
     lines += [session_line(session) for session in summary.get("sessions", [])]
     lines += usage_lines(summary)
     if summary.get("stopped"):
