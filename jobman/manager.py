@@ -22,6 +22,7 @@ from jobman.backends.base import Backend, RunOptions
 from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, Flight, WorkItem
 from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
 from jobman.exceptions import BackendError, Interrupted, JobmanError, SetLockedError, StoreError, UsageError
+from jobman.fsio import make_folder
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord, new_attempt
 from jobman.job_set import ManagedJobSet
@@ -211,8 +212,8 @@ class JobManager:
         data = dumps(faithful(items))  # what QPY cannot hold fails alone, never runs changed
         path = (folder or self.store.staging_folder(set_id)) / EMBEDDED_INPUT
         try:  # the staging folder appears as the set only when whole (Store.create_set)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as handle:
+            make_folder(path.parent)
+            with open(path, "wb", opener=_private_opener) as handle:
                 handle.write(data)
         except OSError as error:
             raise StoreError(f"cannot write circuits to {path}: {error.strerror or error}") from None
@@ -604,6 +605,11 @@ def pick_seed() -> int:
     import secrets
 
     return secrets.randbelow(2**31)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """Open a new file of the store 0600, never through a link."""
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o600)
 
 
 def _check_options(shots: int, seed: int | None, on_failure: str, max_in_flight: int | None,

@@ -13,7 +13,6 @@ from typing import Callable
 import pytest
 
 from cli_support import SHOTS, invoke, make_set
-from jobman.check import check_set
 from jobman.store import SetStore, Store
 
 SET = "20260105-000000-dddddd"  # 10 circuits in chunks of 4: 0-3, 4-7, 8-9
@@ -103,6 +102,12 @@ def damaged_store(tmp_path, request) -> tuple[Path, Path]:
     return root, path
 
 
+def check_set(set_store):
+    from jobman.check import check_set as check
+
+    return check(set_store)
+
+
 def _single_error(result, path: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.stdout + result.stderr
@@ -131,7 +136,7 @@ def test_every_read_command_names_the_damaged_file(damaged_store, request):
     if kind != "results":
         assert rows[SET]["status"] == "DAMAGED" and listed.stderr.startswith(f"Warning: job set {SET}")
     checked = invoke("check", SET, "--json", store=root)
-    assert checked.exit_code == 4, checked.stdout + checked.stderr
+    assert checked.exit_code == 5, checked.stdout + checked.stderr
     report = json.loads(checked.stdout)
     assert not report["ok"] and path.name in json.dumps(report["findings"])
     assert invoke("check", OTHER, store=root).exit_code == 0
@@ -195,7 +200,7 @@ def test_counts_that_do_not_add_up_to_the_shots_are_found(tmp_path):
     (finding,) = check_set(set_store)
     assert "add up to 99, not 100 shots" in finding.fault and finding.repair == "resume re-runs circuits 8"
     text = invoke("check", store=tmp_path / "store")
-    assert text.exit_code == 4
+    assert text.exit_code == 5
     assert text.stdout.splitlines()[0] == f"{SET}: 1 problem"
 
 
@@ -215,7 +220,7 @@ def test_a_record_check_cannot_repair_is_said_so(tmp_path, small_qpy):
     set_store = Store(tmp_path / "store").open_set(job_set.job_set_id())
     _write(set_store.paths.chunk_file(0), "[]")
     result = invoke("check", set_store.id, store=tmp_path / "store")
-    assert result.exit_code == 4
+    assert result.exit_code == 5
     assert "a chunk record must be a JSON object, not list" in result.stdout
     assert "resume cannot repair this" in result.stdout
     resumed = invoke("resume", set_store.id, store=tmp_path / "store")

@@ -112,3 +112,61 @@ def test_export_streams_one_chunk_at_a_time(tmp_path, monkeypatch):
     monkeypatch.setattr(Terminal, "out", property(lambda self: out))
     assert invoke("export", store=tmp_path).exit_code == 0
     assert written_at_read == [5 * k for k in range(10)]
+
+
+def test_output_into_a_fifo_is_streamed_and_the_fifo_stays(demo_store, tmp_path):
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    result = invoke("export", ALPHA, "-o", str(fifo), store=demo_store)
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert len(received[0].splitlines()) == 10
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_output_into_a_character_device_stays_a_device(demo_store, tmp_path):
+    import os
+    import stat
+
+    import pytest
+
+    device = tmp_path / "null"
+    try:  # a private /dev/null: the real one is never put at risk by a test
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device needs root")
+    result = invoke("export", ALPHA, "-o", str(device), store=demo_store)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_output_onto_a_link_is_refused_and_nothing_changes(demo_store, tmp_path):
+    target = tmp_path / "target.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    result = invoke("export", ALPHA, "-o", str(link), store=demo_store)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {link} is a symbolic link; export never replaces a link nor "
+                             "writes through one: give the path it points to\n")
+    assert link.is_symlink() and target.read_text() == "old\n"
+
+
+def test_output_replaces_a_regular_file_atomically_keeping_its_mode(demo_store, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+    os.chmod(out, 0o640)
+    assert invoke("export", ALPHA, "-o", str(out), store=demo_store).exit_code == 0
+    assert len(out.read_text().splitlines()) == 10 and stat.S_IMODE(os.stat(out).st_mode) == 0o640
+    assert invoke("export", ALPHA, "-o", str(tmp_path), store=demo_store).exit_code == 1

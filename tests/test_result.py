@@ -90,3 +90,21 @@ def test_sets_stored_without_register_sizes_read_as_before(tmp_path):
     record = ChunkRecord(index=0, start=0, stop=1, status="DONE")
     assert _build(0, record, line).counts == {"101": 4}
     assert _build(0, record, dict(line, creg_sizes=[2, 1])).counts == {"1 01": 4}
+
+
+def test_reading_every_circuit_in_order_holds_one_chunk_at_a_time(tmp_path):
+    import tracemalloc
+
+    from cli_support import make_set
+    from jobman.result import ManagedResult
+
+    set_store = make_set(tmp_path / "store", "20260101-000000-aaaaaa", total=20_000, chunk_size=500)
+    result = ManagedResult(set_store)
+    tracemalloc.start()
+    try:
+        for index in range(len(result)):
+            result.circuit(index)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, peak  # one chunk's lines (~70 kB), not the 40 chunks' (~2.8 MB)

@@ -143,3 +143,92 @@ def test_lock_refuses_a_second_writer_and_dies_with_its_holder(tmp_path):
     holder.wait()
     with set_store.lock():
         assert os.path.exists(set_store.paths.lock_file)
+
+
+def test_a_link_as_lock_is_refused_and_its_target_never_written(tmp_path):
+    store = Store(tmp_path / "store")
+    set_store = make_set(store, "20260101-000000-aaaaaa")
+    precious = tmp_path / "precious"
+    precious.write_text("keep")
+    set_store.paths.lock_file.unlink(missing_ok=True)
+    set_store.paths.lock_file.symlink_to(precious)
+    with pytest.raises(StoreError, match="lock is a symbolic link"):
+        with set_store.lock():
+            pass
+    with pytest.raises(StoreError, match="lock is a symbolic link"):
+        set_store.is_locked()
+    assert precious.read_text() == "keep"
+    dangling = tmp_path / "nowhere"
+    set_store.paths.lock_file.unlink()
+    set_store.paths.lock_file.symlink_to(dangling)
+    with pytest.raises(StoreError):
+        with set_store.lock():
+            pass
+    assert not dangling.exists()  # nothing created at a dangling link's target
+
+
+def test_status_creates_nothing_and_follows_no_link(tmp_path):
+    from cli_support import invoke
+
+    root = tmp_path / "store"
+    set_store = make_set(Store(root), "20260101-000000-aaaaaa")
+    set_store.paths.lock_file.unlink(missing_ok=True)
+    assert invoke("status", store=root).exit_code == 0
+    assert not set_store.paths.lock_file.exists()  # a reader does not create the lock
+    set_store.paths.lock_file.symlink_to(tmp_path / "made-by-status")
+    result = invoke("status", store=root)
+    assert result.exit_code == 1 and result.stderr.count("Error:") == 1
+    assert not (tmp_path / "made-by-status").exists()
+
+
+def test_linked_set_folders_and_subfolders_are_refused(tmp_path):
+    root = tmp_path / "store"
+    elsewhere = make_set(Store(tmp_path / "elsewhere"), "20260101-000000-aaaaaa")
+    root.mkdir()
+    (root / "20260101-000000-aaaaaa").symlink_to(elsewhere.paths.folder)
+    with pytest.raises(StoreError, match="20260101-000000-aaaaaa is a symbolic link"):
+        Store(root).open_set("20260101-000000-aaaaaa")
+    inner = make_set(Store(root), "20260102-000000-bbbbbb")
+    results = inner.paths.results_folder
+    results.rename(tmp_path / "moved-results")
+    results.symlink_to(tmp_path / "moved-results")
+    with pytest.raises(StoreError, match="results is a symbolic link"):
+        Store(root).open_set("20260102-000000-bbbbbb")
+
+
+def test_a_whole_id_is_that_set_even_when_a_copy_starts_with_it(tmp_path):
+    import shutil
+
+    store = Store(tmp_path)
+    make_set(store, "20260101-000000-aaaaaa")
+    shutil.copytree(tmp_path / "20260101-000000-aaaaaa", tmp_path / "20260101-000000-aaaaaa-backup")
+    assert store.resolve("20260101-000000-aaaaaa") == "20260101-000000-aaaaaa"
+    copy = store.open_set("20260101-000000-aaaaaa-backup")
+    assert (copy.id, copy.recorded_id, copy.is_copy) == ("20260101-000000-aaaaaa-backup",
+                                                         "20260101-000000-aaaaaa", True)
+    assert not store.open_set("20260101-000000-aaaaaa").is_copy
+
+
+@pytest.mark.parametrize("given", ["file", "objects"])
+def test_a_run_leaves_only_private_folders_and_files_whatever_the_umask(tmp_path, small_qpy, given):
+    import stat
+
+    from jobman.inputs import make_basis_circuits
+    from jobman.manager import JobManager
+
+    circuits = small_qpy if given == "file" else make_basis_circuits(20, 5)
+    old = os.umask(0)
+    try:
+        job_set = JobManager(tmp_path / "store").run(circuits, "aer", shots=10, chunk_size=16)
+    finally:
+        os.umask(old)
+    assert job_set.status().value == "DONE"
+    modes = {}
+    for folder, dirs, files in os.walk(tmp_path / "store"):
+        modes[folder] = stat.S_IMODE(os.lstat(folder).st_mode)
+        for name in files:
+            modes[os.path.join(folder, name)] = stat.S_IMODE(os.lstat(os.path.join(folder, name)).st_mode)
+    assert len(modes) > 10
+    wrong = {path: oct(mode) for path, mode in modes.items()
+             if mode != (0o700 if os.path.isdir(path) else 0o600)}
+    assert wrong == {}
