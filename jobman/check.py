@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobman.exceptions import DamagedSetError, StoreError
-from jobman.ledger import PENDING, failed_line
 from jobman.records import ChunkRecord
 from jobman.spec import format_ranges
 from jobman.status import JobStatus
@@ -25,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from jobman.engine import Engine
     from jobman.store import SetStore
 
+PENDING = JobStatus.PENDING.value
 NO_REPAIR = "resume cannot repair this: restore the file, or delete the set"
 MISSING = "results file is missing"
 
@@ -139,6 +139,8 @@ def _fault(error: StoreError) -> str:
 def repair(engine: "Engine") -> list[int]:
     """Before resuming: give every chunk with missing or unsound results sound lines again
     (PENDING where none can be kept) and reopen it; return the chunks repaired."""
+    from jobman.ledger import failed_line
+
     repaired = []
     for record in engine.records.values():
         found = verdict(engine.set, record)
