@@ -124,7 +124,7 @@ def test_detached_run_survives_sighup_to_the_starting_shell_and_ends_done(store_
     assert summary["status"] == "DONE" and summary["circuits"] == {"DONE": 40} and not summary["running"]
     assert_all_exact_once(store_dir, set_id, 40)
     log = invoke("logs", set_id).stdout
-    assert "started in the background" in log and f"job set {set_id}: DONE (40 DONE)" in log
+    assert "started in the background" in log and f"job set {set_id}: DONE (DONE 40)" in log
 
 
 def test_sigkill_of_the_background_process_leaves_it_interrupted_and_resume_detach_finishes(
