@@ -7,7 +7,7 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 from jobman.exceptions import SetLockedError, StoreError
 from jobman.fsio import open_regular
@@ -23,16 +23,21 @@ def hold_lock(lock_file: Path, label: str) -> Iterator[int]:
     except StoreError as error:
         raise StoreError(f"cannot open the lock of job set {label}: {error}") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise SetLockedError(f"job set {label} is being run by another process "
-                                     f"(see `jobman status {label}`)") from None
-            raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
+        lock_exclusive(fd, label)
         yield fd
     finally:
         os.close(fd)  # closing releases the lock; the kernel does it too if we die
+
+
+def lock_exclusive(fd: "int | IO[str]", label: str) -> None:
+    """flock ``fd`` exclusively without waiting; SetLockedError when another holder has it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise SetLockedError(f"job set {label} is being run by another process "
+                                 f"(see `jobman status {label}`)") from None
+        raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
 
 
 def lock_is_held(lock_file: Path) -> bool:

@@ -21,7 +21,6 @@ or removed when the store is next opened (:mod:`jobman.leftovers`).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import stat
@@ -31,11 +30,11 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from jobman import leftovers
-from jobman.exceptions import DamagedSetError, SetLockedError, SetNotFoundError, StoreError
+from jobman.exceptions import DamagedSetError, SetNotFoundError, StoreError
 from jobman.fsio import (atomic_write, check_folder, link_refused, make_folder, read_bytes, read_json,
                          write_json)
 from jobman.fsio import open_regular
-from jobman.locks import hold_lock, lock_is_held
+from jobman.locks import hold_lock, lock_exclusive, lock_is_held
 from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
 from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
 from jobman.validate import ShapeError, check_chunk_data, check_line, check_set_data
@@ -479,15 +478,7 @@ class SetStore:
         return handle
 
     def _flock(self, handle: "IO[str]") -> None:
-        import fcntl
-
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise SetLockedError(f"job set {self.id} is being run by another process "
-                                     f"(see `jobman status {self.id}`)") from None
-            raise StoreError(f"cannot lock job set {self.id}: {error.strerror or error}") from None
+        lock_exclusive(handle, self.id)
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")

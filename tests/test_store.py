@@ -224,7 +224,7 @@ def test_a_run_leaves_only_private_folders_and_files_whatever_the_umask(tmp_path
         os.umask(old)
     assert job_set.status().value == "DONE"
     modes = {}
-    for folder, dirs, files in os.walk(tmp_path / "store"):
+    for folder, _dirs, files in os.walk(tmp_path / "store"):
         modes[folder] = stat.S_IMODE(os.lstat(folder).st_mode)
         for name in files:
             modes[os.path.join(folder, name)] = stat.S_IMODE(os.lstat(os.path.join(folder, name)).st_mode)
