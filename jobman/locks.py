@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -17,27 +18,65 @@ from jobman.fsio import open_regular
 def hold_lock(lock_file: Path, label: str) -> Iterator[int]:
     """Hold ``lock_file`` (flock, created 0600, never through a link) or raise SetLockedError."""
     try:
-        fd = open_regular(lock_file, os.O_RDWR | os.O_CREAT)
+        fd = _create_held(lock_file, label)
+        if fd is None:
+            fd = open_regular(lock_file, os.O_RDWR)
+            lock_exclusive(fd, label)
     except FileNotFoundError as error:
         raise StoreError(f"cannot open the lock of job set {label}: {error.strerror}") from None
     except StoreError as error:
         raise StoreError(f"cannot open the lock of job set {label}: {error}") from None
     try:
-        lock_exclusive(fd, label)
         yield fd
     finally:
         os.close(fd)  # closing releases the lock; the kernel does it too if we die
 
 
-def lock_exclusive(fd: "int | IO[str]", label: str) -> None:
-    """flock ``fd`` exclusively without waiting; SetLockedError when another holder has it."""
+def _create_held(lock_file: Path, label: str) -> "int | None":
+    """A new lock file that is locked from the moment it has its name, or None if it exists.
+
+    Created under a temporary name, locked, then linked into place, so that no other process
+    ever sees the lock file unlocked while its creator works (a staging folder whose lock is
+    free is removed as abandoned, see :mod:`jobman.leftovers`).
+    """
+    if os.path.lexists(lock_file):
+        return None
+    tmp = lock_file.with_name(f".{lock_file.name}.{os.getpid()}.tmp")
+    fd = open_regular(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        lock_exclusive(fd, label)
+        try:
+            os.link(tmp, lock_file)
+        except FileExistsError:  # another process made it meanwhile: lock that one
+            os.close(fd)
+            return None
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+#: A prober (:func:`lock_is_held`) holds a shared lock for microseconds; a writer that meets
+#: one tries again for this long before it says the set is taken (seconds).
+PROBE_WAIT = 0.5
+
+
+def lock_exclusive(fd: "int | IO[str]", label: str) -> None:
+    """flock ``fd`` exclusively; SetLockedError when another holder keeps it."""
+    deadline = time.monotonic() + PROBE_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
+        if time.monotonic() >= deadline:
             raise SetLockedError(f"job set {label} is being run by another process "
-                                 f"(see `jobman status {label}`)") from None
-        raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
+                                 f"(see `jobman status {label}`)")
+        time.sleep(0.01)
 
 
 def lock_is_held(lock_file: Path) -> bool:

@@ -207,3 +207,24 @@ def test_a_noise_model_runs_as_aer_runs_it_and_is_recorded_as_json():
         assert again.options() == recorded
     finally:
         again.close()
+
+
+def test_close_ends_even_when_an_interrupted_wait_left_a_jobs_lock_taken(monkeypatch):
+    """Ctrl-C or SIGTERM raised between a lock's acquire and its ``with`` (CPython can) leaves
+    the lock taken; close() and the process's exit must not wait for it (jobman hung in CI)."""
+    import threading
+
+    gate = threading.Event()
+    real = AerBackend._simulate
+    monkeypatch.setattr(AerBackend, "_simulate",
+                        lambda self, *args: (gate.wait(60), real(self, *args))[1])
+    monkeypatch.setattr("jobman.backends.aer.CLOSE_WAIT", 0.5)
+    backend = AerBackend()
+    job_id = backend.submit(ChunkJob("s", 0, 0, 2, 1, ()), make_basis_circuits(2, 2),
+                            RunOptions(shots=10))
+    backend.wait([job_id], timeout=0.01)
+    backend._futures[job_id]._condition.acquire()  # what the interrupted wait left behind
+    gate.set()
+    backend.close()  # in the thread that left the lock taken, as in jobman's cleanup
+    assert backend._thread.daemon  # the job's thread cannot hold the process's exit either
+    assert all(not w.alive() for w in backend._workers)

@@ -19,14 +19,15 @@ with jobman), ignore Ctrl-C (jobman handles it) and end when jobman does.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.base import (JOB_NOT_FOUND, Backend, BackendLimits, ChunkJob, CircuitOutcome,
@@ -96,13 +97,16 @@ class AerBackend(Backend):
         # target to its basis gates, but Aer's run() simulates the others too, without noise).
         self._supported = supported_instructions(self._options)
         self._workers = [_Worker(self._options) for _ in range(self.workers)]  # importing Aer now
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobman-aer")
+        self._jobs: "queue.SimpleQueue[tuple[Future, str, list[Piece]] | None]" = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run_jobs, name="jobman-aer", daemon=True)
+        self._thread.start()
         self._futures: dict[str, Future] = {}
         self._running: set[str] = set()
         self._usage: dict[str, float] = {}  # job id -> seconds it simulated
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = False
+        self._ended = threading.Event()  # set whenever one of this backend's jobs ends
 
     def options(self) -> dict[str, Any]:
         """What the set records: the Aer options given (``noise_model`` as its JSON record)."""
@@ -148,7 +152,9 @@ class AerBackend(Backend):
             batches = [(stop - start, self._run_options(options, start, wide)) for start, stop in runs]
             pieces.append((_qpy_bytes(circuits[offset:offset + count]), batches))
             offset += count
-        future = self._pool.submit(self._simulate, job_id, pieces)
+        future: Future = Future()
+        future.add_done_callback(lambda _: self._ended.set())
+        self._jobs.put((future, job_id, pieces))
         with self._lock:
             self._futures[job_id] = future
         return job_id
@@ -161,6 +167,23 @@ class AerBackend(Backend):
         if wide and "max_parallel_threads" not in self._given:
             run_options["max_parallel_threads"] = self._cores
         return run_options
+
+    def _run_jobs(self) -> None:
+        """The backend's one thread: its jobs in the order they were submitted.
+
+        A daemon thread, not a ThreadPoolExecutor's: Ctrl-C or SIGTERM raised in the main
+        thread at the wrong instant can leave a job's lock taken (CPython raises between a
+        lock's acquire and the ``with`` that releases it), and this thread would then never
+        end; the process must still exit.
+        """
+        while (item := self._jobs.get()) is not None:
+            future, job_id, pieces = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._simulate(job_id, pieces))
+            except BaseException as error:
+                future.set_exception(error)
 
     def _simulate(self, job_id: str, pieces: list[Piece]) -> list[CircuitOutcome]:
         """Run a job's pieces on the workers side by side (on this backend's one thread)."""
@@ -198,8 +221,11 @@ class AerBackend(Backend):
         return JobStatus.RUNNING if job_id in self._running else JobStatus.QUEUED
 
     def wait(self, job_ids: Sequence[str], timeout: float) -> dict[str, JobStatus]:
-        futures = [self._future(job_id) for job_id in job_ids]
-        wait_futures(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        # Not concurrent.futures.wait: Ctrl-C or SIGTERM raised while it takes the futures' locks
+        # one by one leaves some of them held, and close() then hangs on them forever.
+        if not any(self._future(job_id).done() for job_id in job_ids):
+            self._ended.wait(timeout)
+        self._ended.clear()  # an end after the check above is seen by the next call's check
         return {job_id: self.status(job_id) for job_id in job_ids}
 
     def result(self, job_id: str) -> list[CircuitOutcome]:
@@ -235,7 +261,15 @@ class AerBackend(Backend):
             future.cancel()
         for worker in self._workers:
             worker.stop()
-        self._pool.shutdown(wait=True)
+        self._jobs.put(None)
+        self._thread.join(CLOSE_WAIT)
+        if self._thread.is_alive():
+            LOG.warning("the Aer backend's thread did not end within %ss; left behind", CLOSE_WAIT)
+
+
+#: How long close() waits for the backend's thread once the workers are stopped (seconds).
+CLOSE_WAIT = 5.0
+LOG = logging.getLogger(__name__)
 
 
 def supported_instructions(options: dict[str, Any]) -> frozenset[str]:
