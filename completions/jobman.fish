@@ -17,7 +17,7 @@ end
 
 complete -c jobman -f
 complete -c jobman -n __fish_use_subcommand -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n __fish_use_subcommand -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n __fish_use_subcommand -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n __fish_use_subcommand -l version -d 'Print jobman\'s version and exit.'
 complete -c jobman -n __fish_use_subcommand -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n __fish_use_subcommand -a adopt -d 'Track jobs submitted to IBM Quantum elsewhere as a new job set.'
@@ -45,7 +45,7 @@ complete -c jobman -n '__fish_seen_subcommand_from adopt' -l instance -x -d 'IBM
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l name -s n -x -d 'A name for the job set.'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from adopt' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from adopt' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from adopt' -l help -s h -d 'Show the help and exit.'
 
 complete -c jobman -n '__fish_seen_subcommand_from backends' -l account -x -d 'Saved qiskit-ibm-runtime account whose backends to list, e.g. --account work.'
@@ -53,32 +53,32 @@ complete -c jobman -n '__fish_seen_subcommand_from backends' -l instance -x -d '
 complete -c jobman -n '__fish_seen_subcommand_from backends' -l timeout -x -d 'Give up on IBM Quantum after this long, e.g. --timeout 10.'
 complete -c jobman -n '__fish_seen_subcommand_from backends' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from backends' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from backends' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from backends' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from backends' -l help -s h -d 'Show the help and exit.'
 
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -l wait -x -d 'How long to wait for a running `jobman run`/`resume` to stop.'
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from cancel' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from cancel' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from cancel' -a '(__jobman_sets)'
 
 complete -c jobman -n '__fish_seen_subcommand_from check' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from check' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from check' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from check' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from check' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from check' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from check' -a '(__jobman_sets)'
 
 complete -c jobman -n '__fish_seen_subcommand_from completions' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from completions' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from completions' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from completions' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from completions' -a 'bash zsh fish'
 
 complete -c jobman -n '__fish_seen_subcommand_from delete' -l yes -s y -d 'Do not ask for confirmation.'
 complete -c jobman -n '__fish_seen_subcommand_from delete' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from delete' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from delete' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from delete' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from delete' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from delete' -a '(__jobman_sets)'
 
@@ -87,7 +87,7 @@ complete -c jobman -n '__fish_seen_subcommand_from export' -l output -s o -r -F 
 complete -c jobman -n '__fish_seen_subcommand_from export' -l memory -d 'Include per-shot outcomes (jsonl and json; the set must have been run with --memory).'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from export' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from export' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from export' -a '(__jobman_sets)'
 
@@ -95,7 +95,7 @@ complete -c jobman -n '__fish_seen_subcommand_from jobs' -l status -s s -x -a 'P
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from jobs' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from jobs' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from jobs' -a '(__jobman_sets)'
 
@@ -105,14 +105,14 @@ complete -c jobman -n '__fish_seen_subcommand_from list' -l limit -s l -x -d 'At
 complete -c jobman -n '__fish_seen_subcommand_from list' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from list' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from list' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from list' -l help -s h -d 'Show the help and exit.'
 
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l follow -s f -d 'Keep printing what the background process writes until it ends.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l interval -x -d 'Seconds between looks at the store.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from logs' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from logs' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from logs' -a '(__jobman_sets)'
 
@@ -122,7 +122,7 @@ complete -c jobman -n '__fish_seen_subcommand_from result' -l top -s t -x -d 'On
 complete -c jobman -n '__fish_seen_subcommand_from result' -l memory -d 'Include per-shot outcomes (the set must have been run with --memory).'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from result' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from result' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from result' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from result' -a '(__jobman_sets)'
 
@@ -130,7 +130,7 @@ complete -c jobman -n '__fish_seen_subcommand_from resume' -l max-usage -x -d 'U
 complete -c jobman -n '__fish_seen_subcommand_from resume' -l detach -s d -d 'Print the set id and return at once; a background process runs the set (its output: `jobman logs SET`), e.g. SET=$(jobman run c.qpy --detach).'
 complete -c jobman -n '__fish_seen_subcommand_from resume' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from resume' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from resume' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from resume' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from resume' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from resume' -a '(__jobman_sets)'
 
@@ -139,7 +139,7 @@ complete -c jobman -n '__fish_seen_subcommand_from retry' -l on-failure -x -a 'c
 complete -c jobman -n '__fish_seen_subcommand_from retry' -l detach -s d -d 'Print the set id and return at once; a background process runs the set (its output: `jobman logs SET`), e.g. SET=$(jobman run c.qpy --detach).'
 complete -c jobman -n '__fish_seen_subcommand_from retry' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from retry' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from retry' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from retry' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from retry' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from retry' -a '(__jobman_sets)'
 
@@ -170,14 +170,14 @@ complete -c jobman -n '__fish_seen_subcommand_from run' -l notify-command -x -d 
 complete -c jobman -n '__fish_seen_subcommand_from run' -l detach -s d -d 'Print the set id and return at once; a background process runs the set (its output: `jobman logs SET`), e.g. SET=$(jobman run c.qpy --detach).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from run' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -F
 
 complete -c jobman -n '__fish_seen_subcommand_from show' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from show' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from show' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from show' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from show' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from show' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from show' -a '(__jobman_sets)'
 
@@ -188,7 +188,7 @@ complete -c jobman -n '__fish_seen_subcommand_from status' -l chunks -s c -d 'Sh
 complete -c jobman -n '__fish_seen_subcommand_from status' -l failures -s f -d 'List every failed circuit range (by default a line per reason, at most 10).'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from status' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from status' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from status' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from status' -a '(__jobman_sets)'
 
@@ -197,6 +197,6 @@ complete -c jobman -n '__fish_seen_subcommand_from wait' -l interval -x -d 'Seco
 complete -c jobman -n '__fish_seen_subcommand_from wait' -l json -d 'Print JSON (JSON Lines for lists) on stdout.'
 complete -c jobman -n '__fish_seen_subcommand_from wait' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from wait' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from wait' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from wait' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from wait' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from wait' -a '(__jobman_sets)'

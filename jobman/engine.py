@@ -11,25 +11,27 @@ store alone, which circuits still owe a result and which recorded (or tagged) jo
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 from jobman.backends.base import Backend, ChunkJob, RunOptions
+from jobman.estimate import attempt_cost, attempt_usage, job_seconds
 from jobman.exceptions import BackendError, Interrupted
 from jobman.ledger import CANCELLED, ERROR, Ledger, failed_line, failed_lines, outcome_line
-from jobman.estimate import attempt_cost, attempt_usage, job_seconds
+from jobman.log import log, swallowed
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, attempt_indices, new_attempt
 from jobman.retry import RetryPolicy
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
     from jobman.store import SetStore
 
-log = logging.getLogger("jobman")
 
 ON_FAILURE_CHOICES = ("continue", "abort")
 ATTEMPT_LOST = "LOST"  #: an attempt whose job is gone: the backend does not know it (or its process died)
@@ -184,8 +186,9 @@ class Engine:
     def _poll(self, job_ids: list[str]) -> dict[str, JobStatus | BaseException]:
         """Every job's status; a job whose status cannot be read gets the error instead."""
         try:
-            return self.call(lambda: self.backend.wait(job_ids, self.config.poll_interval))
-        except Exception:
+            return dict(self.call(lambda: self.backend.wait(job_ids, self.config.poll_interval)))
+        except Exception as error:
+            swallowed("waiting for jobs (each job's status is asked instead)", error)
             states: dict[str, JobStatus | BaseException] = {}
             for job_id in job_ids:
                 try:
@@ -231,7 +234,7 @@ class Engine:
                 return None
             job_id, entry = self.call(self._submitter(record, work.runs, prepared))
         except Exception as error:
-            if quietly(lambda error=error: self.backend.must_wait(error)):
+            if quietly(partial(self.backend.must_wait, error)):
                 self._wait_for_room(record, item, queue)
             elif not self._split(work, error, queue):
                 self._fail(work, names, message(error))
@@ -353,7 +356,8 @@ class Engine:
         for start, stop in runs:
             try:
                 circuits.update(zip(range(start, stop), self.source.load(start, stop)))
-            except Exception:
+            except Exception as error:
+                swallowed(f"loading circuits {start}-{stop - 1} at once (loaded one by one)", error)
                 for index in range(start, stop):
                     try:
                         circuits[index] = self.source.load(index, index + 1)[0]
@@ -366,7 +370,8 @@ class Engine:
         try:
             return {g: name for start, stop in runs
                     for g, name in zip(range(start, stop), self.source.names(start, stop))}
-        except Exception:
+        except Exception as error:
+            swallowed("reading circuit names", error)
             return {}
 
     def _validate(self, circuits: dict[int, Any]) -> dict[int, str]:
@@ -563,13 +568,14 @@ class Engine:
     def _is_transient(self, error: BaseException) -> bool:
         try:
             return isinstance(error, Exception) and bool(self.backend.is_transient(error))
-        except Exception:
+        except Exception as failure:
+            swallowed("the backend's is_transient (taken as not transient)", failure)
             return False
 
     def _count_retry(self, attempt: int, error: BaseException) -> None:
         self.retries += 1
 
-    def call(self, fn: Callable[[], Any]) -> Any:
+    def call(self, fn: Callable[[], T]) -> T:
         """A backend call, retried on transient errors by the retry policy."""
         return self.config.retry.call(fn, self._is_transient, self._count_retry)
 
@@ -582,10 +588,11 @@ def attempt_job(set_id: str, chunk: int, entry: dict[str, Any]) -> ChunkJob:
 
 
 def quietly(fn: Callable[[], Any]) -> Any:
-    """Best effort: the value of ``fn()``, or None if it raised."""
+    """Best effort: the value of ``fn()``, or None if it raised (logged: ``jobman -vv`` shows it)."""
     try:
         return fn()
-    except Exception:
+    except Exception as error:
+        swallowed(getattr(getattr(fn, "func", fn), "__qualname__", "a best-effort call"), error)
         return None
 
 

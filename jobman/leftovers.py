@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jobman.fsio import TMP_SUFFIX
 from jobman.locks import lock_is_held
+from jobman.log import swallowed
 
 #: A temporary file of a live process is left alone unless it is older than this (seconds).
 TMP_MAX_AGE = 3600.0
@@ -73,8 +74,8 @@ def tidy_set(folder: Path, now: float | None = None) -> list[Path]:
             try:
                 path.unlink()
                 removed.append(path)
-            except OSError:
-                pass
+            except OSError as error:
+                swallowed(f"removing the leftover {path}", error)
     return removed
 
 

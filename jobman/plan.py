@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from jobman.backends.base import BackendLimits
 from jobman.exceptions import UsageError
+from jobman.log import swallowed
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.backends.base import Backend
@@ -53,7 +54,8 @@ def payload_per_circuit(source: "CircuitSource", backend: "Backend",
     for index in sample_indices(len(source), samples):
         try:
             size = backend.estimate_payload(source.load(index, index + 1))
-        except Exception:
+        except Exception as error:
+            swallowed(f"estimating the payload of circuit {index} (left out of the sample)", error)
             continue
         if size:
             sizes.append(size)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, Sequence
 
+from jobman.log import swallowed
+
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
@@ -111,7 +113,8 @@ def _same(given: "QuantumCircuit", back: "QuantumCircuit") -> bool:
     try:
         expected = restore(given.copy()) if _has_expression_delay(given) else given
         return bool(back == expected) and back.metadata == given.metadata and back.name == given.name
-    except Exception:
+    except Exception as error:
+        swallowed(f"comparing circuit {given.name!r} with its QPY copy (taken as different)", error)
         return False
 
 

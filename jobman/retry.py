@@ -15,6 +15,7 @@ from typing import Callable, TypeVar
 import tenacity
 
 from jobman.exceptions import UsageError
+from jobman.log import swallowed
 
 T = TypeVar("T")
 
@@ -78,5 +79,6 @@ def _safe(is_transient: Callable[[BaseException], bool], error: BaseException) -
         return False  # KeyboardInterrupt, SystemExit, a simulated crash: never swallowed
     try:
         return bool(is_transient(error))
-    except Exception:
+    except Exception as failure:
+        swallowed("the backend's error classifier (taken as permanent)", failure)
         return False

@@ -59,7 +59,7 @@ def damaged(path: Path, fault: str) -> DamagedSetError:
 class Store:
     """All job sets under one root directory."""
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: "str | os.PathLike[str] | None" = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_root()
         self._staging: dict[str, Any] = {}  # set id -> the held lock of its staging folder
         self._tidied = False

@@ -24,6 +24,7 @@ from jobman.backends.sampler_adapter import (SAMPLER_KINDS, make_sampler, outcom
                                              with_clbit_register)
 from jobman.exceptions import BackendError, UsageError
 from jobman.status import JobStatus
+from jobman.log import swallowed
 
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
@@ -427,5 +428,6 @@ def _check_options(mode: str, optimization_level: int, sampler: str, max_time: A
 def _quietly(fn: Any) -> Any:
     try:
         return fn()
-    except Exception:
+    except Exception as error:
+        swallowed(getattr(fn, "__qualname__", "a best-effort call"), error)
         return None

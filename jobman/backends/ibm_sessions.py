@@ -12,6 +12,8 @@ import time
 import warnings
 from typing import Any, Callable, Sequence
 
+from jobman.log import swallowed
+
 #: ``--mode`` choices.
 MODES = ("batch", "session", "job")
 OPEN, CLOSED = "open", "closed"
@@ -70,7 +72,8 @@ class SessionKeeper:
             return
         try:
             self._current = self._kind().from_id(last["id"], self.service)
-        except Exception:  # gone, or of another kind: the next job opens a new one
+        except Exception as error:  # gone, or of another kind: the next job opens a new one
+            swallowed(f"reopening {self.mode} {last['id']} (a new one is opened)", error)
             self._mark(last["id"], CLOSED)
 
     def close(self) -> None:
@@ -81,8 +84,8 @@ class SessionKeeper:
         self._mark(getattr(mode, "session_id", None), CLOSED)
         try:
             mode.close()
-        except Exception:  # closing is a courtesy: the service closes it at max_time anyway
-            pass
+        except Exception as error:  # closing is a courtesy: the service closes it at max_time anyway
+            swallowed(f"closing {self.mode} {getattr(mode, 'session_id', None)}", error)
 
     def _open(self) -> Any:
         try:

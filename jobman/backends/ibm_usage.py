@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobman.log import swallowed
+
 #: Seconds of overhead per sub-job (loading the payload into the control electronics).
 JOB_OVERHEAD_SECONDS = 2.0
 #: ``rep_delay`` when a backend does not say (the documented value on most IBM devices).
@@ -30,7 +32,8 @@ def rep_delay(device: Any) -> float:
         value = getattr(device, "default_rep_delay", None)
         if value is None:
             value = getattr(device.configuration(), "default_rep_delay", None)
-    except Exception:
+    except Exception as error:
+        swallowed("reading the device's rep_delay (the default is used)", error)
         value = None
     return float(value) if value else DEFAULT_REP_DELAY
 
@@ -40,7 +43,8 @@ def init_seconds(target: Any) -> float:
     try:
         properties = target["reset"]
         durations = [p.duration for p in properties.values() if p is not None and p.duration]
-    except Exception:
+    except Exception as error:
+        swallowed("reading the reset duration (taken as 0)", error)
         return 0.0
     return max(durations, default=0.0)
 
@@ -50,7 +54,8 @@ def seconds_per_shot(circuit: Any, target: Any, delay: float, init: float) -> fl
     target lacks a duration the circuit needs."""
     try:
         length = float(circuit.estimate_duration(target))
-    except Exception:
+    except Exception as error:
+        swallowed(f"estimating the duration of circuit {circuit.name!r} (unknown)", error)
         return None
     return length + delay + init
 

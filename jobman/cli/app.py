@@ -95,18 +95,22 @@ def _set_quiet(value: bool) -> None:
         terminal.quiet = True
 
 
-def _set_verbose(value: bool) -> None:
+def _set_verbose(value: int) -> None:
     if value:
         terminal.verbose = True
+    if value >= 2:
+        terminal.debug(True)
 
 
 QuietOption = Annotated[bool, typer.Option("-q", "--quiet", metavar="", callback=_set_quiet,
                                            expose_value=False, help="Print only data, errors and failure summaries.")]
-VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", metavar="", callback=_set_verbose,
-                                             expose_value=False, help="Print more detail on stderr.")]
+VerboseOption = Annotated[int, typer.Option("-v", "--verbose", metavar="", callback=_set_verbose,
+                                            count=True, expose_value=False, show_default=False,
+                                            help="Print more detail on stderr; -vv also the errors "
+                                                 "jobman ignored, with their traceback.")]
 
 
-def _verbosity(quiet: QuietOption = False, verbose: VerboseOption = False) -> None:
+def _verbosity(quiet: QuietOption = False, verbose: VerboseOption = 0) -> None:
     """Only a carrier of -q/-v; see :func:`verbosity_params`."""
 
 
@@ -135,6 +139,6 @@ VersionOption = Annotated[bool, typer.Option("--version", metavar="", callback=_
 
 
 @app.callback()
-def _main(quiet: QuietOption = False, verbose: VerboseOption = False,
+def _main(quiet: QuietOption = False, verbose: VerboseOption = 0,
           version: VersionOption = False) -> None:
     """Run huge lists of quantum circuits as managed, persisted, resumable job sets."""

@@ -164,7 +164,7 @@ def _plain_metavars(command: Any) -> None:
         if param.metavar:
             continue
         kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
-        if getattr(param, "is_flag", False) or kind is bool:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False) or kind is bool:
             param.metavar = ""
         elif kind is int:
             param.metavar = "N"

@@ -49,11 +49,18 @@ class Terminal:
     def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet = quiet
         self.verbose = verbose
+        self.debugging = False
 
     def reset(self) -> None:
         """Back to the defaults (each invocation starts here)."""
         self.quiet = False
         self.verbose = False
+        self.debug(False)
+
+    def debug(self, on: bool) -> None:
+        """With ``-vv``: also print what the library logs and ignores (``debug:`` lines)."""
+        self.debugging = on
+        logging.getLogger("jobman").setLevel(logging.DEBUG if on else logging.WARNING)
 
     @property
     def out(self) -> TextIO:
@@ -118,14 +125,21 @@ class Terminal:
         return answer.strip().lower() in ("y", "yes")
 
     def warnings_handler(self) -> logging.Handler:
-        """A logging handler that prints the library's warnings as ``Warning: ...`` lines."""
+        """A logging handler that prints the library's warnings as ``Warning: ...`` lines, and
+        with ``-vv`` its debug records (errors it ignored, with their traceback) as ``debug:``."""
         terminal = self
 
         class _Warnings(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
-                terminal.warn(record.getMessage())
+                if record.levelno >= logging.WARNING:
+                    terminal.warn(record.getMessage())
+                elif terminal.debugging:
+                    terminal.err.write(f"debug: {record.getMessage()}\n")
+                    if record.exc_info and record.exc_info[2] is not None:
+                        trace = logging.Formatter().formatException(record.exc_info)
+                        terminal.err.write("".join(f"  {line}\n" for line in trace.splitlines()))
 
-        return _Warnings(logging.WARNING)
+        return _Warnings(logging.DEBUG)
 
     def _paint(self, text: str, colour: str) -> str:
         return f"{colour}{text}{_RESET}" if self.interactive and colour_allowed() else text

@@ -89,7 +89,7 @@ def _is_path_list(annotation: Any) -> bool:
 
 def _param(param: Any) -> Param:
     is_argument = param.param_type_name == "argument"
-    flag = bool(getattr(param, "is_flag", False))
+    flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))  # -vv counts
     values, words = _values(param) if not flag else (NOTHING, ())
     names = (param.metavar or param.name.upper(),) if is_argument else \
         tuple(param.opts + param.secondary_opts)
