@@ -96,10 +96,11 @@ _jobman() {
             case "$prev" in
                 --status|-s) _jobman_reply -W "PENDING RUNNING INTERRUPTED DONE CANCELLED"; return ;;
                 --name|-n) :; return ;;
+                --tag) :; return ;;
                 --limit|-l) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--status -s --name -n --limit -l --json --store -q --quiet -v --verbose -h --help"; else :; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--status -s --name -n --tag --limit -l --json --store -q --quiet -v --verbose -h --help"; else :; fi
             ;;
         logs)
             case "$prev" in
@@ -148,6 +149,7 @@ _jobman() {
                 --seed) :; return ;;
                 --chunk-size|-k) :; return ;;
                 --name|-n) :; return ;;
+                --tag) :; return ;;
                 --max-in-flight) :; return ;;
                 --max-retries) :; return ;;
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
@@ -155,7 +157,7 @@ _jobman() {
                 --notify-command) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

@@ -108,7 +108,8 @@ class JobManager:
         Options: ``shots`` (1024), ``seed``, ``chunk_size``, ``name``, ``memory``,
         ``max_in_flight``, ``max_retries`` (3), ``on_failure`` ("continue"), ``noise_model``,
         ``backend_options``, ``transpile_options`` (see :meth:`run`), ``notify_command`` (a
-        shell command run when the set's run ends, recorded so that resume and retry run it).
+        shell command run when the set's run ends, recorded so that resume and retry run it),
+        ``tags`` (labels, ``{"KEY": "VALUE"}``, for :meth:`list_sets`-style filtering).
         """
         source, set_store, backend_obj = self._new_set(circuits, backend, **task)
         with _closing(source, backend_obj):
@@ -119,13 +120,14 @@ class JobManager:
                  memory: bool = False, max_in_flight: int | None = None, max_retries: int = 3,
                  on_failure: str = "continue", max_usage: float | None = None, noise_model: Any = None,
                  backend_options: dict[str, Any] | None = None,
-                 transpile_options: dict[str, Any] | None = None, notify_command: str | None = None
-                 ) -> tuple["CircuitSource", SetStore, Backend]:
+                 transpile_options: dict[str, Any] | None = None, notify_command: str | None = None,
+                 tags: dict[str, str] | None = None) -> tuple["CircuitSource", SetStore, Backend]:
         """Check the options, open the inputs and the backend, and write the new set."""
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
         _check_max_usage(max_usage)
         if notify_command is not None and not str(notify_command).strip():
             raise UsageError("--notify-command must not be empty")
+        tags = _check_tags(tags)
         seed = pick_seed() if seed is None else seed  # recorded, so any set can be repeated exactly
         backend_obj = _backend(backend, noise_model, backend_options, transpile_options)
         set_id = new_set_id()
@@ -134,7 +136,7 @@ class JobManager:
                           "on_failure": on_failure, "max_usage": max_usage}
         try:
             source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
-                                             seed, chunk_size, name, memory, notify_command)
+                                             seed, chunk_size, name, memory, notify_command, tags)
         except BaseException:
             self.store.discard_staging(set_id)
             backend_obj.close()
@@ -164,7 +166,8 @@ class JobManager:
 
     def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
                 shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool,
-                notify_command: str | None = None) -> tuple["CircuitSource", SetStore]:
+                notify_command: str | None = None, tags: dict[str, str] | None = None
+                ) -> tuple["CircuitSource", SetStore]:
         """Open the inputs, plan the chunks and write the new set (it appears whole or not)."""
         source, inputs = self._open_inputs(circuits, set_id)
         options = RunOptions(shots=shots, seed=seed, memory=memory)
@@ -175,7 +178,8 @@ class JobManager:
         _write_staged(self.store.staging_folder(set_id), attached)
         record = SetRecord(id=set_id, name=name or _default_name(inputs), created=time.time(),
                            inputs=inputs, backend=described, options=options.to_dict(),
-                           total=len(source), chunk_size=size, num_chunks=len(ranges))
+                           total=len(source), chunk_size=size, num_chunks=len(ranges),
+                           tags=dict(tags or {}))
         record.options["engine"] = engine_options
         if notify_command is not None:
             record.options[NOTIFY_OPTION] = str(notify_command)
@@ -527,6 +531,19 @@ def _check_retry(set_store: SetStore, wanted: "set[int] | None") -> None:
                                       for start, stop, *_ in c.failed for i in wanted):
         raise UsageError(f"none of the given circuits failed or was cancelled in job set "
                          f"{set_store.id}; nothing to retry")
+
+
+def _check_tags(tags: Any) -> dict[str, str]:
+    """Tags as given from Python or the CLI: string keys (without ``=``) and string values."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in tags.items()):
+        raise UsageError("tags must be a dict of strings, e.g. {'project': 'qv'}")
+    bad = [k for k in tags if not k.strip() or "=" in k]
+    if bad:
+        raise UsageError(f"invalid tag key {bad[0]!r}: a key is not empty and holds no '='")
+    return dict(tags)
 
 
 @contextmanager

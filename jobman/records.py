@@ -33,6 +33,8 @@ class SetRecord:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     #: Why the last run stopped submitting with work left (``{"reason": "max_usage", ...}``).
     stopped: dict[str, Any] | None = None
+    #: The user's labels (``jobman run --tag KEY=VALUE``); sets written before tags have none.
+    tags: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,3 +136,24 @@ def compress_ranges(indices_with_reason: list[tuple[int, str, str]]) -> list[lis
         else:
             runs.append([index, index + 1, status, reason])
     return runs
+
+
+def parse_tags(given: "list[str] | None") -> dict[str, str]:
+    """``["KEY=VALUE", ...]`` as a dict; a malformed or repeated key is a UsageError."""
+    from jobman.exceptions import UsageError
+
+    tags: dict[str, str] = {}
+    for item in given or ():
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--tag {item!r} is not KEY=VALUE")
+        if key in tags:
+            raise UsageError(f"--tag {key} is given twice")
+        tags[key] = value
+    return tags
+
+
+def tags_match(tags: dict[str, str], wanted: dict[str, "str | None"]) -> bool:
+    """Whether ``tags`` hold every wanted key (with that value, unless it is None)."""
+    return all(key in tags and (value is None or tags[key] == value) for key, value in wanted.items())

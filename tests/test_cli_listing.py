@@ -49,3 +49,33 @@ def test_list_rejects_bad_filters(demo_store):
 def test_name_matches():
     assert name_matches("bell-3.qpy", "bell*") and not name_matches("a-bell", "bell*")
     assert name_matches("a-bell", "bell") and not name_matches("Bell", "bell")
+
+
+def test_run_tags_a_set_and_list_show_and_json_find_it(tmp_path, small_qpy):
+    store = tmp_path / "store"
+    tagged = invoke("run", str(small_qpy), "--shots", "5", "--tag", "project=qv", "--tag", "owner=ana",
+                    "-q", store=store)
+    other = invoke("run", str(small_qpy), "--shots", "5", "--tag", "project=t1", "-q", store=store)
+    assert tagged.exit_code == other.exit_code == 0, tagged.stderr + other.stderr
+    qv, t1 = tagged.stdout.strip(), other.stdout.strip()
+    assert _ids("--tag", "project=qv", store=store) == [qv]
+    assert _ids("--tag", "project", store=store) == [t1, qv]
+    assert _ids("--tag", "project", "--tag", "owner=ana", store=store) == [qv]
+    assert _ids("--tag", "owner=bob", store=store) == []
+    rows = [json.loads(line) for line in invoke("list", "--json", store=store).stdout.splitlines()]
+    assert [row["tags"] for row in rows] == [{"project": "t1"}, {"project": "qv", "owner": "ana"}]
+    shown = invoke("show", qv, store=store).stdout.splitlines()
+    assert "tags      project=qv owner=ana" in shown
+    assert json.loads(invoke("show", qv, "--json", store=store).stdout)["tags"] == {"project": "qv",
+                                                                                  "owner": "ana"}
+
+
+def test_bad_tags_are_usage_errors_and_nothing_is_made(tmp_path, small_qpy):
+    store = tmp_path / "store"
+    for args, said in ((["--tag", "novalue"], "Error: --tag 'novalue' is not KEY=VALUE\n"),
+                       (["--tag", "a=1", "--tag", "a=2"], "Error: --tag a is given twice\n"),
+                       (["--tag", "=x"], "Error: --tag '=x' is not KEY=VALUE\n")):
+        result = invoke("run", str(small_qpy), *args, store=store)
+        assert (result.exit_code, result.stderr) == (2, said)
+    assert not store.exists() or not any(p for p in store.iterdir() if not p.name.startswith("."))
+    assert invoke("list", "--tag", "=", store=store).exit_code == 2

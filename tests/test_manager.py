@@ -340,3 +340,14 @@ def test_a_set_read_from_a_fifo_resumes_without_it(store_dir, tmp_path):
     job_set = JobManager(store_dir).resume()
     check_exact(job_set, range(8))
     assert job_set.name == "circuits.qpy"
+
+
+def test_tags_given_from_python_are_recorded_and_checked(tmp_path):
+    manager = JobManager(tmp_path / "store")
+    job_set = manager.run(make_basis_circuits(2, 2), shots=5, tags={"sweep": "7"})
+    assert job_set.set_store.record.tags == {"sweep": "7"}
+    assert manager.store.open_set(job_set.job_set_id()).record.tags == {"sweep": "7"}
+    for bad in ({"sweep": 7}, {"a=b": "c"}, ["x"]):
+        with pytest.raises(UsageError):
+            manager.run(make_basis_circuits(2, 2), shots=5, tags=bad)
+    assert len(manager.store.set_ids()) == 1  # nothing made by the refused runs

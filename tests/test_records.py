@@ -36,3 +36,22 @@ def test_compress_ranges_splits_on_a_gap_a_status_or_a_reason():
                (5, "CANCELLED", "b")]
     assert compress_ranges(triples) == [[0, 2, "ERROR", "a"], [3, 4, "ERROR", "a"],
                                         [4, 5, "ERROR", "b"], [5, 6, "CANCELLED", "b"]]
+
+
+def test_tags_parse_from_key_value_pairs_and_match_by_key_or_value():
+    import pytest
+
+    from jobman.exceptions import UsageError
+    from jobman.records import parse_tags, tags_match
+
+    tags = parse_tags(["project=qv", "note=a=b", "empty="])
+    assert tags == {"project": "qv", "note": "a=b", "empty": ""}
+    assert tags_match(tags, {"project": "qv", "note": None}) and not tags_match(tags, {"project": "t1"})
+    assert not tags_match({}, {"project": None})
+    for bad in (["x"], ["=1"], ["a=1", "a=2"]):
+        with pytest.raises(UsageError):
+            parse_tags(bad)
+    old = SetRecord.from_dict({k: v for k, v in SetRecord(
+        id="s", name="n", created=1.0, inputs=[], backend={}, options={}, total=0, chunk_size=1,
+        num_chunks=0).to_dict().items() if k != "tags"})  # written before tags existed
+    assert old.tags == {}

@@ -26,6 +26,9 @@ def list_command(
     name: Annotated[Optional[str], typer.Option(
         "--name", "-n", metavar="PATTERN", help="Only sets whose name matches (shell pattern like "
         "'bell*'; plain text matches anywhere in the name).", rich_help_panel=FILTER_PANEL)] = None,
+    tag: Annotated[Optional[List[str]], typer.Option(
+        "--tag", metavar="KEY[=VALUE]", help="Only sets with this tag (and value); repeatable, "
+        "all must match.", rich_help_panel=FILTER_PANEL)] = None,
     limit: Annotated[Optional[int], typer.Option(
         "--limit", "-l", metavar="N", min=1, help="At most N sets (the newest).",
         rich_help_panel=FILTER_PANEL)] = None,
@@ -34,11 +37,12 @@ def list_command(
 ) -> int:
     """List the job sets in the store, newest first.
 
-    Example: jobman list --status ERROR --name 'bell*' --limit 5 --json
+    Example: jobman list --status ERROR --name 'bell*' --tag project=qv --limit 5 --json
     """
     wanted = check_statuses(status, "set", extra=(DAMAGED,))
+    tags = _wanted_tags(tag)
     opened = open_store(store)
-    rows = list(_rows(opened, wanted, name, limit))
+    rows = list(_rows(opened, wanted, name, limit, tags))
     if json_out:
         terminal.json_lines(rows)
     else:
@@ -47,7 +51,7 @@ def list_command(
         for row in rows:
             terminal.data(render_row(row, width))
     if not rows:
-        filtered = status or name is not None
+        filtered = status or name is not None or tags
         terminal.info("no job sets match these filters" if filtered else
                       f"no job sets in {opened.root}; run `jobman run INPUT` to make one")
     return 0
@@ -67,13 +71,28 @@ def _columns(id_width: int, *cells: str) -> str:
     return f"{ident:<{id_width}}  {status:<9} {done:<15} {backend:<12} {created:<16}  {name}"
 
 
-def _rows(store: Any, wanted: set[str], pattern: Optional[str], limit: Optional[int]
-          ) -> Iterator[dict[str, Any]]:
+def _wanted_tags(given: Optional[List[str]]) -> dict[str, Optional[str]]:
+    """``--tag KEY=VALUE`` (that value) or ``--tag KEY`` (any value)."""
+    wanted: dict[str, Optional[str]] = {}
+    for item in given or ():
+        key, sep, value = item.partition("=")
+        if not key.strip():
+            raise UsageError(f"--tag {item!r} is not KEY or KEY=VALUE")
+        wanted[key.strip()] = value if sep else None
+    return wanted
+
+
+def _rows(store: Any, wanted: set[str], pattern: Optional[str], limit: Optional[int],
+          tags: "dict[str, Optional[str]] | None" = None) -> Iterator[dict[str, Any]]:
     """Matching sets, newest first; stops reading the store once ``limit`` are found."""
+    from jobman.records import tags_match
+
     found = 0
     for set_id, opened in store.scan():
         if limit is not None and found >= limit:
             return
+        if tags and (not hasattr(opened, "record") or not tags_match(opened.record.tags, tags)):
+            continue
         row = _row(set_id, opened, pattern)
         if row is None or (wanted and row["status"] not in wanted):
             continue
@@ -94,7 +113,9 @@ def _row(set_id: str, opened: Any, pattern: Optional[str]) -> Optional[dict[str,
         except StoreError as error:
             opened = error
         else:
-            return {key: summary[key] for key in COLUMNS + ("copy_of",) if key in summary}
+            row = {key: summary[key] for key in COLUMNS + ("copy_of",) if key in summary}
+            row["tags"] = dict(opened.record.tags)
+            return row
     if pattern is not None:
         return None
     terminal.warn(f"job set {set_id} is damaged: {opened}")

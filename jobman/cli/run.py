@@ -14,6 +14,7 @@ from jobman.cli.detach import DetachOption
 from jobman.cli.formatting import totals
 from jobman.cli.progress import follow
 from jobman.exceptions import UsageError
+from jobman.records import parse_tags
 
 BACKEND_PANEL = "Backend"
 #: Exit code of run/resume/retry when submitting stopped at the --max-usage budget.
@@ -89,6 +90,9 @@ def run_command(
                           rich_help_panel="Task")] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="A name for the job set.",
                     rich_help_panel="Task")] = None,
+    tag: Annotated[Optional[List[str]], typer.Option("--tag", metavar="KEY=VALUE",
+                   help="Label the set (repeatable); `jobman list --tag KEY=VALUE` finds it.",
+                   rich_help_panel="Task")] = None,
     memory: Annotated[bool, typer.Option("--memory", help="Keep per-shot outcomes.",
                       rich_help_panel="Task")] = False,
     max_in_flight: Annotated[Optional[int], typer.Option("--max-in-flight", help="Most jobs submitted "
@@ -122,6 +126,7 @@ def run_command(
 
     if json_output and not dry_run:
         raise UsageError("--json: only with --dry-run")
+    tags = parse_tags(tag)
     budget = parse_duration(max_usage, "--max-usage")
     backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
                                 transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
@@ -138,7 +143,7 @@ def run_command(
     manager = JobManager(open_store(store))
     task: dict[str, Any] = dict(shots=shots, seed=seed, chunk_size=chunk_size, name=name, memory=memory,
                 max_in_flight=max_in_flight, max_retries=max_retries, on_failure=on_failure,
-                notify_command=notify_command, max_usage=budget)
+                notify_command=notify_command, max_usage=budget, tags=tags)
     if detach:
         from jobman.cli.detach import launch
 

@@ -37,7 +37,7 @@ def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
     end = finished if finished is not None else (time.time() if summary["running"] else summary["updated"])
     return {
         "id": summary["id"], "name": record.name, "status": summary["status"], "running": summary["running"],
-        "inputs": record.inputs, "backend": record.backend, "options": options, "engine": engine,
+        "tags": dict(record.tags), "inputs": record.inputs, "backend": record.backend, "options": options, "engine": engine,
         "plan": {"total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks},
         "timing": {"created": record.created, "started": started, "finished": finished,
                    "elapsed": round(end - started, 3) if started is not None else None},
@@ -53,6 +53,7 @@ def render(details: dict[str, Any]) -> str:
     timing, plan = details["timing"], details["plan"]
     rows = [
         ("id", details["id"]), ("name", details["name"]),
+        *([("tags", " ".join(f"{k}={v}" for k, v in details["tags"].items()))] if details["tags"] else []),
         ("status", details["status"] + ("  (running)" if details["running"] else "")),
         ("backend", _pairs(details["backend"], first="name")),
         ("options", _pairs(_options(details["options"]))),
