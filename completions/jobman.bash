@@ -79,7 +79,7 @@ _jobman() {
             ;;
         export)
             case "$prev" in
-                --format|-f) _jobman_reply -W "jsonl csv json"; return ;;
+                --format|-f) _jobman_reply -W "jsonl csv json parquet"; return ;;
                 --output|-o) _jobman_files; return ;;
                 --store) _jobman_dirs; return ;;
             esac

@@ -26,7 +26,7 @@ complete -c jobman -n __fish_use_subcommand -a cancel -d 'Cancel a job set: drop
 complete -c jobman -n __fish_use_subcommand -a check -d 'Verify job sets: chunk records against results, counts against shots.'
 complete -c jobman -n __fish_use_subcommand -a completions -d 'Print a bash, zsh or fish completion script (install notes at its top).'
 complete -c jobman -n __fish_use_subcommand -a delete -d 'Delete job sets and their results (asks first; refuses running sets).'
-complete -c jobman -n __fish_use_subcommand -a export -d 'Export a job set\'s merged result as JSON Lines, CSV or JSON.'
+complete -c jobman -n __fish_use_subcommand -a export -d 'Export a job set\'s merged result as JSON Lines, CSV, JSON or Parquet.'
 complete -c jobman -n __fish_use_subcommand -a jobs -d 'List a job set\'s chunks with their status, attempts and job ids.'
 complete -c jobman -n __fish_use_subcommand -a list -d 'List the job sets in the store, newest first.'
 complete -c jobman -n __fish_use_subcommand -a logs -d 'Print the log of a job set\'s background runs (started with --detach).'
@@ -82,7 +82,7 @@ complete -c jobman -n '__fish_seen_subcommand_from delete' -l verbose -s v -d 'P
 complete -c jobman -n '__fish_seen_subcommand_from delete' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from delete' -a '(__jobman_sets)'
 
-complete -c jobman -n '__fish_seen_subcommand_from export' -l format -s f -x -a 'jsonl csv json' -d 'jsonl: one circuit a line; csv: one row per circuit and outcome; json: one document.'
+complete -c jobman -n '__fish_seen_subcommand_from export' -l format -s f -x -a 'jsonl csv json parquet' -d 'jsonl: one circuit a line; csv: one row per circuit and outcome; json: one document; parquet: csv\'s table as a Parquet file (needs pyarrow and -o).'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l output -s o -r -F -d 'Write to FILE instead of stdout: a regular file is replaced atomically (all or nothing); a FIFO or device such as /dev/null is written into; a symbolic link is refused.'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l memory -d 'Include per-shot outcomes (jsonl and json; the set must have been run with --memory).'
 complete -c jobman -n '__fish_seen_subcommand_from export' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
 
 from jobman.exceptions import CircuitIndexError, JobmanError
 from jobman.records import ChunkRecord, attempt_indices
 from jobman.status import JobStatus
 from jobman.store import SetStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
 
 
 def hex_to_bits(key: str, num_clbits: int, creg_sizes: Sequence[int] | None = None) -> str:
@@ -101,6 +104,14 @@ class ManagedResult:
                     result.memory = [hex_to_bits(key, result.num_clbits, result.creg_sizes)
                                      for key in shots[pos]]
                 yield result
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """Every circuit's outcomes as a DataFrame: a row per circuit and outcome, columns
+        ``index, name, status, outcome, count, error`` (needs pandas and pyarrow), built a
+        chunk at a time (see :mod:`jobman.tabular`)."""
+        from jobman.tabular import to_pandas
+
+        return to_pandas(self.circuits())
 
     @property
     def job_set_id(self) -> str:

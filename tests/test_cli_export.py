@@ -170,3 +170,25 @@ def test_output_replaces_a_regular_file_atomically_keeping_its_mode(demo_store, 
     assert invoke("export", ALPHA, "-o", str(out), store=demo_store).exit_code == 0
     assert len(out.read_text().splitlines()) == 10 and stat.S_IMODE(os.stat(out).st_mode) == 0o640
     assert invoke("export", ALPHA, "-o", str(tmp_path), store=demo_store).exit_code == 1
+
+
+def test_parquet_export_writes_the_csv_table_to_a_file(demo_store, tmp_path):
+    pq = __import__("pytest").importorskip("pyarrow.parquet")
+    path = tmp_path / "beta.parquet"
+    result = invoke("export", BETA, "--format", "parquet", "-o", str(path), store=demo_store)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and result.stderr == f"wrote 10 circuits (10 rows) to {path}\n"
+    rows = pq.read_table(path).to_pylist()
+    assert rows[0] == {"index": 0, "name": "c0", "status": "DONE", "outcome": "00000", "count": 100,
+                       "error": None}
+    assert rows[5] == {"index": 5, "name": "c5", "status": "ERROR", "outcome": None, "count": None,
+                       "error": "boom: bad gate"}
+    assert [name for name in tmp_path.iterdir()] == [path]  # no temporary file left
+
+
+def test_parquet_needs_a_file_and_no_memory(demo_store):
+    to_stdout = invoke("export", BETA, "--format", "parquet", store=demo_store)
+    assert (to_stdout.exit_code, to_stdout.stderr) == (
+        2, "Error: --format parquet needs --output FILE (a Parquet file is not a stream)\n")
+    memory = invoke("export", BETA, "--format", "parquet", "--memory", "-o", "x.parquet", store=demo_store)
+    assert memory.exit_code == 2 and "--memory needs --format jsonl or json" in memory.stderr

@@ -1,4 +1,4 @@
-"""``jobman export``: the whole merged result as JSON Lines, CSV or JSON, chunk by chunk.
+"""``jobman export``: the whole merged result as JSON Lines, CSV, JSON or Parquet, chunk by chunk.
 
 Only one chunk's results are in memory at a time, so a set of a million circuits exports
 in the memory of one chunk.
@@ -26,9 +26,10 @@ CSV_COLUMNS = ("index", "name", "status", "outcome", "count", "error")
 @app.command("export")
 def export_command(
     set_id: SetArgument = None,
-    fmt: Annotated[Literal["jsonl", "csv", "json"], typer.Option(
+    fmt: Annotated[Literal["jsonl", "csv", "json", "parquet"], typer.Option(
         "--format", "-f", help="jsonl: one circuit a line; csv: one row per circuit and outcome; "
-        "json: one document.", rich_help_panel=OUTPUT_PANEL)] = "jsonl",
+        "json: one document; parquet: csv's table as a Parquet file (needs pyarrow and -o).",
+        rich_help_panel=OUTPUT_PANEL)] = "jsonl",
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout: a regular file is "
         "replaced atomically (all or nothing); a FIFO or device such as /dev/null is written into; "
@@ -37,7 +38,7 @@ def export_command(
                                  "set must have been run with --memory).")] = False,
     store: StoreOption = None,
 ) -> int:
-    """Export a job set's merged result as JSON Lines, CSV or JSON.
+    """Export a job set's merged result as JSON Lines, CSV, JSON or Parquet.
 
     Per circuit: index, name, status, counts (outcome and count in CSV), error, and with
     --memory the per-shot outcomes.
@@ -46,9 +47,13 @@ def export_command(
     """
     from jobman.result import ManagedResult
 
-    if memory and fmt == "csv":
-        raise UsageError("--memory needs --format jsonl or json; CSV has one row per outcome")
+    if memory and fmt in ("csv", "parquet"):
+        raise UsageError(f"--memory needs --format jsonl or json; {fmt.upper()} has one row per outcome")
+    if fmt == "parquet" and (output is None or str(output) == "-"):
+        raise UsageError("--format parquet needs --output FILE (a Parquet file is not a stream)")
     set_store = open_store(store).open_set(set_id)
+    if fmt == "parquet":
+        return _export_parquet(ManagedResult(set_store), set_store, output)
     if memory and not set_store.record.options.get("memory"):
         terminal.warn(f"job set {set_store.id} was run without --memory; memory will be null")
     circuits = _circuits(ManagedResult(set_store), memory)
@@ -59,6 +64,18 @@ def export_command(
                       f"(see `jobman status {set_store.id}`)")
     if output is not None:
         terminal.info(f"wrote {set_store.record.total} circuits to {output}")
+    return 0
+
+
+def _export_parquet(result: Any, set_store: Any, output: Path) -> int:
+    """The table of ``--format csv`` as a Parquet file, replaced atomically (a batch in memory)."""
+    from jobman.tabular import write_parquet
+
+    with _destination(output, binary=True) as stream:
+        if not hasattr(stream, "seek") or not stream.seekable():
+            raise UsageError(f"--format parquet needs a regular file, not {output}")
+        rows = write_parquet(result.circuits(), stream)
+    terminal.info(f"wrote {set_store.record.total} circuits ({rows} rows) to {output}")
     return 0
 
 
@@ -119,7 +136,7 @@ WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}
 
 
 @contextmanager
-def _destination(output: Optional[Path]) -> Iterator[TextIO]:
+def _destination(output: Optional[Path], binary: bool = False) -> Iterator[Any]:
     """Where the export goes: stdout; a FIFO or character device (``/dev/null``), streamed
     into; or a regular file, replaced atomically (all or nothing, keeping its mode). A link
     is refused (never replaced, never written through), and so is anything else."""
@@ -136,31 +153,31 @@ def _destination(output: Optional[Path]) -> Iterator[TextIO]:
         raise JobmanError(f"{output} is a symbolic link; export never replaces a link nor writes "
                           "through one: give the path it points to")
     if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-        with _stream_into(output) as stream:
+        with _stream_into(output, binary) as stream:
             yield stream
         return
     if mode is not None and not stat.S_ISREG(mode):
         raise JobmanError(f"cannot write {output}: not a regular file, a FIFO or a character device")
-    with _replace(output, None if mode is None else stat.S_IMODE(mode)) as stream:
+    with _replace(output, None if mode is None else stat.S_IMODE(mode), binary) as stream:
         yield stream
 
 
 @contextmanager
-def _stream_into(output: Path) -> Iterator[TextIO]:
+def _stream_into(output: Path, binary: bool = False) -> Iterator[Any]:
     """Write straight into a FIFO or a device (no temporary file: there is nothing to replace)."""
     try:
         fd = os.open(output, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as error:
         raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as stream:
+        with (open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", newline="")) as stream:
             yield stream
     except OSError as error:
         raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
 
 
 @contextmanager
-def _replace(output: Path, mode: Optional[int]) -> Iterator[TextIO]:
+def _replace(output: Path, mode: Optional[int], binary: bool = False) -> Iterator[Any]:
     """A temporary file renamed onto ``output`` only when everything was written."""
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
@@ -168,7 +185,7 @@ def _replace(output: Path, mode: Optional[int]) -> Iterator[TextIO]:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
         if mode is not None:
             os.fchmod(fd, mode)  # the replaced file keeps its permissions
-        stream = open(fd, "w", encoding="utf-8", newline="")
+        stream = open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", newline="")
     except OSError as error:
         raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
     try:
