@@ -42,7 +42,7 @@ def test_tree_knows_what_values_complete_to():
     by_name = {c.name: c for c in commands}
     assert "__complete-sets" not in by_name
     export = {o.names[0]: o for o in by_name["export"].options}
-    assert (export["--format"].values, export["--format"].words) == (WORDS, ("jsonl", "csv", "json"))
+    assert (export["--format"].values, export["--format"].words) == (WORDS, ("jsonl", "csv", "json", "parquet"))
     assert export["--output"].values == FILES and not export["--memory"].takes_value
     assert by_name["status"].arguments[0].values == SETS
     assert by_name["run"].arguments[0].values == FILES and by_name["run"].arguments[0].many
@@ -72,7 +72,7 @@ def test_bash_completes_commands_options_values_and_set_ids(demo_store, tmp_path
     assert _bash_complete(["jobman", ""], demo_store)[:5] == ["adopt", "backends", "cancel", "check", "completions"]
     assert _bash_complete(["jobman", "-q", "st"], demo_store) == ["status"]
     assert _bash_complete(["jobman", "export", "--f"], demo_store) == ["--format"]
-    assert _bash_complete(["jobman", "export", "--format", ""], demo_store) == ["jsonl", "csv", "json"]
+    assert _bash_complete(["jobman", "export", "--format", ""], demo_store) == ["jsonl", "csv", "json", "parquet"]
     assert _bash_complete(["jobman", "list", "-s", "CAN"], demo_store) == ["CANCELLED"]
     assert _bash_complete(["jobman", "status", "--shots"], demo_store) == []
     assert _bash_complete(["jobman", "completions", "z"], demo_store) == ["zsh"]
@@ -98,7 +98,7 @@ def test_fish_completes(demo_store):
     commands, sets, formats = done.stdout.split("---\n")
     assert commands.startswith("status\t")
     assert sets.splitlines() == [f"{ALPHA}\talpha", f"{BETA}\tbeta.qpy", f"{GAMMA}\tgamma"]
-    assert [line.split("\t")[0] for line in formats.splitlines()] == ["csv", "json", "jsonl"]
+    assert [line.split("\t")[0] for line in formats.splitlines()] == ["csv", "json", "jsonl", "parquet"]
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
@@ -136,5 +136,5 @@ def _zsh_complete(line: str, store: Path) -> list[str]:
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_completes(demo_store):
     assert _zsh_complete("jobman st", demo_store) == ["status"]
-    assert _zsh_complete("jobman export --format ", demo_store) == ["jsonl", "csv", "json"]
+    assert _zsh_complete("jobman export --format ", demo_store) == ["jsonl", "csv", "json", "parquet"]
     assert _zsh_complete("jobman wait ", demo_store) == [GAMMA, BETA, ALPHA]
