@@ -189,7 +189,7 @@ class JobManager:
             from jobman.inputs import reopen_source
 
             source.close()
-            source = reopen_source(_recorded_files(set_store), verify=False)
+            source = reopen_source(recorded_files(set_store), verify=False)
         return source, set_store
 
     def _open_inputs(self, circuits: Any, set_id: str, folder: Path | None = None
@@ -369,7 +369,7 @@ class JobManager:
         """Reopen the set's inputs and backend (under its lock) and drive it."""
         from jobman.inputs import reopen_source
 
-        source = reopen_source(_recorded_files(set_store))
+        source = reopen_source(recorded_files(set_store))
         try:
             backend_obj = backend or _restore_backend(set_store)
         except BaseException:
@@ -564,7 +564,7 @@ def _input_record(file: Any, staging: Path) -> dict[str, Any]:
     return record
 
 
-def _recorded_files(set_store: SetStore) -> list[Any]:
+def recorded_files(set_store: SetStore) -> list[Any]:
     """The set's input files, those kept inside the set found in its folder."""
     from jobman.inputs import InputFile
 

@@ -17,6 +17,8 @@ from jobman.store import SetStore
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
+    from qiskit.primitives import PrimitiveResult
+    from qiskit.result import Result
 
 
 def hex_to_bits(key: str, num_clbits: int, creg_sizes: Sequence[int] | None = None) -> str:
@@ -104,6 +106,19 @@ class ManagedResult:
                     result.memory = [hex_to_bits(key, result.num_clbits, result.creg_sizes)
                                      for key in shots[pos]]
                 yield result
+
+    def to_primitive_result(self) -> "PrimitiveResult":
+        """Every circuit as ``SamplerV2`` returns it: a ``PrimitiveResult`` of ``SamplerPubResult``
+        with a ``BitArray`` per classical register (imports qiskit; see :mod:`jobman.qiskit_types`)."""
+        from jobman.qiskit_types import to_primitive_result
+
+        return to_primitive_result(self._set)
+
+    def to_qiskit_result(self) -> "Result":
+        """Every circuit as one ``qiskit.result.Result``, formatted as Aer's (imports qiskit)."""
+        from jobman.qiskit_types import to_qiskit_result
+
+        return to_qiskit_result(self._set)
 
     def to_pandas(self) -> "pandas.DataFrame":
         """Every circuit's outcomes as a DataFrame: a row per circuit and outcome, columns

@@ -1,0 +1,111 @@
+"""A finished set's result as Qiskit's own types, for code written against Qiskit.
+
+* :func:`to_primitive_result`: a ``qiskit.primitives.PrimitiveResult`` of one
+  ``SamplerPubResult`` per circuit (in index order), whose ``DataBin`` holds a ``BitArray``
+  per classical register, named as the circuit names them, as ``SamplerV2`` gives them.
+* :func:`to_qiskit_result`: a ``qiskit.result.Result`` with one experiment per circuit, its
+  counts and memory under the header Aer writes (``creg_sizes``, ``memory_slots``, the
+  circuit's metadata), so ``get_counts`` formats outcomes exactly as Aer's result does.
+
+Register names and layouts come from the set's stored circuits (read a chunk at a time). A
+set run with ``--memory`` gives the shots in the order they were taken; without it a
+``BitArray`` holds each outcome as often as it was counted, in outcome order (the order of
+the shots was not stored). A circuit that did not end DONE has no such result: both raise
+:class:`~jobman.exceptions.JobmanError` naming the failed circuits (``jobman retry``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from jobman.exceptions import JobmanError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qiskit import QuantumCircuit
+    from qiskit.primitives import PrimitiveResult
+    from qiskit.result import Result
+
+    from jobman.store import SetStore
+
+Line = dict[str, Any]
+
+
+def to_primitive_result(set_store: "SetStore") -> "PrimitiveResult":
+    """The set's circuits as ``SamplerV2`` would return them (see the module's notes)."""
+    from qiskit.primitives import BitArray, DataBin, PrimitiveResult, SamplerPubResult
+
+    pubs = []
+    for circuit, line, shots in _circuits(set_store):
+        samples = _samples(line, shots)
+        data = {reg.name: BitArray.from_samples([_register_value(v, positions) for v in samples],
+                                                num_bits=len(positions))
+                for reg, positions in _registers(circuit)}
+        pubs.append(SamplerPubResult(DataBin(**data, shape=()),
+                                     metadata={"shots": len(samples), "circuit_metadata": circuit.metadata,
+                                               "index": line["index"], "name": line.get("name")}))
+    return PrimitiveResult(pubs, metadata={"version": 2, "job_set_id": set_store.id})
+
+
+def to_qiskit_result(set_store: "SetStore") -> "Result":
+    """The set's circuits as one ``qiskit.result.Result`` (see the module's notes)."""
+    from qiskit.result import Result
+
+    experiments = []
+    for circuit, line, shots in _circuits(set_store):
+        data: dict[str, Any] = {"counts": dict(line["counts"])}
+        if shots is not None:
+            data["memory"] = list(shots)
+        header = {"name": circuit.name, "memory_slots": circuit.num_clbits,
+                  "creg_sizes": [[reg.name, reg.size] for reg in circuit.cregs],
+                  "metadata": circuit.metadata or {}}
+        experiments.append({"shots": sum(line["counts"].values()), "success": True, "status": "DONE",
+                            "data": data, "header": header})
+    record = set_store.record
+    return Result.from_dict({"backend_name": str(record.backend.get("name")), "backend_version": "jobman",
+                             "qobj_id": "", "job_id": set_store.id, "success": True,
+                             "results": experiments})
+
+
+def _circuits(set_store: "SetStore") -> Iterator[tuple["QuantumCircuit", Line, "list[str] | None"]]:
+    """Every circuit with its result line and shot memory (hex keys), a chunk at a time."""
+    from jobman.inputs import reopen_source
+    from jobman.manager import recorded_files
+
+    _check_done(set_store)
+    with reopen_source(recorded_files(set_store), verify=False) as source:
+        for chunk in range(set_store.record.num_chunks):
+            start, stop = set_store.chunk_range(chunk)
+            lines = set_store.read_results(chunk) or []
+            memory = set_store.read_memory(chunk) if set_store.record.options.get("memory") else None
+            for pos, circuit in enumerate(source.load(start, stop)):
+                yield circuit, lines[pos], memory[pos] if memory else None
+
+
+def _check_done(set_store: "SetStore") -> None:
+    chunks = set_store.chunks()
+    failed = [(start, stop) for chunk in chunks for start, stop, *_ in chunk.failed]
+    unfinished = [c.index for c in chunks if c.status != "DONE"]
+    if unfinished or failed:
+        shown = ", ".join(str(a) if b == a + 1 else f"{a}-{b - 1}" for a, b in failed[:5])
+        where = (f"circuits {shown}{', ...' if len(failed) > 5 else ''} did not end DONE" if failed
+                 else f"chunks {', '.join(map(str, unfinished[:5]))} are not DONE")
+        raise JobmanError(f"job set {set_store.id} has no result for every circuit ({where}); "
+                          f"see `jobman status {set_store.id}`, then `jobman resume` or `jobman retry`")
+
+
+def _samples(line: Line, shots: "list[str] | None") -> list[int]:
+    """Each shot's outcome as an int over the circuit's clbits (clbit 0 the lowest bit)."""
+    if shots is not None:
+        return [int(key, 16) for key in shots]
+    return [int(key, 16) for key, count in sorted(line["counts"].items(), key=lambda kv: int(kv[0], 16))
+            for _ in range(count)]
+
+
+def _registers(circuit: "QuantumCircuit") -> list[tuple[Any, list[int]]]:
+    """Each classical register with the positions of its bits among the circuit's clbits."""
+    return [(reg, [circuit.find_bit(bit).index for bit in reg]) for reg in circuit.cregs]
+
+
+def _register_value(value: int, positions: list[int]) -> int:
+    """The register's bits of a shot, bit j of the register as bit j of the result."""
+    return sum(((value >> at) & 1) << j for j, at in enumerate(positions))
