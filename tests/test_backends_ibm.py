@@ -65,7 +65,9 @@ def test_batch_mode_runs_every_chunk_in_one_tagged_batch(store_dir, ibm_account)
 
 def test_session_mode_keeps_the_next_job_queued_while_one_runs(store_dir, one_at_a_time):
     standin = one_at_a_time
-    standin.run_time = 0.8  # jobs take long enough for jobman to have the next one queued
+    standin.run_time = 60  # at most: a running job ends once the next one is queued (or it is the last)
+    newest = lambda: list(standin._jobs.values())[-1]  # noqa: E731  (called under the stand-in's lock)
+    standin.finish_when = lambda job: job is not newest() or len(standin._jobs) == 4
     job_set = run_set(store_dir, ibm_backend(mode="session", max_time=600), n=20, chunk_size=5)
     check_exact(job_set, range(20))
     [session] = job_set._set.record.sessions

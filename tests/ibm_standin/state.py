@@ -87,6 +87,10 @@ class Registry(ControlMixin):
         """Minimum seconds every new job stays ``Queued``."""
         self.run_time = 0.0
         """Seconds every new job stays ``Running`` before it executes."""
+        self.finish_when: Callable[[JobRecord], bool] | None = None
+        """When set, a ``Running`` job also executes as soon as this says so (called under the
+        lock); ``run_time`` is then the longest it waits. Lets a test wait for an event
+        instead of for real time."""
         self.pending_limit: int | None = None
         """When set, a submission while this many jobs are Queued/Running fails (code 3458)."""
         self.pending_limit_status = 400
@@ -469,7 +473,8 @@ class Registry(ControlMixin):
                 if session and session.activated_ts is None:
                     session.state, session.activated_ts = "active", job.started_ts
                     session.timestamps.append({"status": "active", "timestamp": iso(job.started_ts)})
-            if not self._wait(job, lambda: time.time() >= job.started_ts + job.run_time, "Running"):
+            if not self._wait(job, lambda: time.time() >= job.started_ts + job.run_time
+                              or (self.finish_when is not None and self.finish_when(job)), "Running"):
                 return
             with self.lock:
                 failure, entry = job.planned_failure, self.backends[job.backend]
