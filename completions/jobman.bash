@@ -32,7 +32,7 @@ _jobman() {
     case "$cmd" in
         "")
             if [[ $cur == -* ]]; then _jobman_reply -W "-q --quiet -v --verbose --version -h --help"
-            else _jobman_reply -W "adopt backends cancel check completions delete export jobs list logs result resume retry run show status wait"; fi
+            else _jobman_reply -W "adopt backends cancel check completions delete export jobs list logs plot result resume retry run show status wait"; fi
             ;;
         adopt)
             case "$prev" in
@@ -108,6 +108,16 @@ _jobman() {
                 --store) _jobman_dirs; return ;;
             esac
             if [[ $cur == -* ]]; then _jobman_reply -W "--follow -f --interval --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            ;;
+        plot)
+            case "$prev" in
+                --circuit|-c) :; return ;;
+                --top|-t) :; return ;;
+                --by) _jobman_reply -W "chunk slot session"; return ;;
+                --output|-o) _jobman_files; return ;;
+                --store) _jobman_dirs; return ;;
+            esac
+            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --top -t --timeline --by --output -o --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         result)
             case "$prev" in

@@ -1,4 +1,5 @@
-"""Read-only commands never import qiskit, the IBM runtime, Aer, tenacity or the engine."""
+"""Read-only commands never import qiskit, the IBM runtime, Aer, tenacity or the engine (nor,
+drawing text, matplotlib)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ READ_ONLY = [
     ["jobs"], ["jobs", BETA, "--json"], ["export", BETA], ["export", ALPHA, "-f", "csv"],
     ["export", ALPHA, "-f", "json", "--memory"], ["wait", ALPHA], ["completions", "bash"],
     ["completions", "zsh"], ["completions", "fish"], ["__complete-sets", "--describe"],
+    ["plot", ALPHA, "-c", "1-3"], ["plot", BETA, "--timeline"], ["plot", "--help"],
     ["--help"], ["status", "--help"],
 ]
 HEAVY = ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "tenacity", "jobman.engine", "jobman.manager",
-         "jobman.backends", "jobman.inputs")
+         "jobman.backends", "jobman.inputs", "matplotlib")
 
 PROBE = """
 import io, json, sys

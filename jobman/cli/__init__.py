@@ -14,6 +14,7 @@ from jobman.cli import status as _status  # noqa: F401,E402
 from jobman.cli import wait as _wait  # noqa: F401,E402
 from jobman.cli import logs as _logs  # noqa: F401,E402
 from jobman.cli import result as _result  # noqa: F401,E402
+from jobman.cli import plot as _plot  # noqa: F401,E402
 from jobman.cli import export as _export  # noqa: F401,E402
 from jobman.cli import listing as _listing  # noqa: F401,E402
 from jobman.cli import show as _show  # noqa: F401,E402
