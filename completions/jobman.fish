@@ -125,7 +125,7 @@ complete -c jobman -n '__fish_seen_subcommand_from plot' -l by -x -a 'chunk slot
 complete -c jobman -n '__fish_seen_subcommand_from plot' -l output -s o -r -F -d 'Write a picture file, .png, .svg or .pdf, instead of text on stdout (needs matplotlib: the plot extra of jobman).'
 complete -c jobman -n '__fish_seen_subcommand_from plot' -l store -x -a '(__fish_complete_directories)' -d 'Store directory (default: the platform\'s user data directory).'
 complete -c jobman -n '__fish_seen_subcommand_from plot' -l quiet -s q -d 'Print only data, errors and failure summaries.'
-complete -c jobman -n '__fish_seen_subcommand_from plot' -l verbose -s v -d 'Print more detail on stderr.'
+complete -c jobman -n '__fish_seen_subcommand_from plot' -l verbose -s v -d 'Print more detail on stderr; -vv also the errors jobman ignored, with their traceback.'
 complete -c jobman -n '__fish_seen_subcommand_from plot' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from plot' -a '(__jobman_sets)'
 
