@@ -130,17 +130,23 @@ _jobman() {
         resume)
             case "$prev" in
                 --max-usage) :; return ;;
+                --executor) _jobman_reply -W "local ray"; return ;;
+                --ray-address) :; return ;;
+                --ray-num-cpus) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--max-usage --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--max-usage --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         retry)
             case "$prev" in
                 --circuit|-c) :; return ;;
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
+                --executor) _jobman_reply -W "local ray"; return ;;
+                --ray-address) :; return ;;
+                --ray-num-cpus) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --on-failure --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --on-failure --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         run)
             case "$prev" in
@@ -165,9 +171,12 @@ _jobman() {
                 --on-failure) _jobman_reply -W "continue abort"; return ;;
                 --max-usage) :; return ;;
                 --notify-command) :; return ;;
+                --executor) _jobman_reply -W "local ray"; return ;;
+                --ray-address) :; return ;;
+                --ray-num-cpus) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

@@ -109,10 +109,11 @@ class Engine:
         """Submit ``work``, follow it and the ``attached`` jobs to the end, recording everything."""
         queue = list(work)
         inflight = {flight.job_id: flight for flight in attached}
-        limit = self.config.max_in_flight or self.backend.default_max_in_flight
         self.backend.restore_sessions(self.set.record.sessions)
         try:
             while (queue and self.budget_stop is None) or inflight:
+                # asked every round: a cluster's backend follows the cluster's size
+                limit = self.config.max_in_flight or self.backend.default_max_in_flight
                 if self._cancel_requested():
                     self._cancel_all(queue, inflight, CANCEL_REASON)
                     self.set.paths.cancel_file.unlink(missing_ok=True)

@@ -53,13 +53,18 @@ OnStart = Callable[["ManagedJobSet"], None]
 class JobManager:
     """Runs tasks as managed job sets, persisted in a store.
 
-    ``clock`` and ``sleep`` are injectable so that tests of retries and backoff never wait.
+    ``executor`` says where Aer chunks run unless a call says otherwise: ``None``/``"local"``
+    (worker processes here), ``"ray"`` (a Ray cluster), or any ``concurrent.futures.Executor``
+    (a process pool, ``dask.distributed.Client.get_executor(pure=False)``, Parsl, ...), which
+    runs :func:`jobman.backends.aer_chunk.run_chunk` for each chunk. ``clock`` and ``sleep``
+    are injectable so that tests of retries and backoff never wait.
     """
 
-    def __init__(self, store: Store | str | os.PathLike | None = None, *,
+    def __init__(self, store: Store | str | os.PathLike | None = None, *, executor: Any = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  poll_interval: float = 0.5) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
+        self.executor = executor
         self.clock = clock
         self.sleep = sleep
         self.poll_interval = poll_interval
@@ -73,7 +78,7 @@ class JobManager:
         ``task`` holds the options of :meth:`create` (``shots``, ``seed``, ``chunk_size``,
         ``name``, ``memory``, ``max_in_flight``, ``max_retries``, ``on_failure``,
         ``max_usage``, ``noise_model``, ``backend_options``, ``transpile_options``,
-        ``notify_command``). With ``wait=True`` (the default) this returns when the set is final;
+        ``notify_command``, ``executor``). With ``wait=True`` (the default) this returns when the set is final;
         with ``wait=False`` it returns once the set exists (bad input raises at once) and a
         background thread runs it: follow it with the handle's ``status()``,
         ``wait_for_final_state()``, ``result()`` or ``cancel()``.
@@ -88,7 +93,8 @@ class JobManager:
         or a qiskit-aer ``NoiseModel``) and ``backend_options`` (Aer options, e.g.
         ``{"method": "density_matrix"}``). With ``fake_*``/``ibm_*``: ``transpile_options`` for
         ``generate_preset_pass_manager`` (e.g. ``{"scheduling_method": "alap"}``). All are
-        recorded in the set, and resume and retry run with exactly them.
+        recorded in the set, and resume and retry run with exactly them. ``executor`` overrides
+        the manager's (see :class:`JobManager`; it applies to Aer only).
         """
         source, set_store, backend_obj = self._new_set(circuits, backend, **task)
         held = _hold_or_close(set_store, (source, backend_obj))
@@ -107,9 +113,10 @@ class JobManager:
 
         Options: ``shots`` (1024), ``seed``, ``chunk_size``, ``name``, ``memory``,
         ``max_in_flight``, ``max_retries`` (3), ``on_failure`` ("continue"), ``noise_model``,
-        ``backend_options``, ``transpile_options`` (see :meth:`run`), ``notify_command`` (a
-        shell command run when the set's run ends, recorded so that resume and retry run it),
-        ``tags`` (labels, ``{"KEY": "VALUE"}``, for :meth:`list_sets`-style filtering).
+        ``backend_options``, ``transpile_options``, ``executor`` (see :meth:`run`),
+        ``notify_command`` (a shell command run when the set's run ends, recorded so that resume
+        and retry run it), ``tags`` (labels, ``{"KEY": "VALUE"}``, for :meth:`list_sets`-style
+        filtering).
         """
         source, set_store, backend_obj = self._new_set(circuits, backend, **task)
         with _closing(source, backend_obj):
@@ -121,7 +128,8 @@ class JobManager:
                  on_failure: str = "continue", max_usage: float | None = None, noise_model: Any = None,
                  backend_options: dict[str, Any] | None = None,
                  transpile_options: dict[str, Any] | None = None, notify_command: str | None = None,
-                 tags: dict[str, str] | None = None) -> tuple["CircuitSource", SetStore, Backend]:
+                 tags: dict[str, str] | None = None, executor: Any = None
+                 ) -> tuple["CircuitSource", SetStore, Backend]:
         """Check the options, open the inputs and the backend, and write the new set."""
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
         _check_max_usage(max_usage)
@@ -129,9 +137,12 @@ class JobManager:
             raise UsageError("--notify-command must not be empty")
         tags = _check_tags(tags)
         seed = pick_seed() if seed is None else seed  # recorded, so any set can be repeated exactly
-        backend_obj = _backend(backend, noise_model, backend_options, transpile_options)
+        if executor is None and backend == "aer":
+            executor = self.executor
+        backend_obj = _backend(backend, noise_model, backend_options, transpile_options, executor)
         set_id = new_set_id()
-        max_in_flight = max_in_flight or backend_obj.default_max_in_flight  # the effective value
+        if not backend_obj.elastic_in_flight:  # the effective value (a cluster's changes: None)
+            max_in_flight = max_in_flight or backend_obj.default_max_in_flight
         engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
                           "on_failure": on_failure, "max_usage": max_usage}
         try:
@@ -278,7 +289,8 @@ class JobManager:
     def resume(self, set_id: str | None = None, backend: Backend | None = None,
                on_change: OnChange | None = None, on_failure: str | None = None,
                on_start: OnStart | None = None, max_usage: float | None = None, *,
-               wait: bool = True, held_lock: "IO[str] | int | None" = None) -> ManagedJobSet:
+               wait: bool = True, held_lock: "IO[str] | int | None" = None, executor: Any = None,
+               **executor_options: Any) -> ManagedJobSet:
         """Carry on with a set whose process stopped (kill, crash, Ctrl-C, power loss, or the
         usage budget).
 
@@ -290,6 +302,8 @@ class JobManager:
         ``max_usage`` replaces the set's budget (seconds, counted over the whole set, earlier
         runs included). ``wait=False`` returns at once and runs it in a background thread (see
         :meth:`run`); ``held_lock`` is the set's lock taken by :meth:`hold` (maybe in the parent).
+        ``executor`` (and ``ray_address=...``, ``ray_num_cpus=...``) overrides the recorded
+        executor, e.g. ``"local"`` when the cluster the set ran on is gone.
         """
         from jobman.check import plan_resume
 
@@ -304,12 +318,14 @@ class JobManager:
                 held.close()
                 raise
         return self._launch(set_store, held, lambda: self._continue(
-            set_store, backend, plan_resume, on_change, on_failure, on_start), wait)
+            set_store, backend, plan_resume, on_change, on_failure, on_start,
+            (executor, executor_options)), wait)
 
     def retry(self, set_id: str | None = None, indices: Iterable[int] | None = None,
               backend: Backend | None = None, on_change: OnChange | None = None,
               on_failure: str | None = None, on_start: OnStart | None = None, *,
-              wait: bool = True, held_lock: "IO[str] | int | None" = None) -> ManagedJobSet:
+              wait: bool = True, held_lock: "IO[str] | int | None" = None, executor: Any = None,
+              **executor_options: Any) -> ManagedJobSet:
         """Resubmit the failed or cancelled circuits (all, or those in ``indices``) of a finished
         set; their new results replace the failures in the same set. ``on_failure`` overrides
         the set's policy (with ``abort``, a circuit that fails again cancels the rest again);
@@ -319,7 +335,7 @@ class JobManager:
         set_store, held = self.hold(set_id, retry=True, indices=wanted, held_lock=held_lock)
         return self._launch(set_store, held, lambda: self._continue(
             set_store, backend, lambda e: (plan_retry(e, wanted), []), on_change, on_failure,
-            on_start), wait)
+            on_start, (executor, executor_options)), wait)
 
     def hold(self, set_id: str | None = None, *, retry: bool = False,
              indices: "set[int] | None" = None, held_lock: "IO[str] | int | None" = None
@@ -365,13 +381,19 @@ class JobManager:
 
     def _continue(self, set_store: SetStore, backend: Backend | None, plan: Plan,
                   on_change: OnChange | None, on_failure: str | None = None,
-                  on_start: OnStart | None = None) -> ManagedJobSet:
+                  on_start: OnStart | None = None,
+                  executor: tuple[Any, dict[str, Any]] = (None, {})) -> ManagedJobSet:
         """Reopen the set's inputs and backend (under its lock) and drive it."""
         from jobman.inputs import reopen_source
 
+        chosen, executor_options = executor
+        if chosen is None and backend is None and set_store.record.backend.get("name") == "aer":
+            chosen = self.executor
+        if backend is not None and (chosen is not None or executor_options):
+            raise UsageError("give an executor or a Backend object, not both")
         source = reopen_source(recorded_files(set_store))
         try:
-            backend_obj = backend or _restore_backend(set_store)
+            backend_obj = backend or _restore_backend(set_store, chosen, executor_options)
         except BaseException:
             source.close()
             raise
@@ -383,6 +405,7 @@ class JobManager:
     def _drive(self, set_store: SetStore, source: "CircuitSource", backend: Backend, plan: Plan,
                on_change: OnChange | None, on_failure: str | None = None) -> ManagedJobSet:
         """Plan and run the set's work; the caller holds the lock and closes source and backend."""
+        backend.connect()  # a cluster that is gone stops the run here, with nothing changed
         engine = Engine(set_store, source, backend, RunOptions.from_dict(set_store.record.options),
                         self._config(set_store, on_failure), on_change, self.clock)
         try:
@@ -573,10 +596,10 @@ def recorded_files(set_store: SetStore) -> list[Any]:
 
 
 def _backend(backend: str | Backend, noise_model: Any, backend_options: dict[str, Any] | None,
-             transpile_options: dict[str, Any] | None) -> Backend:
+             transpile_options: dict[str, Any] | None, executor: Any = None) -> Backend:
     """The backend to run on, built by name with the options meant for it."""
     given = {"noise_model": noise_model, "backend_options": backend_options,
-             "transpile_options": transpile_options}
+             "transpile_options": transpile_options, "executor": executor not in (None, "local")}
     if isinstance(backend, Backend):
         named = [key for key, value in given.items() if value]
         if named:
@@ -588,16 +611,22 @@ def _backend(backend: str | Backend, noise_model: Any, backend_options: dict[str
         kind = "aer" if ibm else "fake_<device> and ibm_<device> backends"
         raise UsageError(f"{', '.join(wrong)}: only for {kind}, not {backend!r}")
     if ibm:
-        return get_backend(backend, **({"transpile_options": transpile_options} if transpile_options else {}))
+        return get_backend(backend, executor=executor,
+                           **({"transpile_options": transpile_options} if transpile_options else {}))
     options = dict(backend_options or {})
     if noise_model is not None:
         options["noise_model"] = noise_model
-    return get_backend(backend, **options)
+    return get_backend(backend, executor=executor, **options)
 
 
-def _restore_backend(set_store: SetStore) -> Backend:
+def _restore_backend(set_store: SetStore, executor: Any = None,
+                     executor_options: dict[str, Any] | None = None) -> Backend:
     """The set's backend with its recorded options; an Error when they cannot be restored (the
-    set never runs with other options than it was created with)."""
+    set never runs with other options than it was created with). ``executor`` (and its options)
+    may say where it runs instead."""
+    if executor is not None or executor_options:
+        return backend_from_record(set_store.record.backend, set_store.paths.folder, executor,
+                                   **(executor_options or {}))
     try:
         return backend_from_record(set_store.record.backend, set_store.paths.folder)
     except UsageError as error:

@@ -80,3 +80,12 @@ def test_ibm_options_with_aer_are_a_usage_error(store_dir, tmp_path):
     assert "--mode, --sampler: only for fake_<device> and ibm_<device> backends, not 'aer'" in result.stderr
     bad = invoke("run", str(circuits), "--backend", "fake_manila", "--max-time", "soon")
     assert bad.exit_code == 2 and "--max-time must be seconds or a duration" in bad.stderr
+
+
+def test_aer_lists_the_executors_it_can_use(no_account):
+    import importlib.util
+
+    result = invoke("backends", "--json")
+    expected = ["local"] + (["ray"] if importlib.util.find_spec("ray") else [])
+    assert rows(result)["aer"]["executors"] == expected
+    assert "--executor " + "|".join(expected) in rows(result)["aer"]["status"]

@@ -1,5 +1,6 @@
-"""Read-only commands never import qiskit, the IBM runtime, Aer, tenacity or the engine (nor,
-drawing text, matplotlib)."""
+"""Read-only commands never import qiskit, the IBM runtime, Aer, Ray, Dask, tenacity or the engine
+(nor, drawing text, matplotlib); the engine and the backends never import Ray or Dask unless a set
+runs on them."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ READ_ONLY = [
     ["export", ALPHA, "-f", "json", "--memory"], ["wait", ALPHA], ["completions", "bash"],
     ["completions", "zsh"], ["completions", "fish"], ["__complete-sets", "--describe"],
     ["plot", ALPHA, "-c", "1-3"], ["plot", BETA, "--timeline"], ["plot", "--help"],
-    ["--help"], ["status", "--help"],
+    ["--help"], ["status", "--help"], ["run", "--help"], ["resume", "--help"], ["backends", "--help"],
 ]
 HEAVY = ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "tenacity", "jobman.engine", "jobman.manager",
-         "jobman.backends", "jobman.inputs", "matplotlib")
+         "jobman.backends", "jobman.inputs", "matplotlib", "ray", "dask", "distributed")
 
 PROBE = """
 import io, json, sys
@@ -55,3 +56,16 @@ def test_importtime_of_status_shows_no_qiskit(demo_store):
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert not {name for name in imported if name.split(".")[0] in ("qiskit", "tenacity", "qiskit_aer")}
     assert "jobman.summary" in imported
+
+
+def test_the_engine_and_a_local_run_never_import_ray_or_dask(tmp_path):
+    """Ray and Dask are imported only by a set that runs on them (jobman.backends.ray_executor)."""
+    code = ("import sys\n"
+            "import jobman.engine, jobman.manager, jobman.backends.aer_executor\n"
+            "from jobman import JobManager\n"
+            "from jobman.inputs import make_basis_circuits\n"
+            f"JobManager({str(tmp_path)!r}).run(make_basis_circuits(3, 2), shots=5)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'dask', 'distributed')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -10,10 +10,11 @@ two-threaded simulator. A job holding a circuit of :data:`WIDE_QUBITS` qubits or
 split: it runs on one worker with every thread, as one in-process simulator would run it.
 
 Workers are plain ``python -c`` processes started with the backend (so they import Aer while
-jobman reads its inputs), fed over pipes: circuits go as QPY bytes, outcomes come back as
-objects. Splitting keeps results exact: each piece is one Aer run per range of global
-indices, seeded with :func:`chunk_seed`. Workers inherit no open files (the set's lock stays
-with jobman), ignore Ctrl-C (jobman handles it) and end when jobman does.
+jobman reads its inputs), fed over pipes: each piece is the public chunk protocol of
+:mod:`jobman.backends.aer_chunk` (QPY bytes and seeded runs in, packed outcomes out), which
+other executors (:mod:`jobman.backends.aer_executor`, Ray) run too, so results are the same
+wherever a chunk runs. Workers inherit no open files (the set's lock stays with jobman),
+ignore Ctrl-C (jobman handles it) and end when jobman does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Sequence
 
+from jobman.backends.aer_chunk import (SEED_STRIDE, Runs, chunk_seed, encode_circuits, plan_runs,
+                                       quiet_aer_logs, run_chunk, split_ranges, unpack_answer)
 from jobman.backends.base import (JOB_NOT_FOUND, Backend, BackendLimits, ChunkJob, CircuitOutcome,
                                   RunOptions)
 from jobman.exceptions import BackendError
@@ -38,8 +41,9 @@ from jobman.status import JobStatus
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
-#: Aer gives experiment i of a run the seed ``seed_simulator + SEED_STRIDE * i``.
-SEED_STRIDE = 2113
+__all__ = ["MAX_SHOTS", "MAX_WORKERS", "SEED_STRIDE", "WIDE_QUBITS", "AerBackend", "AerBase", "chunk_seed",
+           "quiet_aer_logs", "split_ranges", "usable_cores"]
+
 #: Most worker processes by default.
 MAX_WORKERS = 4
 #: Aer options whose default jobman does not record.
@@ -48,15 +52,12 @@ DEFAULTS = {"method": "automatic", "device": "CPU"}
 MAX_SHOTS = 2**63 - 1
 #: From this width Aer parallelises one circuit's state updates: such jobs are not split.
 WIDE_QUBITS = 14
+#: How long close() waits for the backend's thread once the workers are stopped (seconds).
+CLOSE_WAIT = 5.0
+LOG = logging.getLogger(__name__)
 
-Ranges = list[tuple[int, int]]
-#: What one worker runs: QPY bytes of its circuits, and ``(count, run options)`` per Aer run.
-Piece = tuple[bytes, list[tuple[int, dict[str, Any]]]]
-
-
-def chunk_seed(seed: int, start: int) -> int:
-    """The run seed that gives circuit ``start`` the seed it would get in one big run."""
-    return (seed + SEED_STRIDE * start) % (2**63)
+#: What one worker runs: QPY bytes of its circuits, and its seeded runs (see ``aer_chunk``).
+Piece = tuple[bytes, Runs]
 
 
 def usable_cores() -> int:
@@ -67,41 +68,35 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-class AerBackend(Backend):
-    """Runs chunks with ``AerSimulator.run`` in worker processes; failures are reported per circuit.
-
-    ``workers`` is the number of worker processes (default: one per core, at most
-    :data:`MAX_WORKERS`; one for a GPU). Jobs run one after another, each on all workers.
-    """
+class AerBase(Backend):
+    """What every Aer backend shares, wherever its chunks run: checked and recorded options,
+    limits, translation, and jobs followed as ``concurrent.futures.Future`` objects whose result
+    is the list of outcomes. ``threads`` is each simulator's ``max_parallel_threads``."""
 
     name = "aer"
     reattachable = False
-    default_max_in_flight = 2  # one simulating, the next loaded and waiting
+    #: Whether chunks run on this machine (else its own simulator checks options on the CPU:
+    #: a GPU may be on the executor's nodes only).
+    runs_here = True
 
-    def __init__(self, method: str = "automatic", device: str = "CPU", workers: int | None = None,
-                 noise_model: Any = None, **aer_options: Any) -> None:
+    def __init__(self, method: str = "automatic", device: str = "CPU", noise_model: Any = None,
+                 threads: int = 1, **aer_options: Any) -> None:
         from jobman.backends.aer_options import check_options, noise_record, trial_run
 
-        self._cores = usable_cores()
-        self.workers = workers or (min(self._cores, MAX_WORKERS) if device == "CPU" else 1)
         self._given = check_options(dict(aer_options, **{k: v for k, v in (("method", method),
                                     ("device", device)) if v != DEFAULTS[k]}))
         self._noise_record, noise = noise_record(noise_model)
         self._options = dict(method=method, device=device, max_parallel_experiments=0,
-                             max_parallel_threads=max(1, self._cores // self.workers))
+                             max_parallel_threads=threads)
         self._options.update(aer_options)
         if noise is not None:
             self._options["noise_model"] = noise
-        self._simulator = trial_run(self._options, checked=bool(self._given))  # limits; bad options
+        here = self._options if self.runs_here else dict(self._options, device="CPU")
+        self._simulator = trial_run(here, checked=bool(self._given))  # limits; bad options
         # What Aer runs as it is: a noiseless simulator's instructions (a noise model narrows the
         # target to its basis gates, but Aer's run() simulates the others too, without noise).
-        self._supported = supported_instructions(self._options)
-        self._workers = [_Worker(self._options) for _ in range(self.workers)]  # importing Aer now
-        self._jobs: "queue.SimpleQueue[tuple[Future, str, list[Piece]] | None]" = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run_jobs, name="jobman-aer", daemon=True)
-        self._thread.start()
+        self._supported = supported_instructions(here)
         self._futures: dict[str, Future] = {}
-        self._running: set[str] = set()
         self._usage: dict[str, float] = {}  # job id -> seconds it simulated
         self._lock = threading.Lock()
         self._ids = itertools.count()
@@ -142,31 +137,103 @@ class AerBackend(Backend):
             prepared[i] = circuit
         return prepared
 
-    def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
+    def _new_job(self, job: ChunkJob) -> tuple[str, Future]:
+        """A new job's id and the future of its outcomes (its end wakes :meth:`wait`)."""
         job_id = f"aer-{job.chunk}-{job.attempt}-{next(self._ids)}"
-        wide = max((c.num_qubits for c in circuits), default=0) >= WIDE_QUBITS
-        pieces: list[Piece] = []
-        offset = 0
-        for runs in split_ranges(list(job.ranges()), 1 if wide else self.workers):
-            count = sum(stop - start for start, stop in runs)
-            batches = [(stop - start, self._run_options(options, start, wide)) for start, stop in runs]
-            pieces.append((_qpy_bytes(circuits[offset:offset + count]), batches))
-            offset += count
         future: Future = Future()
         future.add_done_callback(lambda _: self._ended.set())
-        self._jobs.put((future, job_id, pieces))
         with self._lock:
             self._futures[job_id] = future
+        return job_id, future
+
+    def _future(self, job_id: str) -> Future:
+        try:
+            return self._futures[job_id]
+        except KeyError:
+            raise BackendError(f"unknown Aer job {job_id} (Aer jobs do not survive the process)",
+                               code=JOB_NOT_FOUND) from None
+
+    def _is_running(self, job_id: str) -> bool:
+        """Whether a job that is not done has started (else it is queued)."""
+        return False
+
+    def status(self, job_id: str) -> JobStatus:
+        future = self._future(job_id)
+        if future.cancelled():
+            return JobStatus.CANCELLED
+        if future.done():
+            return JobStatus.ERROR if future.exception() is not None else JobStatus.DONE
+        return JobStatus.RUNNING if self._is_running(job_id) else JobStatus.QUEUED
+
+    def wait(self, job_ids: Sequence[str], timeout: float) -> dict[str, JobStatus]:
+        # Not concurrent.futures.wait: Ctrl-C or SIGTERM raised while it takes the futures' locks
+        # one by one leaves some of them held, and close() then hangs on them forever.
+        if not any(self._future(job_id).done() for job_id in job_ids):
+            self._ended.wait(timeout)
+        self._ended.clear()  # an end after the check above is seen by the next call's check
+        return {job_id: self.status(job_id) for job_id in job_ids}
+
+    def result(self, job_id: str) -> list[CircuitOutcome]:
+        future = self._futures.pop(job_id, None) or self._future(job_id)
+        error = future.exception()
+        if isinstance(error, BackendError):
+            raise error
+        if error is not None:
+            raise BackendError(f"Aer failed: {error}", transient=False) from None
+        return future.result()
+
+    def job_usage(self, job_id: str) -> dict[str, Any] | None:
+        """The job's simulation wall time (what ``--max-usage`` counts on Aer)."""
+        with self._lock:
+            seconds = self._usage.pop(job_id, None)
+        return None if seconds is None else {"seconds": seconds, "source": "simulation wall time"}
+
+    def job_error(self, job_id: str) -> BaseException | None:
+        future = self._futures.get(job_id)
+        if future is None or not future.done() or future.cancelled():
+            return None
+        return future.exception()
+
+
+class AerBackend(AerBase):
+    """Runs chunks with ``AerSimulator.run`` in local worker processes; failures are reported per
+    circuit.
+
+    ``workers`` is the number of worker processes (default: one per core, at most
+    :data:`MAX_WORKERS`; one for a GPU). Jobs run one after another, each on all workers.
+    """
+
+    default_max_in_flight = 2  # one simulating, the next loaded and waiting
+
+    def __init__(self, method: str = "automatic", device: str = "CPU", workers: int | None = None,
+                 noise_model: Any = None, **aer_options: Any) -> None:
+        cores = usable_cores()
+        workers = workers or (min(cores, MAX_WORKERS) if device == "CPU" else 1)
+        super().__init__(method, device, noise_model, threads=max(1, cores // workers), **aer_options)
+        self._cores, self.workers = cores, workers
+        self._workers = [_Worker(self._options) for _ in range(self.workers)]  # importing Aer now
+        self._jobs: "queue.SimpleQueue[tuple[Future, str, list[Piece]] | None]" = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run_jobs, name="jobman-aer", daemon=True)
+        self._thread.start()
+        self._running: set[str] = set()
+
+    def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
+        wide = max((c.num_qubits for c in circuits), default=0) >= WIDE_QUBITS
+        extra = {"max_parallel_threads": self._cores} if wide and "max_parallel_threads" not in self._given \
+            else None
+        pieces: list[Piece] = []
+        offset = 0
+        for ranges in split_ranges(list(job.ranges()), 1 if wide else self.workers):
+            count = sum(stop - start for start, stop in ranges)
+            pieces.append((encode_circuits(circuits[offset:offset + count]),
+                           plan_runs(ranges, options, extra)))
+            offset += count
+        job_id, future = self._new_job(job)
+        self._jobs.put((future, job_id, pieces))
         return job_id
 
-    def _run_options(self, options: RunOptions, start: int, wide: bool) -> dict[str, Any]:
-        """One Aer run per range of global indices keeps each circuit's seed tied to its index."""
-        run_options: dict[str, Any] = {"shots": options.shots, "memory": options.memory}
-        if options.seed is not None:
-            run_options["seed_simulator"] = chunk_seed(options.seed, start)
-        if wide and "max_parallel_threads" not in self._given:
-            run_options["max_parallel_threads"] = self._cores
-        return run_options
+    def _is_running(self, job_id: str) -> bool:
+        return job_id in self._running
 
     def _run_jobs(self) -> None:
         """The backend's one thread: its jobs in the order they were submitted.
@@ -203,51 +270,7 @@ class AerBackend(Backend):
         for answer in answers:
             if isinstance(answer, BaseException):
                 raise answer
-        return [outcome for answer in answers for outcome in answer]
-
-    def _future(self, job_id: str) -> Future:
-        try:
-            return self._futures[job_id]
-        except KeyError:
-            raise BackendError(f"unknown Aer job {job_id} (Aer jobs do not survive the process)",
-                               code=JOB_NOT_FOUND) from None
-
-    def status(self, job_id: str) -> JobStatus:
-        future = self._future(job_id)
-        if future.cancelled():
-            return JobStatus.CANCELLED
-        if future.done():
-            return JobStatus.ERROR if future.exception() is not None else JobStatus.DONE
-        return JobStatus.RUNNING if job_id in self._running else JobStatus.QUEUED
-
-    def wait(self, job_ids: Sequence[str], timeout: float) -> dict[str, JobStatus]:
-        # Not concurrent.futures.wait: Ctrl-C or SIGTERM raised while it takes the futures' locks
-        # one by one leaves some of them held, and close() then hangs on them forever.
-        if not any(self._future(job_id).done() for job_id in job_ids):
-            self._ended.wait(timeout)
-        self._ended.clear()  # an end after the check above is seen by the next call's check
-        return {job_id: self.status(job_id) for job_id in job_ids}
-
-    def result(self, job_id: str) -> list[CircuitOutcome]:
-        future = self._futures.pop(job_id, None) or self._future(job_id)
-        error = future.exception()
-        if isinstance(error, BackendError):
-            raise error
-        if error is not None:
-            raise BackendError(f"Aer failed: {error}", transient=False) from None
-        return future.result()
-
-    def job_usage(self, job_id: str) -> dict[str, Any] | None:
-        """The job's simulation wall time (what ``--max-usage`` counts on Aer)."""
-        with self._lock:
-            seconds = self._usage.pop(job_id, None)
-        return None if seconds is None else {"seconds": seconds, "source": "simulation wall time"}
-
-    def job_error(self, job_id: str) -> BaseException | None:
-        future = self._futures.get(job_id)
-        if future is None or not future.done() or future.cancelled():
-            return None
-        return future.exception()
+        return [outcome for answer in answers for outcome in unpack_answer(answer)]
 
     def cancel(self, job_id: str) -> None:
         future = self._futures.get(job_id)
@@ -267,11 +290,6 @@ class AerBackend(Backend):
             LOG.warning("the Aer backend's thread did not end within %ss; left behind", CLOSE_WAIT)
 
 
-#: How long close() waits for the backend's thread once the workers are stopped (seconds).
-CLOSE_WAIT = 5.0
-LOG = logging.getLogger(__name__)
-
-
 def supported_instructions(options: dict[str, Any]) -> frozenset[str]:
     """Instructions Aer simulates with these options, whatever the noise model."""
     from qiskit_aer import AerSimulator
@@ -279,45 +297,13 @@ def supported_instructions(options: dict[str, Any]) -> frozenset[str]:
     plain = AerSimulator(**{k: v for k, v in options.items() if k != "noise_model"})
     return frozenset(plain.target.operation_names) | {"barrier"}
 
-
-def split_ranges(ranges: Ranges, parts: int) -> list[Ranges]:
-    """``ranges`` cut into at most ``parts`` pieces of nearly equal circuit counts, in order."""
-    total = sum(stop - start for start, stop in ranges)
-    parts = max(1, min(parts, total))
-    sizes = [total // parts + (k < total % parts) for k in range(parts)]
-    pieces: list[Ranges] = []
-    queue = list(ranges)
-    for size in sizes:
-        piece: Ranges = []
-        while size:
-            start, stop = queue.pop(0)
-            take = min(size, stop - start)
-            piece.append((start, start + take))
-            if start + take < stop:
-                queue.insert(0, (start + take, stop))
-            size -= take
-        pieces.append(piece)
-    return pieces
-
-
-def _qpy_bytes(circuits: Sequence["QuantumCircuit"]) -> bytes:
-    """The circuits as QPY: the bytes they were read from where possible (no second encoding)."""
-    from jobman.qpy_index import encoded
-
-    data = encoded(circuits)
-    if data is not None:
-        return data
-    from jobman.qpy_codec import dumps
-
-    return dumps(circuits)  # delays keep their units (the worker restores them)
-
-
 class _Worker:
     """One worker process: ``python -c`` running :func:`serve`, fed over its stdin and stdout.
 
     Messages are pickled (a pipe between two processes of one jobman, never a file): the Aer
-    options first, then one :data:`Piece` at a time, answered by its outcomes or an error
-    message. A worker ends when its stdin closes, so it never outlives jobman.
+    options first, then one :data:`Piece` at a time, answered by the answer of
+    :func:`~jobman.backends.aer_chunk.run_chunk`. A worker ends when its stdin closes, so it
+    never outlives jobman.
     """
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -329,7 +315,7 @@ class _Worker:
     def send(self, piece: Piece) -> None:
         self.sent = self._write(piece)
 
-    def receive(self) -> list[CircuitOutcome] | BackendError:
+    def receive(self) -> dict[str, Any] | BackendError:
         """The answer to the last piece sent, or the error to report for it."""
         try:
             answer = pickle.load(self.process.stdout) if self.sent else None
@@ -338,8 +324,6 @@ class _Worker:
         if answer is None:
             return BackendError(f"an Aer worker process died (exit code {self.process.poll()}: killed, "
                                 "or out of memory?)", transient=True)
-        if isinstance(answer, str):
-            return BackendError(f"Aer failed: {answer}", transient=False)
         return answer
 
     def alive(self) -> bool:
@@ -370,88 +354,20 @@ def serve() -> None:
     """The loop of a worker process (see :class:`_Worker`)."""
     stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever else writes to stdout (Aer's C++ too) goes to stderr, not the answers
-    from qiskit_aer import AerSimulator
-
-    from jobman.qpy_codec import loads
+    import qiskit.qpy  # noqa: F401  (now, while jobman reads its inputs)
+    import qiskit_aer  # noqa: F401
 
     quiet_aer_logs()
-    simulator = AerSimulator(**pickle.load(stdin))
+
+    simulator_options = pickle.load(stdin)
     while True:
         try:
-            payload, batches = pickle.load(stdin)
+            payload, runs = pickle.load(stdin)
         except EOFError:
             return
-        try:
-            answer: Any = _run(simulator, loads(payload), batches)
-        except Exception as error:  # reported against the job; the worker carries on
-            answer = f"{type(error).__name__}: {error}"
+        answer = run_chunk(payload, runs, simulator_options)
         try:
             pickle.dump(answer, stdout, protocol=pickle.HIGHEST_PROTOCOL)
             stdout.flush()
         except BrokenPipeError:  # jobman is gone
             return
-
-
-def quiet_aer_logs() -> None:
-    """Keep Aer's "Simulation failed" warnings off stderr: each circuit's reason is in its outcome."""
-    import logging
-
-    logging.getLogger("qiskit_aer").addHandler(logging.NullHandler())
-
-
-def _run(simulator: Any, circuits: list, batches: list[tuple[int, dict[str, Any]]]) -> list[CircuitOutcome]:
-    outcomes: list[CircuitOutcome] = []
-    offset = 0
-    for count, run_options in batches:
-        outcomes.extend(run_isolating(simulator, circuits[offset:offset + count], run_options))
-        offset += count
-    return outcomes
-
-
-def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -> list[CircuitOutcome]:
-    """One Aer run of ``circuits``; when Aer fails the run as a whole, each half runs on its own.
-
-    Bisecting until the runs that fail hold one circuit fails only the circuits at fault, each
-    with Aer's own reason; the others get the results they would have had in the whole run,
-    since the second half's seed is shifted by :data:`SEED_STRIDE` per circuit left behind.
-    """
-    try:
-        result = simulator.run(circuits, **run_options).result()
-    except Exception as error:
-        if len(circuits) <= 1:
-            return [CircuitOutcome(JobStatus.ERROR, getattr(c, "num_clbits", 0),
-                                   error=f"Aer cannot run this circuit: {_one_line(error)}")
-                    for c in circuits]
-        half = len(circuits) // 2
-        later = dict(run_options)
-        if "seed_simulator" in later:
-            later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
-        return (run_isolating(simulator, circuits[:half], run_options)
-                + run_isolating(simulator, circuits[half:], later))
-    return [_outcome(experiment) for experiment in result.results]
-
-
-def _one_line(error: BaseException) -> str:
-    from jobman.qpy_index import one_line
-
-    return f"{type(error).__name__}: {one_line(error)}"
-
-
-def _outcome(experiment: Any) -> CircuitOutcome:
-    """One Aer experiment result as a :class:`CircuitOutcome`."""
-    header = getattr(experiment, "header", None)
-    if not isinstance(header, dict):
-        header = vars(header) if header is not None and hasattr(header, "__dict__") else {}
-    num_clbits = int(header.get("memory_slots", 0) or 0)
-    creg_sizes = [int(size) for _, size in header.get("creg_sizes") or []]
-    metadata = header.get("metadata")  # the circuit's metadata, which Aer puts in the header
-    metadata = dict(metadata) if isinstance(metadata, dict) else None
-    if not experiment.success:
-        return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status),
-                              creg_sizes=creg_sizes, metadata=metadata)
-    data = experiment.data
-    counts = getattr(data, "counts", None)
-    memory = getattr(data, "memory", None)
-    return CircuitOutcome(JobStatus.DONE, num_clbits, counts=dict(counts) if counts is not None else {},
-                          memory=list(memory) if memory is not None else None, creg_sizes=creg_sizes,
-                          metadata=metadata)

@@ -101,6 +101,9 @@ class Backend(ABC):
     reattachable: bool = False
     #: Sensible number of jobs to keep in flight at once.
     default_max_in_flight: int = 2
+    #: Whether ``default_max_in_flight`` follows something that changes while a set runs (a
+    #: cluster's size): a set then records no number, and the engine asks every round.
+    elastic_in_flight: bool = False
 
     def limits(self) -> BackendLimits:
         """Per-job limits used to size chunks."""
@@ -202,6 +205,10 @@ class Backend(ABC):
         """A finished job's usage as the backend reports it (``quantum_seconds``, the service's
         timestamps; ``seconds`` of wall time for a simulator), or None if unknown."""
         return None
+
+    def connect(self) -> None:
+        """Reach the place jobs run (e.g. a cluster) before anything is planned or submitted;
+        raising here stops the run with nothing changed, so a later resume carries on."""
 
     def before_submit(self) -> None:
         """Get ready for the next submission (e.g. open a session), so that what this opens can

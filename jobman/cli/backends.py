@@ -58,9 +58,18 @@ def backends_command(
 
 
 def _aer_row() -> dict[str, Any]:
+    executors = available_executors()
     return {"name": "aer", "source": "local", "num_qubits": None, "pending_jobs": None,
-            "operational": True, "status": "local simulator", "max_executions": None,
-            "max_payload_bytes": None}
+            "operational": True, "status": f"local simulator; --executor {'|'.join(executors)}",
+            "max_executions": None, "max_payload_bytes": None, "executors": executors}
+
+
+def available_executors() -> list[str]:
+    """Where Aer chunks can run from the CLI: ``local``, and ``ray`` when Ray is installed
+    (found without importing it)."""
+    from importlib.util import find_spec
+
+    return ["local"] + (["ray"] if find_spec("ray") is not None else [])
 
 
 def render_row(row: dict[str, Any]) -> str:

@@ -8,6 +8,8 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import SetArgument, StoreOption, app, open_store, terminal
+from jobman.cli.cluster import (ExecutorOption, RayAddressOption, RayNumCpusOption, executor_flags,
+                                executor_options)
 from jobman.cli.detach import DetachOption, LockFdOption, launch
 from jobman.cli.progress import follow
 from jobman.cli.run import MaxUsageOption, announce, finish, parse_duration
@@ -16,11 +18,16 @@ from jobman.cli.run import MaxUsageOption, announce, finish, parse_duration
 @app.command("resume")
 def resume_command(set_id: SetArgument = None, max_usage: MaxUsageOption = None,
                    detach: DetachOption = False, lock_fd: LockFdOption = None,
-                   store: StoreOption = None) -> int:
+                   executor: ExecutorOption = None, ray_address: RayAddressOption = None,
+                   ray_num_cpus: RayNumCpusOption = None, store: StoreOption = None) -> int:
     """Carry on with a job set that stopped (crash, kill, Ctrl-C, usage budget).
 
-    Chunks already done are not run again; prints the set id on stdout.
+    Chunks already done are not run again; prints the set id on stdout. Aer sets run where
+    they ran (the recorded --executor and --ray-address) unless --executor says otherwise:
+    --executor local carries on on this machine when the cluster is gone.
     Example: jobman resume 20261121-0945 --max-usage 30m
+
+    Example: jobman resume 20261121-0945 --executor local
 
     Example: jobman resume 20261121-0945 --detach && jobman logs 20261121-0945 --follow
     """
@@ -29,10 +36,13 @@ def resume_command(set_id: SetArgument = None, max_usage: MaxUsageOption = None,
     budget = parse_duration(max_usage, "--max-usage")
     manager = JobManager(open_store(store))
     if detach and lock_fd is None:
-        return launch(*manager.hold(set_id), ["resume"])
+        flags = (["--max-usage", max_usage] if max_usage is not None else []) + \
+            executor_flags(executor, ray_address, ray_num_cpus)
+        return launch(*manager.hold(set_id), ["resume", *flags])
     with follow(terminal, "resume") as progress:
         job_set = manager.resume(set_id, on_change=progress.on_change, max_usage=budget, held_lock=lock_fd,
-                                 on_start=lambda started: _started(started, progress))
+                                 on_start=lambda started: _started(started, progress),
+                                 **executor_options(executor, ray_address, ray_num_cpus))
     return finish(job_set)
 
 
@@ -47,6 +57,9 @@ def retry_command(
                           rich_help_panel="Submission")] = None,
     detach: DetachOption = False,
     lock_fd: LockFdOption = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
+    ray_num_cpus: RayNumCpusOption = None,
     store: StoreOption = None,
 ) -> int:
     """Resubmit only the failed or cancelled circuits of a finished job set.
@@ -68,11 +81,13 @@ def retry_command(
         check_on_failure(on_failure)
         set_store, held = manager.hold(set_id, retry=True, indices=None if indices is None else set(indices))
         flags = (["--circuit", circuit] if circuit is not None else []) + \
-            (["--on-failure", on_failure] if on_failure is not None else [])
+            (["--on-failure", on_failure] if on_failure is not None else []) + \
+            executor_flags(executor, ray_address, ray_num_cpus)
         return launch(set_store, held, ["retry", *flags])
     with follow(terminal, "retry") as progress:
         job_set = manager.retry(set_id, indices, on_change=progress.on_change, on_failure=on_failure,
-                                held_lock=lock_fd, on_start=lambda started: _started(started, progress))
+                                held_lock=lock_fd, on_start=lambda started: _started(started, progress),
+                                **executor_options(executor, ray_address, ray_num_cpus))
     return finish(job_set)
 
 

@@ -10,6 +10,7 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import JsonOption, StoreOption, app, flag, open_store, terminal
+from jobman.cli.cluster import ExecutorOption, RayAddressOption, RayNumCpusOption, executor_options
 from jobman.cli.detach import DetachOption
 from jobman.cli.formatting import totals
 from jobman.cli.progress import follow
@@ -110,6 +111,9 @@ def run_command(
     json_output: JsonOption = False,
     notify_command: NotifyOption = None,
     detach: DetachOption = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
+    ray_num_cpus: RayNumCpusOption = None,
     store: StoreOption = None,
 ) -> int:
     """Run circuits as a new job set; print its id; wait for the end, or --detach.
@@ -132,7 +136,8 @@ def run_command(
                                 transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
                                 instance=instance, max_in_flight=max_in_flight,
-                                max_payload=parse_size(max_payload, "--max-payload"))
+                                max_payload=parse_size(max_payload, "--max-payload"),
+                                cluster=executor_options(executor, ray_address, ray_num_cpus))
     if dry_run:
         from jobman.cli.dry_run import show_dry_run
 
@@ -140,6 +145,11 @@ def run_command(
                                          seed=seed, chunk_size=chunk_size, memory=memory)
         show_dry_run(plan, json_output)
         return 0
+    try:
+        backend_obj.connect()  # a cluster that cannot be reached fails before the set is made
+    except BaseException:
+        backend_obj.close()
+        raise
     manager = JobManager(open_store(store))
     task: dict[str, Any] = dict(shots=shots, seed=seed, chunk_size=chunk_size, name=name, memory=memory,
                 max_in_flight=max_in_flight, max_retries=max_retries, on_failure=on_failure,
@@ -188,9 +198,9 @@ def finish(job_set) -> int:
 
 def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: Optional[str] = None,
                   backend_options: Optional[List[str]] = None, transpile_options: Optional[List[str]] = None,
-                  **ibm_options):
-    """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, Aer options to
-    ``aer``, and each is an error with the other."""
+                  cluster: Optional[dict] = None, **ibm_options):
+    """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, Aer options and
+    ``cluster`` (--executor and the Ray options) to ``aer``, and each is an error with the other."""
     from jobman.backends import get_backend
     from jobman.cli.checks import parse_assignments
 
@@ -205,9 +215,9 @@ def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: O
             raise UsageError(f"{flags}: only for fake_<device> and ibm_<device> backends, not {name!r}")
         if noise_model is not None:
             aer_options["noise_model"] = noise_model
-        return get_backend(name, **aer_options)
+        return get_backend(name, **aer_options, **(cluster or {}))
     aer_only = [flag for flag, value in (("--noise-model", noise_model), ("--backend-option", aer_options))
-                if value]
+                if value] + ["--" + key.replace("_", "-") for key in cluster or {}]
     if aer_only:
         raise UsageError(f"{', '.join(aer_only)}: only for the aer backend, not {name!r} (a fake device "
                          "already simulates with its own noise model)")

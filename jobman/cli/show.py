@@ -57,7 +57,7 @@ def render(details: dict[str, Any]) -> str:
         ("status", details["status"] + ("  (running)" if details["running"] else "")),
         ("backend", _pairs(details["backend"], first="name")),
         ("options", _pairs(_options(details["options"]))),
-        ("engine", _pairs(_engine(details["engine"], details["backend"].get("name")))),
+        ("engine", _pairs(_engine(details["engine"], details["backend"]))),
     ]
     rows += [("input" if i == 0 else "", _input(item)) for i, item in enumerate(details["inputs"])]
     rows += [
@@ -87,11 +87,14 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _engine(engine: dict[str, Any], backend: str | None) -> dict[str, Any]:
+def _engine(engine: dict[str, Any], backend: dict[str, Any]) -> dict[str, Any]:
     """The engine options with effective values in place of "the backend's default"."""
     shown = dict(engine)
     if shown.get("max_in_flight") is None and "max_in_flight" in shown:
-        shown["max_in_flight"] = _DEFAULT_IN_FLIGHT.get(backend or "", _DEFAULT_IN_FLIGHT_IBM)
+        if backend.get("executor"):  # follows the executor's size while the set runs
+            shown["max_in_flight"] = "executor slots + 1"
+        else:
+            shown["max_in_flight"] = _DEFAULT_IN_FLIGHT.get(backend.get("name") or "", _DEFAULT_IN_FLIGHT_IBM)
     return shown
 
 

@@ -1,0 +1,214 @@
+"""Aer's chunk function: what any executor runs for one piece of a job. Public.
+
+The protocol is plain data both ways, so that any executor can carry it (jobman's own worker
+processes, a ``concurrent.futures`` pool, Dask, Ray):
+
+* in: the circuits as QPY bytes, a list of *runs* ``[count, run options]`` (one Aer run per
+  range of global circuit indices, made by :func:`plan_runs`) and the simulator's options;
+* out: the answer of :func:`run_chunk`, ``{"outcomes": [packed, ...], "seconds": s}`` with one
+  packed outcome (a tuple of builtins, see :func:`pack_outcome`) per circuit in order and the
+  seconds Aer took, or ``{"error": text}``
+  when Aer itself failed. :func:`unpack_answer` turns it back into
+  :class:`~jobman.backends.base.CircuitOutcome` objects.
+
+Each run is seeded with :func:`chunk_seed` from the global index of its first circuit, so a
+circuit's result depends only on ``--seed`` and its index: never on how circuits are cut into
+chunks or pieces, on which process or node runs them, or in which order they finish.
+
+This module imports qiskit only inside the functions that need it; a worker that runs
+:func:`run_chunk` needs jobman, qiskit and qiskit-aer installed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+from jobman.backends.base import CircuitOutcome, RunOptions
+from jobman.exceptions import BackendError
+from jobman.status import JobStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qiskit import QuantumCircuit
+
+__all__ = ["SEED_STRIDE", "Ranges", "Runs", "chunk_seed", "encode_circuits", "pack_outcome", "plan_runs",
+           "run_chunk", "split_ranges", "unpack_answer", "unpack_outcome"]
+
+#: Aer gives experiment i of a run the seed ``seed_simulator + SEED_STRIDE * i``.
+SEED_STRIDE = 2113
+
+Ranges = list[tuple[int, int]]
+#: One entry per Aer run: ``[number of circuits, run options]``.
+Runs = list[tuple[int, dict[str, Any]]]
+#: A packed :class:`CircuitOutcome`:
+#: ``(status, num_clbits, counts, memory, error, metadata, creg_sizes)``.
+Packed = tuple[Any, ...]
+
+
+def chunk_seed(seed: int, start: int) -> int:
+    """The run seed that gives circuit ``start`` the seed it would get in one big run."""
+    return (seed + SEED_STRIDE * start) % (2**63)
+
+
+def plan_runs(ranges: Sequence[tuple[int, int]], options: RunOptions,
+              extra: dict[str, Any] | None = None) -> Runs:
+    """One Aer run per range of global indices, each seeded from its first index."""
+    runs: Runs = []
+    for start, stop in ranges:
+        run_options: dict[str, Any] = {"shots": options.shots, "memory": options.memory, **(extra or {})}
+        if options.seed is not None:
+            run_options["seed_simulator"] = chunk_seed(options.seed, start)
+        runs.append((stop - start, run_options))
+    return runs
+
+
+def split_ranges(ranges: Ranges, parts: int) -> list[Ranges]:
+    """``ranges`` cut into at most ``parts`` pieces of nearly equal circuit counts, in order."""
+    total = sum(stop - start for start, stop in ranges)
+    parts = max(1, min(parts, total))
+    sizes = [total // parts + (k < total % parts) for k in range(parts)]
+    pieces: list[Ranges] = []
+    queue = list(ranges)
+    for size in sizes:
+        piece: Ranges = []
+        while size:
+            start, stop = queue.pop(0)
+            take = min(size, stop - start)
+            piece.append((start, start + take))
+            if start + take < stop:
+                queue.insert(0, (start + take, stop))
+            size -= take
+        pieces.append(piece)
+    return pieces
+
+
+def encode_circuits(circuits: Sequence["QuantumCircuit"]) -> bytes:
+    """The circuits as QPY: the bytes they were read from where possible (no second encoding)."""
+    from jobman.qpy_index import encoded
+
+    data = encoded(circuits)
+    if data is not None:
+        return data
+    from jobman.qpy_codec import dumps
+
+    return dumps(circuits)  # delays keep their units (run_chunk restores them)
+
+
+def run_chunk(qpy_bytes: bytes, runs: Runs, simulator_options: dict[str, Any]) -> dict[str, Any]:
+    """Decode the circuits, run them on Aer run by run, and answer with packed outcomes.
+
+    Never raises for what Aer does: an Aer failure is answered ``{"error": text}`` (so an
+    exception out of an executor means the executor failed, not the circuits).
+    """
+    try:
+        from jobman.qpy_codec import loads
+
+        quiet_aer_logs()
+        circuits = loads(qpy_bytes)
+        began = time.monotonic()
+        outcomes = _run(_simulator(simulator_options), circuits, runs)
+        return {"outcomes": outcomes, "seconds": round(time.monotonic() - began, 3)}
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def unpack_answer(answer: dict[str, Any]) -> list[CircuitOutcome]:
+    """The outcomes of a :func:`run_chunk` answer; BackendError (not transient) for an error."""
+    if "error" in answer:
+        raise BackendError(f"Aer failed: {answer['error']}", transient=False)
+    return [unpack_outcome(packed) for packed in answer["outcomes"]]
+
+
+def pack_outcome(outcome: CircuitOutcome) -> Packed:
+    """A :class:`CircuitOutcome` as a tuple of builtins (small and quick to pickle)."""
+    return (outcome.status.value, outcome.num_clbits, outcome.counts, outcome.memory, outcome.error,
+            outcome.metadata, outcome.creg_sizes)
+
+
+def unpack_outcome(packed: Sequence[Any]) -> CircuitOutcome:
+    """The inverse of :func:`pack_outcome`."""
+    status, num_clbits, counts, memory, error, metadata, creg_sizes = packed
+    return CircuitOutcome(JobStatus(status), num_clbits, counts=counts, memory=memory, error=error,
+                          metadata=metadata, creg_sizes=creg_sizes)
+
+
+_local = threading.local()  # one simulator per thread (executors may run chunks on threads)
+
+
+def _simulator(options: dict[str, Any]) -> Any:
+    """An ``AerSimulator`` with ``options``, kept for the next chunk with the same options."""
+    cached = getattr(_local, "simulator", None)
+    if cached is not None and (cached[0] is options or cached[0] == options):
+        return cached[1]
+    from qiskit_aer import AerSimulator
+
+    simulator = AerSimulator(**options)
+    _local.simulator = (options, simulator)
+    return simulator
+
+
+def quiet_aer_logs() -> None:
+    """Keep Aer's "Simulation failed" warnings off stderr: each circuit's reason is in its outcome."""
+    import logging
+
+    logging.getLogger("qiskit_aer").addHandler(logging.NullHandler())
+
+
+def _run(simulator: Any, circuits: list, runs: Runs) -> list[Packed]:
+    outcomes: list[Packed] = []
+    offset = 0
+    for count, run_options in runs:
+        batch = run_isolating(simulator, circuits[offset:offset + count], run_options)
+        outcomes.extend(pack_outcome(outcome) for outcome in batch)
+        offset += count
+    return outcomes
+
+
+def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -> list[CircuitOutcome]:
+    """One Aer run of ``circuits``; when Aer fails the run as a whole, each half runs on its own.
+
+    Bisecting until the runs that fail hold one circuit fails only the circuits at fault, each
+    with Aer's own reason; the others get the results they would have had in the whole run,
+    since the second half's seed is shifted by :data:`SEED_STRIDE` per circuit left behind.
+    """
+    try:
+        result = simulator.run(circuits, **run_options).result()
+    except Exception as error:
+        if len(circuits) <= 1:
+            return [CircuitOutcome(JobStatus.ERROR, getattr(c, "num_clbits", 0),
+                                   error=f"Aer cannot run this circuit: {_one_line(error)}")
+                    for c in circuits]
+        half = len(circuits) // 2
+        later = dict(run_options)
+        if "seed_simulator" in later:
+            later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
+        return (run_isolating(simulator, circuits[:half], run_options)
+                + run_isolating(simulator, circuits[half:], later))
+    return [_outcome(experiment) for experiment in result.results]
+
+
+def _one_line(error: BaseException) -> str:
+    from jobman.qpy_index import one_line
+
+    return f"{type(error).__name__}: {one_line(error)}"
+
+
+def _outcome(experiment: Any) -> CircuitOutcome:
+    """One Aer experiment result as a :class:`CircuitOutcome`."""
+    header = getattr(experiment, "header", None)
+    if not isinstance(header, dict):
+        header = vars(header) if header is not None and hasattr(header, "__dict__") else {}
+    num_clbits = int(header.get("memory_slots", 0) or 0)
+    creg_sizes = [int(size) for _, size in header.get("creg_sizes") or []]
+    metadata = header.get("metadata")  # the circuit's metadata, which Aer puts in the header
+    metadata = dict(metadata) if isinstance(metadata, dict) else None
+    if not experiment.success:
+        return CircuitOutcome(JobStatus.ERROR, num_clbits, error=str(experiment.status),
+                              creg_sizes=creg_sizes, metadata=metadata)
+    data = experiment.data
+    counts = getattr(data, "counts", None)
+    memory = getattr(data, "memory", None)
+    return CircuitOutcome(JobStatus.DONE, num_clbits, counts=dict(counts) if counts is not None else {},
+                          memory=list(memory) if memory is not None else None, creg_sizes=creg_sizes,
+                          metadata=metadata)
