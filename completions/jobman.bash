@@ -7,9 +7,10 @@ _jobman_reply() { mapfile -t COMPREPLY < <(compgen "$@" -- "$cur"); }
 _jobman_files() { compopt -o filenames 2>/dev/null; _jobman_reply -f; }
 _jobman_dirs() { compopt -o filenames 2>/dev/null; _jobman_reply -d; }
 
-# Job set ids from the store given by --store on the line, else $JOBMAN_HOME, else the default.
+# Job set ids and names from the store given by --store on the line, else $JOBMAN_HOME, else
+# the default (a name is quoted as the shell needs it).
 _jobman_sets() {
-    local store="" i
+    local store="" i line
     for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
         if [[ ${COMP_WORDS[i]} == --store ]]; then
             store="${COMP_WORDS[i+1]}"
@@ -17,8 +18,13 @@ _jobman_sets() {
         fi
     done
     store="${store/#\~/$HOME}"
-    _jobman_reply -W "$(jobman __complete-sets ${store:+--store "$store"} 2>/dev/null)"
+    while IFS= read -r line; do
+        [[ -n $line && $line == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$line")")
+    done < <(jobman __complete-sets ${store:+--store "$store"} 2>/dev/null)
 }
+
+# aer, the fake devices and the account's devices `jobman backends` listed (--fake: fakes only).
+_jobman_backends() { _jobman_reply -W "$(jobman __complete-backends "$@" 2>/dev/null)"; }
 
 _jobman() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="" cmd="" i
@@ -150,8 +156,8 @@ _jobman() {
             ;;
         run)
             case "$prev" in
-                --backend|-b) :; return ;;
-                --noise-model) :; return ;;
+                --backend|-b) _jobman_backends; return ;;
+                --noise-model) _jobman_backends --fake; return ;;
                 --backend-option) :; return ;;
                 --mode) _jobman_reply -W "batch session job"; return ;;
                 --max-time) :; return ;;

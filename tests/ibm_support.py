@@ -31,8 +31,11 @@ def account_env(standin: StandinService) -> dict[str, str]:
 
 @pytest.fixture
 def no_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No account anywhere: no variables, and an empty default account file."""
+    """No account anywhere: no variables, and an empty default account file (and a private
+    store, where ``jobman backends`` remembers the account's devices)."""
     import qiskit_ibm_runtime.accounts.management as management
+
+    monkeypatch.setenv("JOBMAN_HOME", str(tmp_path / "store"))  # the store_dir fixture's store
 
     for name in ACCOUNT_VARIABLES:
         monkeypatch.delenv(name, raising=False)

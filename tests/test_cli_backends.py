@@ -50,6 +50,9 @@ def test_an_account_from_the_environment_adds_its_devices_with_queue_lengths(ibm
 def test_a_saved_account_by_name_and_a_missing_one(saved_account):
     listed = rows(invoke("backends", "--account", saved_account, "--json"))
     assert listed["ibm_fake_torino"]["num_qubits"] == 133 and "fake_manila" in listed
+    completed = invoke("__complete-backends", "--describe").stdout.splitlines()
+    assert "ibm_fake_torino\tIBM device (account standin, 133 qubits)" in completed  # remembered
+    assert completed[:2] == ["aer\tlocal simulator", "fake_aachen\tfake device, 156 qubits"]
     missing = invoke("backends", "--account", "nope", "--json")
     assert missing.exit_code == 1 and "no saved IBM Quantum account named 'nope'" in missing.stderr
     assert "fake_manila" in rows(missing)

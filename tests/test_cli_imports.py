@@ -18,6 +18,7 @@ READ_ONLY = [
     ["export", ALPHA, "-f", "json", "--memory"], ["wait", ALPHA], ["completions", "bash"],
     ["completions", "zsh"], ["completions", "fish"], ["__complete-sets", "--describe"],
     ["plot", ALPHA, "-c", "1-3"], ["plot", BETA, "--timeline"], ["plot", "--help"],
+    ["__complete-backends", "--describe"],
     ["--help"], ["status", "--help"], ["run", "--help"], ["resume", "--help"], ["backends", "--help"],
 ]
 HEAVY = ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "tenacity", "jobman.engine", "jobman.manager",

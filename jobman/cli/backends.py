@@ -31,17 +31,21 @@ def backends_command(
     """List backends: aer, the fake IBM devices and the IBM account's devices.
 
     The account comes from --account/--instance, the QISKIT_IBM_* variables or the default saved
-    account; without one, only the local backends are listed (and a note says why).
+    account; without one, only the local backends are listed (and a note says why). The
+    account's device names are remembered for shell completion (`run --backend <Tab>`).
 
     Example: jobman backends --account work --json
     """
+    from jobman.backend_names import remember_account_devices
     from jobman.backends.ibm_service import account_rows_within, fake_rows
     from jobman.exceptions import JobmanError, UsageError
 
     rows = [_aer_row()] + [row.to_dict() for row in fake_rows()]
     code = EXIT_OK
     try:
-        rows += [row.to_dict() for row in account_rows_within(account, instance, timeout)]
+        account_rows = account_rows_within(account, instance, timeout)
+        rows += [row.to_dict() for row in account_rows]
+        remember_account_devices(account, instance, [(row.name, row.num_qubits) for row in account_rows])
     except UsageError as error:  # no account: not an error unless one was asked for
         terminal.warn(f"{error}; listing the local backends only")
         code = EXIT_ERROR if account or instance else EXIT_OK

@@ -8,7 +8,7 @@ The checked-in scripts under ``completions/`` are regenerated with::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 from typing_extensions import Annotated
@@ -33,19 +33,56 @@ def completions_command(
 
 @app.command("__complete-sets", hidden=True)
 def complete_sets_command(
-    describe: Annotated[bool, flag("--describe", help="Add a tab and the set's name.")] = False,
+    describe: Annotated[bool, flag("--describe", help="Add a tab and the set's name (the id for a name).")] = False,
     store: StoreOption = None,
 ) -> int:
-    """List set ids for shell completion, newest first (never fails loudly).
+    """List set ids, then set names, for shell completion, newest first (never fails loudly).
+
+    A name is offered when it names one set and no id starts with it (as SET resolves it).
 
     Example: jobman __complete-sets --describe
     """
-    from jobman.store import Store
-
     try:
-        sets = Store(store).list_sets() if describe else Store(store).set_ids()
-    except Exception:  # a TAB must not print errors
+        lines = _set_lines(store, describe)
+    except Exception as error:  # a TAB must not print errors
+        from jobman.log import swallowed
+
+        swallowed("listing sets for completion", error)
         return 0
-    for item in sets:
-        terminal.data(f"{item.id}\t{item.record.name}" if describe else item)
+    for line in lines:
+        terminal.data(line)
+    return 0
+
+
+def _set_lines(store: Any, describe: bool) -> list[str]:
+    """Every set id (a damaged set's too), then each name that SET resolves to one set."""
+    from jobman.store import SetStore, Store
+
+    scanned = list(Store(store).scan())
+    ids = [set_id for set_id, _ in scanned]
+    named = {set_id: opened.record.name for set_id, opened in scanned if isinstance(opened, SetStore)}
+    owners: dict[str, list[str]] = {}
+    for set_id, name in named.items():
+        owners.setdefault(name, []).append(set_id)
+    names = [(name, found[0]) for name, found in owners.items() if len(found) == 1 and name
+             and name.isprintable() and not any(i.startswith(name) for i in ids)]
+    if not describe:
+        return ids + [name for name, _ in names]
+    return [f"{set_id}\t{named.get(set_id, 'damaged')}" for set_id in ids] + \
+        [f"{name}\t{owner}" for name, owner in names]
+
+
+@app.command("__complete-backends", hidden=True)
+def complete_backends_command(
+    describe: Annotated[bool, flag("--describe", help="Add a tab and what the backend is.")] = False,
+    fake: Annotated[bool, flag("--fake", help="Only the fake devices (for --noise-model).")] = False,
+) -> int:
+    """List backend names for shell completion: aer, the fake devices, the cached account devices.
+
+    Example: jobman __complete-backends --describe
+    """
+    from jobman.backend_names import known_backends
+
+    for name, what in known_backends(fake_only=fake):
+        terminal.data(f"{name}\t{what}" if describe else name)
     return 0

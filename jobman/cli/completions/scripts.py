@@ -1,15 +1,17 @@
 """bash, zsh and fish completion scripts rendered from :func:`~jobman.cli.completions.tree.command_tree`.
 
-Each script is plain text with every command and option in it; only job set ids are asked
-of ``jobman __complete-sets`` (which reads the store named by ``--store`` on the command
-line, else ``$JOBMAN_HOME``, else the default).
+Each script is plain text with every command and option in it; only job set ids and names
+are asked of ``jobman __complete-sets`` (which reads the store named by ``--store`` on the
+command line, else ``$JOBMAN_HOME``, else the default), and backend names of
+``jobman __complete-backends`` (a static table and the devices ``jobman backends`` listed).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from jobman.cli.completions.tree import DIRS, FILES, SETS, WORDS, Command, Param, command_tree
+from jobman.cli.completions.tree import (BACKENDS, DIRS, FAKES, FILES, SETS, WORDS, Command, Param,
+                                         command_tree)
 
 Tree = tuple[tuple[Param, ...], tuple[Command, ...]]
 
@@ -34,9 +36,10 @@ _jobman_reply() { mapfile -t COMPREPLY < <(compgen "$@" -- "$cur"); }
 _jobman_files() { compopt -o filenames 2>/dev/null; _jobman_reply -f; }
 _jobman_dirs() { compopt -o filenames 2>/dev/null; _jobman_reply -d; }
 
-# Job set ids from the store given by --store on the line, else $JOBMAN_HOME, else the default.
+# Job set ids and names from the store given by --store on the line, else $JOBMAN_HOME, else
+# the default (a name is quoted as the shell needs it).
 _jobman_sets() {
-    local store="" i
+    local store="" i line
     for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
         if [[ ${COMP_WORDS[i]} == --store ]]; then
             store="${COMP_WORDS[i+1]}"
@@ -44,15 +47,21 @@ _jobman_sets() {
         fi
     done
     store="${store/#\~/$HOME}"
-    _jobman_reply -W "$(jobman __complete-sets ${store:+--store "$store"} 2>/dev/null)"
+    while IFS= read -r line; do
+        [[ -n $line && $line == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$line")")
+    done < <(jobman __complete-sets ${store:+--store "$store"} 2>/dev/null)
 }
+
+# aer, the fake devices and the account's devices `jobman backends` listed (--fake: fakes only).
+_jobman_backends() { _jobman_reply -W "$(jobman __complete-backends "$@" 2>/dev/null)"; }
 '''
 
 
 def _bash_values(param: Param) -> str:
     if param.values == WORDS:
         return f'_jobman_reply -W "{" ".join(param.words)}"'
-    return {SETS: "_jobman_sets", DIRS: "_jobman_dirs", FILES: "_jobman_files"}.get(param.values, ":")
+    return {SETS: "_jobman_sets", DIRS: "_jobman_dirs", FILES: "_jobman_files", BACKENDS: "_jobman_backends",
+            FAKES: "_jobman_backends --fake"}.get(param.values, ":")
 
 
 def _bash_command(command: Command) -> str:
@@ -106,7 +115,8 @@ def _zsh_quote(text: str) -> str:
 def _zsh_action(param: Param) -> str:
     if param.values == WORDS:
         return f"({' '.join(param.words)})"
-    return {SETS: "_jobman_sets", DIRS: "_files -/", FILES: "_files"}.get(param.values, " ")
+    return {SETS: "_jobman_sets", DIRS: "_files -/", FILES: "_files", BACKENDS: "_jobman_backends",
+            FAKES: "_jobman_backends --fake"}.get(param.values, " ")
 
 
 def _zsh_option(option: Param) -> str:
@@ -143,13 +153,25 @@ def zsh(tree: Tree) -> str:
     described = "\n        ".join(f"'{c.name}:{_zsh_quote(c.help)}'" for c in commands)
     body = "\n".join(_zsh_command(command) for command in commands)
     return "#compdef jobman\n" + _header("zsh") + f'''
-# Job set ids (with names) from the store given by --store, else $JOBMAN_HOME, else the default.
+# Job set ids and names (described by each other) from the store given by --store, else
+# $JOBMAN_HOME, else the default.
 _jobman_sets() {{
     local -a sets
-    local store=${{opt_args[--store]}}
-    sets=(${{(f)"$(jobman __complete-sets --describe ${{store:+--store}} ${{store:+$~store}} 2>/dev/null)"}})
-    sets=(${{sets//$'\\t'/:}})
+    local store=${{opt_args[--store]}} line
+    for line in ${{(f)"$(jobman __complete-sets --describe ${{store:+--store}} ${{store:+$~store}} 2>/dev/null)"}}; do
+        sets+=("${{${{line%%$'\\t'*}}//:/\\:}}:${{line#*$'\\t'}}")
+    done
     _describe -t sets 'job set' sets
+}}
+
+# aer, the fake devices and the account's devices `jobman backends` listed (--fake: fakes only).
+# (_arguments adds compadd options to the arguments: only --fake is passed on.)
+_jobman_backends() {{
+    local -a backends
+    local fake=${{${{@[(I)--fake]}}:#0}}
+    backends=(${{(f)"$(jobman __complete-backends --describe ${{fake:+--fake}} 2>/dev/null)"}})
+    backends=(${{backends//$'\\t'/:}})
+    _describe -t backends 'backend' backends
 }}
 
 _jobman() {{
@@ -188,8 +210,9 @@ def _fish_quote(text: str) -> str:
 def _fish_values(param: Param) -> str:
     if param.values == WORDS:
         return f" -a {_fish_quote(' '.join(param.words))}"
-    return {SETS: " -a '(__jobman_sets)'", DIRS: " -a '(__fish_complete_directories)'",
-            FILES: " -F"}.get(param.values, "")
+    return {SETS: " -a '(__jobman_sets)'", DIRS: " -a '(__fish_complete_directories)'", FILES: " -F",
+            BACKENDS: " -a '(jobman __complete-backends --describe 2>/dev/null)'",
+            FAKES: " -a '(jobman __complete-backends --describe --fake 2>/dev/null)'"}.get(param.values, "")
 
 
 def _fish_option(condition: str, option: Param) -> str:
@@ -204,8 +227,8 @@ def fish(tree: Tree) -> str:
     """The fish script: ``complete -c jobman`` lines."""
     global_options, commands = tree
     top = "__fish_use_subcommand"
-    lines = [_header("fish"), r'''# Job set ids (tab, name) from the store given by --store, else $JOBMAN_HOME,
-# else the default.
+    lines = [_header("fish"), r'''# Job set ids and names (tab, what they name) from the store given by --store,
+# else $JOBMAN_HOME, else the default.
 function __jobman_sets
     set -l words (commandline -opc)
     set -l store

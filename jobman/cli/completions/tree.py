@@ -1,11 +1,12 @@
 """The app's command tree as the static completion scripts need it.
 
 The scripts (:mod:`jobman.cli.completions.scripts`) list every command and option themselves,
-so a TAB costs no Python, except where the answer lives in the store: job set ids come from
-``jobman __complete-sets``.
+so a TAB costs no Python, except where the answer lives in the store or a table: job set ids
+and names come from ``jobman __complete-sets``, backend names from ``jobman __complete-backends``.
 
 What an option's value completes to follows from its metavar or type:
-``SET``/``SET...`` job set ids, ``DIR`` directories, ``FILE`` and path types files,
+``SET``/``SET...`` job set ids and names, ``--backend`` backend names (aer, the fake devices,
+the account's devices ``jobman backends`` listed), ``fake_<device>`` the fake devices, ``DIR`` directories, ``FILE`` and path types files,
 ``STATUS`` job statuses, ``STATE`` set states, ``a|b|c`` and ``Literal`` types those words;
 anything else nothing.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SETS, DIRS, FILES, WORDS, NOTHING = "sets", "dirs", "files", "words", "nothing"
+BACKENDS, FAKES = "backends", "fakes"
 HELP_NAMES = ("-h", "--help")
 _CHOICE_METAVAR = re.compile(r"^[a-z0-9_-]+(\|[a-z0-9_-]+)+$")
 
@@ -64,6 +66,10 @@ def _values(param: Any) -> tuple[str, tuple[str, ...]]:
     desc = param.type_descriptor
     if metavar == "SET":
         return SETS, ()
+    if "--backend" in getattr(param, "opts", ()):
+        return BACKENDS, ()
+    if metavar == "fake_<device>":
+        return FAKES, ()
     if metavar == "DIR":
         return DIRS, ()
     if metavar == "STATUS":
