@@ -54,6 +54,57 @@ def test_snapshot_lines():
     assert Snapshot("x", 10, 10, 0, {}, 1.0, 0.0).eta == 0.0
 
 
+#: A big run as the display shows it: a long label, counts, five chunk states, retries.
+BIG = Snapshot("run 20261121-094512-5073fa9", total=1_000_000, done=123_456, failed=1_234,
+               chunks={"PENDING": 870, "DONE": 123, "RUNNING": 3, "QUEUED": 2, "RETRYING": 1},
+               elapsed=3723.0, rate=1234.5, retries=12)
+
+
+def _drawn(snapshot: Snapshot, width: int) -> list[str]:
+    """The display's lines as a rich Console of ``width`` columns draws them."""
+    from rich.console import Console
+
+    from jobman.cli.progress import render
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    console.print(render(snapshot))
+    return console.file.getvalue().rstrip("\n").split("\n")
+
+
+def test_the_display_fits_80_and_120_columns_and_keeps_eta_with_its_time():
+    for width in (80, 120):
+        lines = _drawn(BIG, width)
+        assert max(len(line.rstrip()) for line in lines) <= width, lines
+        assert [line for line in lines if "ETA" in line][0].find("ETA 0:11:49") >= 0
+        assert sum("20261121-094512-5073fa9" in line for line in lines) == 1  # the id is never cut
+        assert any("123,456/1,000,000 circuits done (12%), 1,234 failed" in line for line in lines)
+    wide, narrow = _drawn(BIG, 120), _drawn(BIG, 80)
+    assert wide[0].startswith("run 20261121-094512-5073fa9 ━") and len(wide) == 3
+    assert narrow == [
+        "run 20261121-094512-5073fa9",
+        narrow[1][:28] + " 123,456/1,000,000 circuits done (12%), 1,234 failed",
+        "chunks DONE 123 · RUNNING 3 · QUEUED 2 · RETRYING 1 · PENDING 870",
+        "1,234.5 circuits/s | ETA 0:11:49 | elapsed 1:02:03 | retries 12"]
+    assert narrow[1].startswith("━━━")
+
+
+def test_the_display_never_wraps_even_on_a_very_narrow_terminal():
+    for width in (30, 40, 60):
+        lines = _drawn(BIG, width)
+        assert max(len(line.rstrip()) for line in lines) <= width, lines
+        assert any(line.startswith("1,234.5 circuits/s") or "ETA 0:11:49" in line for line in lines)
+        assert all(part in " ".join(lines) for part in ("ETA 0:11:49", "elapsed 1:02:03", "PENDING 870"))
+
+
+def test_pack_moves_whole_parts_and_splits_only_a_part_wider_than_the_line():
+    from jobman.cli.progress import pack
+
+    groups = [["chunks DONE 1", "RUNNING 2"], ["9.0 circuits/s"], ["ETA 1.0s"]]
+    assert pack(groups, 100) == ["chunks DONE 1 · RUNNING 2 | 9.0 circuits/s | ETA 1.0s"]
+    assert pack(groups, 30) == ["chunks DONE 1 · RUNNING 2", "9.0 circuits/s | ETA 1.0s"]
+    assert pack(groups, 16) == ["chunks DONE 1", "RUNNING 2", "9.0 circuits/s", "ETA 1.0s"]
+
+
 def test_summary_snapshot_counts_failures_only_when_final():
     summary = {"status": "CANCELLED", "total": 10, "circuits": {"DONE": 8, "ERROR": 1, "CANCELLED": 1},
                "chunks": {"DONE": 3}}

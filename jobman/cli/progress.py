@@ -47,32 +47,94 @@ class Snapshot:
         return remaining / self.rate if self.rate > 0 else None
 
     def lines(self) -> tuple[str, str]:
-        """The two text lines of the display (without the bar)."""
+        """The two text lines of the display (without the bar), unwrapped."""
+        return self.counts(), " | ".join(" · ".join(group) for group in self.groups())
+
+    def counts(self) -> str:
+        """``1,230/2,000 circuits done (62%), 10 failed``."""
         share = 100 * (self.done + self.failed) / self.total if self.total else 100.0
         first = f"{self.done:,}/{self.total:,} circuits done ({share:.0f}%)"
-        if self.failed:
-            first += f", {self.failed:,} failed"
-        chunks = " · ".join(f"{s} {self.chunks[s]}" for s in _ORDER if self.chunks.get(s))
-        second = (f"chunks {chunks or 'none'} | {self.rate:,.1f} circuits/s | ETA {duration(self.eta)}"
-                  f" | elapsed {duration(self.elapsed)}")
-        if self.retries is not None:
-            second += f" | retries {self.retries}"
-        return first, second
+        return first + (f", {self.failed:,} failed" if self.failed else "")
+
+    def groups(self) -> list[list[str]]:
+        """The second line's parts: chunks by status, rate, ETA, elapsed, retries. A part is
+        never split over two lines; the chunk counts may be, between statuses."""
+        chunks = [f"{s} {self.chunks[s]}" for s in _ORDER if self.chunks.get(s)] or ["none"]
+        chunks[0] = f"chunks {chunks[0]}"
+        groups = [chunks, [f"{self.rate:,.1f} circuits/s"], [f"ETA {duration(self.eta)}"],
+                  [f"elapsed {duration(self.elapsed)}"]]
+        return groups + ([[f"retries {self.retries}"]] if self.retries is not None else [])
+
+
+#: The bar's width, at most and at least (narrower terminals put it on a line of its own).
+BAR_WIDTH, MIN_BAR_WIDTH = 30, 10
+
+
+def pack(groups: list[list[str]], width: int) -> list[str]:
+    """Lay ``groups`` out as lines of at most ``width`` characters: groups apart by `` | ``,
+    items of a group by `` · ``; a group moves to the next line whole where it fits there, and
+    is split between its items only where it is wider than a line on its own."""
+    lines: list[str] = []
+    line = ""
+    for group in groups:
+        whole = " · ".join(group)
+        if line and len(line) + 3 + len(whole) <= width:
+            line += " | " + whole
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for item in group:
+            if line and len(line) + 3 + len(item) > width:
+                lines.append(line)
+                line = item
+            else:
+                line = f"{line} · {item}" if line else item
+    return lines + ([line] if line else [])
+
+
+class ProgressView:
+    """The display of a snapshot, laid out for the console's width: no line wraps (a line too
+    long for a very narrow terminal ends in an ellipsis)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        snap, width = self.snapshot, options.max_width
+        label, counts = snap.label, snap.counts()
+
+        def bar(size: int) -> Any:
+            return ProgressBar(total=max(snap.total, 1), completed=snap.done + snap.failed, width=size)
+
+        def row(*cells: Any) -> Any:
+            grid = Table.grid(padding=(0, 1))
+            grid.add_row(*cells)
+            return grid
+
+        room = width - len(label) - len(counts) - 2
+        if room >= MIN_BAR_WIDTH:
+            yield row(Text(label, style="bold"), bar(min(BAR_WIDTH, room)), Text(counts))
+        else:
+            yield Text(label, style="bold", no_wrap=True, overflow="ellipsis")
+            room = width - len(counts) - 1
+            if room >= MIN_BAR_WIDTH:
+                yield row(bar(min(BAR_WIDTH, room)), Text(counts))
+            else:
+                yield row(bar(max(1, min(BAR_WIDTH, width))))
+                yield Text(counts, no_wrap=True, overflow="ellipsis")
+        for line in pack(snap.groups(), width):
+            yield Text(line, style="dim", no_wrap=True, overflow="ellipsis")
 
 
 def render(snapshot: Snapshot) -> Any:
-    """The rich renderable of a snapshot: label, bar and counts, then chunks, rate and ETA."""
-    from rich.console import Group
-    from rich.progress_bar import ProgressBar
-    from rich.table import Table
-    from rich.text import Text
-
-    first, second = snapshot.lines()
-    head = Table.grid(padding=(0, 1))
-    head.add_row(Text(snapshot.label, style="bold"),
-                 ProgressBar(total=max(snapshot.total, 1), completed=snapshot.done + snapshot.failed,
-                             width=30), Text(first))
-    return Group(head, Text(second, style="dim"))
+    """The rich renderable of a snapshot: label, bar and counts, then chunks, rate and ETA, laid
+    out for the terminal's width (:class:`ProgressView`)."""
+    return ProgressView(snapshot)
 
 
 class RateMeter:
