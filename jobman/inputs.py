@@ -78,6 +78,7 @@ class InputFile:
 
 class _Reader(Protocol):
     count: int
+    names_are_cheap: bool  # names() reads no circuit (QPY 12+ headers, QASM file names)
 
     def load(self, start: int, stop: int) -> list[QuantumCircuit]: ...
 
@@ -116,6 +117,15 @@ class CircuitSource:
             names.extend(reader.names(lo, hi))
         return names
 
+    def plan_names(self, start: int, stop: int) -> list[str] | None:
+        """Names of circuits ``[start, stop)`` where they can be read without decoding a circuit
+        (QPY 12 and later, QASM): for a new set, so that names are known before circuits run;
+        None where reading them would mean loading circuits (older QPY)."""
+        pieces = list(self._pieces(start, stop))
+        if not all(reader.names_are_cheap for reader, _, _ in pieces):
+            return None
+        return [name for reader, lo, hi in pieces for name in reader.names(lo, hi)]
+
     def locate(self, index: int) -> tuple[InputFile, int]:
         """The file holding global circuit ``index`` and the circuit's index inside it."""
         if not 0 <= index < len(self):
@@ -152,6 +162,7 @@ class _QpyReader:
         with _open_binary(path) as fh:
             self.index = QpyIndex.build(path, fh)
         self.count = len(self.index)
+        self.names_are_cheap = self.index.names_in_headers
 
     def load(self, start: int, stop: int) -> list[QuantumCircuit]:
         with _open_binary(self.path) as fh:
@@ -167,6 +178,7 @@ class _QasmReader:
 
     def __init__(self, path: str, fmt: str, *, check: bool) -> None:
         self.path, self.format, self.count = path, fmt, 1
+        self.names_are_cheap = True
         if check:
             self.load(0, 1)
 
@@ -184,6 +196,7 @@ class _FailedReader:
 
     def __init__(self, path: str, reason: str) -> None:
         self.path, self.reason, self.count = path, reason, 1
+        self.names_are_cheap = True
 
     def load(self, start: int, stop: int) -> list[QuantumCircuit]:
         if start < stop:

@@ -195,7 +195,7 @@ class JobManager:
         if notify_command is not None:
             record.options[NOTIFY_OPTION] = str(notify_command)
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
-        set_store = self.store.create_set(record, chunks)
+        set_store = self.store.create_set(record, chunks, names=source.plan_names)  # known before they run
         if any(f.get("embedded") for f in inputs):  # the staging folder was renamed: reopen from the set
             from jobman.inputs import reopen_source
 
@@ -393,6 +393,7 @@ class JobManager:
             raise UsageError("give an executor or a Backend object, not both")
         source = reopen_source(recorded_files(set_store))
         try:
+            set_store.fill_names(source.plan_names)  # a set from before names were written at creation
             backend_obj = backend or _restore_backend(set_store, chosen, executor_options)
         except BaseException:
             source.close()

@@ -47,6 +47,7 @@ _CIRCUIT_KEY = b"q"
 # CIRCUIT_HEADER_V12 (QPY 12+): the circuit name follows it; name_size is its first field.
 _CIRCUIT_HEADER = struct.Struct("!H1cHIIQIQI")
 _NAME_MIN_VERSION = 12
+_NAME_SIZE = struct.Struct("!H")  # the first field of CIRCUIT_HEADER_V12
 _FIRST_GUESS = 256  # bytes; the first probe size when scanning an old QPY file
 MAX_CIRCUIT_BYTES = 256 << 20  # a scan gives up on one circuit larger than this
 
@@ -220,18 +221,27 @@ class QpyIndex:
             circuit._jobman_qpy = _Source(self.header, own, id(circuit), len(circuit.data))
         return circuits
 
+    @property
+    def names_in_headers(self) -> bool:
+        """Whether circuit names can be read without decoding circuits (QPY 12 and later)."""
+        return self.header.version >= _NAME_MIN_VERSION
+
     def names(self, fh: BinaryIO, start: int, stop: int) -> list[str]:
         """Circuit names read from the circuit headers, without decoding the circuits."""
-        if self.header.version < _NAME_MIN_VERSION:
+        if not self.names_in_headers:
             return [c.name for c in self.load(fh, start, stop)]
-        names = []
+        if start >= stop:
+            return []
+        first, end = self.bounds[start], self.bounds[stop]
+        fh.seek(first)
+        body = fh.read(end - first)  # one read: a name lies at each circuit's start
+        if len(body) != end - first:
+            raise InputError(f"QPY file {self.path} is shorter than when it was opened")
+        names, unpack, head = [], _NAME_SIZE.unpack_from, _CIRCUIT_HEADER.size
         for i in range(start, stop):
-            fh.seek(self.bounds[i])
-            head = fh.read(_CIRCUIT_HEADER.size)
-            if len(head) != _CIRCUIT_HEADER.size:
-                raise InputError(f"QPY file {self.path} is shorter than when it was opened")
-            size = _CIRCUIT_HEADER.unpack(head)[0]
-            names.append(fh.read(size).decode("utf-8", errors="replace"))
+            at = self.bounds[i] - first
+            (size,) = unpack(body, at)
+            names.append(body[at + head:at + head + size].decode("utf-8", errors="replace"))
         return names
 
     def _check_ends(self, fh: BinaryIO) -> None:

@@ -99,9 +99,11 @@ class ManagedResult:
                 lines = None
             shots = self._set.read_memory(chunk) if memory and lines else None
             running = _running(record)
+            names = self._planned_names(record) if lines is None else None
             for index in range(record.start, record.stop):
                 pos = index - record.start
-                result = _build(index, record, lines[pos] if lines else None, running, self._set.id)
+                result = _build(index, record, lines[pos] if lines else None, running, self._set.id,
+                                names[pos] if names else None)
                 if shots and result.counts is not None and shots[pos] is not None:
                     result.memory = [hex_to_bits(key, result.num_clbits, result.creg_sizes)
                                      for key in shots[pos]]
@@ -152,7 +154,8 @@ class ManagedResult:
         stored = self._chunk(index // self._set.record.chunk_size)
         pos = index - stored.record.start
         line = self._set.decode_line(stored.record.index, index, stored.lines[pos]) if stored.lines else None
-        result = _build(index, stored.record, line, stored.running, self._set.id)
+        names = self._planned_names(stored.record) if line is None else None
+        result = _build(index, stored.record, line, stored.running, self._set.id, names[pos] if names else None)
         if memory and result.counts is not None:
             if stored.memory is None:
                 stored.memory = self._set.result_lines(stored.record.index, memory=True) or []
@@ -176,6 +179,15 @@ class ManagedResult:
         if result.memory is None:
             raise JobmanError(f"circuit {result.index} has no shot memory; run with --memory")
         return result.memory
+
+    def _planned_names(self, record: ChunkRecord) -> list[str | None] | None:
+        """The names of a chunk without results, as written when the set was created (None for
+        a set made before that, or an input whose names needed its circuits)."""
+        try:
+            names = self._set.read_names(record.index)
+        except JobmanError:  # a damaged names file only loses the names of circuits not run yet
+            return None
+        return names if names is not None and len(names) == record.size else None
 
     def _chunk(self, chunk: int) -> "_Chunk":
         """A chunk's record and its lines, undecoded: a lookup decodes only the line it needs.
@@ -209,15 +221,16 @@ def _running(record: ChunkRecord) -> set[int]:
 
 
 def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,
-           running: Collection[int] = (), set_id: str = "") -> CircuitResult:
-    """One circuit's result from its stored line (None: its chunk has no results yet)."""
+           running: Collection[int] = (), set_id: str = "", name: str | None = None) -> CircuitResult:
+    """One circuit's result from its stored line (None: its chunk has no results yet, and
+    ``name`` is the circuit's name where known before it runs)."""
     final = record.job_status.is_final
     if line is None and final:  # its results file is gone: never say DONE
-        return CircuitResult(index, None, JobStatus.PENDING,
+        return CircuitResult(index, name, JobStatus.PENDING,
                              error=f"its stored result is missing; run `jobman resume {set_id}` "
                                    "to run it again")
     if line is None:
-        return CircuitResult(index, None, record.job_status, error=record.error if final else None)
+        return CircuitResult(index, name, record.job_status, error=record.error if final else None)
     status = line["status"]
     if not final and (status == JobStatus.PENDING.value
                       or (status != JobStatus.DONE.value and index in running)):

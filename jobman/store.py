@@ -5,7 +5,9 @@ Layout under the root (see :class:`jobman.paths.SetPaths`)::
     <set id>/set.json                  the task and plan (SetRecord), with a format version
     <set id>/chunks/000007.json        chunk 7's record (ChunkRecord)
     <set id>/results/000007.jsonl      chunk 7's per-circuit results, one JSON line each
-    <set id>/results/000007.names.json chunk 7's circuit names, for lookup by name
+    <set id>/results/000007.names.json chunk 7's circuit names, for lookup by name (written when
+                                       the set is created where the input names its circuits
+                                       cheaply, else with the chunk's results)
     <set id>/results/000007.memory.jsonl  shot memory, when kept
     <set id>/transpiled/000007.qpy     chunk 7's circuits as the backend runs them (e.g. ISA), QPY
     <set id>/transpiled/000007.index.json  their global circuit indices, in file order
@@ -27,7 +29,7 @@ import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from jobman import leftovers
 from jobman.exceptions import DamagedSetError, SetNotFoundError, StoreError
@@ -40,6 +42,9 @@ from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
 from jobman.validate import ShapeError, check_chunk_data, check_line, check_set_data
 
 __all__ = ["Store", "SetStore", "atomic_write", "read_json", "write_json", "new_set_id"]
+
+#: ``names(start, stop)``: the names of circuits ``[start, stop)``, or None where not known.
+NamesOf = Callable[[int, int], "list[str] | None"]
 
 
 def new_set_id(now: float | None = None) -> str:
@@ -105,8 +110,10 @@ class Store:
         self._release_staging(set_id)
         shutil.rmtree(self.root / f".{check_set_id(set_id)}{leftovers.CREATING}", ignore_errors=True)
 
-    def create_set(self, record: SetRecord, chunks: list[ChunkRecord]) -> "SetStore":
-        """Write a new job set with its chunk plan; return it."""
+    def create_set(self, record: SetRecord, chunks: list[ChunkRecord],
+                   names: NamesOf | None = None) -> "SetStore":
+        """Write a new job set with its chunk plan; return it. ``names(start, stop)`` gives the
+        circuit names of each chunk where they are known before it runs (None: not known)."""
         paths = SetPaths(self.root, check_set_id(record.id))
         try:
             tmp = self.staging_folder(record.id)
@@ -115,6 +122,9 @@ class Store:
             staged = SetPaths(self.root, tmp.name)
             for chunk in chunks:
                 write_json(staged.chunk_file(chunk.index), chunk.to_dict(), sync=False)
+                chunk_names = names(chunk.start, chunk.stop) if names is not None else None
+                if chunk_names is not None:
+                    write_json(staged.names_file(chunk.index), chunk_names, sync=False)
             write_json(staged.set_file, record.to_dict())
             os.replace(tmp, paths.folder)  # the set appears whole or not at all
         except OSError as error:
@@ -380,6 +390,26 @@ class SetStore:
         if not isinstance(names, list):
             raise damaged(self.paths.names_file(chunk), "must be a JSON list of names")
         return names
+
+    def fill_names(self, names: NamesOf) -> int:
+        """Write the names file of every chunk that has none (a set made before names were
+        written at creation, or by an input whose names needed its circuits), where
+        ``names(start, stop)`` knows them; how many were written."""
+        written = 0
+        for chunk in range(self.record.num_chunks):
+            if os.path.lexists(self.paths.names_file(chunk)):
+                continue
+            start, stop = self.chunk_range(chunk)
+            chunk_names = names(start, stop)
+            if chunk_names is not None:
+                write_json(self.paths.names_file(chunk), chunk_names, sync=False)
+                written += 1
+        return written
+
+    def unnamed_chunks(self) -> list[int]:
+        """Chunks whose circuit names are not recorded yet (no names file): their circuits
+        cannot be found by name until they run (or ``jobman resume`` records the names)."""
+        return [c for c in range(self.record.num_chunks) if not os.path.lexists(self.paths.names_file(c))]
 
     def find_names(self, name: str) -> list[int]:
         """The global index of every circuit called ``name``, scanning only names files."""

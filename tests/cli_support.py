@@ -43,7 +43,7 @@ def make_set(root: Path, set_id: str, *, name: str = "demo", total: int = 10, ch
                                            "on_failure": "continue"}},
                        total=total, chunk_size=chunk_size, num_chunks=len(ranges))
     chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
-    set_store = Store(root).create_set(record, chunks)
+    set_store = Store(root).create_set(record, chunks, names=lambda a, b: [f"c{i}" for i in range(a, b)])
     for chunk in chunks:
         if chunk.index not in unfinished:
             finish_chunk(set_store, chunk, failed, cancelled, memory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cli_support import BETA, invoke, make_set, demo_store  # noqa: F401,F811
+from cli_support import BETA, GAMMA, invoke, make_set, demo_store  # noqa: F401,F811
 
 
 def test_result_text_and_exit_3_for_a_failed_circuit(demo_store):
@@ -51,3 +51,22 @@ def test_a_set_name_two_sets_share_is_ambiguous(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == ("Error: job set name 'twin' is ambiguous: 2 sets have it "
                              "(20260112-000000-llllll, 20260111-000000-kkkkkk); give an id\n")
+
+
+def test_a_circuit_that_has_not_run_is_found_by_name_and_pending(demo_store):
+    result = invoke("result", GAMMA, "--circuit", "c5", store=demo_store)  # chunk 1 never ran
+    assert (result.exit_code, result.stdout) == (3, "circuit 5 (c5): PENDING\n")
+    listed = [json.loads(line) for line in invoke("result", GAMMA, "-c", "3-4", "--json",
+                                                  store=demo_store).stdout.splitlines()]
+    assert [(row["name"], row["status"]) for row in listed] == [("c3", "DONE"), ("c4", "PENDING")]
+
+
+def test_a_set_from_before_names_were_recorded_at_creation_still_works(tmp_path):
+    set_store = make_set(tmp_path, "20260105-000000-eeeeee", total=8, unfinished={1})
+    set_store.paths.names_file(1).unlink()  # as an earlier jobman left it
+    assert invoke("result", "-c", "c2", store=tmp_path).stdout == "circuit 2 (c2): DONE\n  00010 100\n"
+    assert invoke("result", "-c", "5", store=tmp_path).stdout == "circuit 5: PENDING\n"
+    missing = invoke("result", "-c", "c5", store=tmp_path)
+    assert missing.exit_code == 1 and missing.stderr == (
+        "Error: no circuit named 'c5' in this job set (this set does not record the names of circuits "
+        "that have not run yet; they are known once they run)\n")

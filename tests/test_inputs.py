@@ -197,6 +197,7 @@ def test_mixed_inputs_have_global_indices(tmp_path, circuits):
     assert loaded[0] == circuits[2]
     assert [c.name for c in loaded] == [circuits[2].name, "bell", "ghz", "plain"]
     assert source.names(0, 6) == [c.name for c in source.load(0, 6)]
+    assert source.plan_names(1, 6) == [c.name for c in source.load(1, 6)]  # known before they run
     assert set(loaded[1].count_ops()) == {"u", "cu1", "measure"}
     assert loaded[2].count_ops() == {"h": 1, "cx": 1, "measure": 2}
 
@@ -377,3 +378,14 @@ def test_a_qasm_file_of_a_directory_that_cannot_be_read_is_one_failing_circuit(t
     assert restored.load(0, 1)[0].name == "a"
     with pytest.raises(InputError, match="invalid OpenQASM 2 file"):  # given alone, it is an input error
         open_source([folder / "b.qasm"])
+
+
+def test_names_that_need_the_circuits_are_not_planned(tmp_path, circuits):
+    """A QPY file before version 12 names its circuits only inside them: no names at plan time
+    (they are recorded when the chunk runs). Injected here, as this Qiskit writes QPY 13+."""
+    (tmp_path / "bell.qasm").write_text(QASM2)
+    source = open_source([_write_qpy(tmp_path / "c.qpy", circuits[:4]), tmp_path / "bell.qasm"])
+    source._readers[0].names_are_cheap = False
+    assert source.plan_names(4, 5) == ["bell"]
+    assert source.plan_names(3, 5) is None and source.plan_names(0, 2) is None
+    assert source.names(3, 5) == [circuits[3].name, "bell"]

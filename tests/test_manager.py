@@ -351,3 +351,20 @@ def test_tags_given_from_python_are_recorded_and_checked(tmp_path):
         with pytest.raises(UsageError):
             manager.run(make_basis_circuits(2, 2), shots=5, tags=bad)
     assert len(manager.store.set_ids()) == 1  # nothing made by the refused runs
+
+
+def test_names_are_recorded_when_a_set_is_created_and_resume_records_an_old_sets(small_qpy, store_dir):
+    manager = JobManager(store_dir)
+    job_set, lock = manager.create(small_qpy, chunk_size=10, shots=8)
+    lock.close()  # nothing ran: every chunk PENDING
+    set_store = job_set.set_store
+    assert set_store.find_names("c23") == [23] and set_store.unnamed_chunks() == []
+    circuit = job_set.results().circuit("c23")
+    assert (circuit.index, circuit.name, circuit.status) == (23, "c23", JobStatus.PENDING)
+    for chunk in (1, 2):  # as an earlier jobman left the set
+        set_store.paths.names_file(chunk).unlink()
+    seen = []
+    resumed = manager.resume(job_set.job_set_id(), on_start=lambda handle: seen.append(
+        manager.store.open_set(handle.job_set_id()).unnamed_chunks()))
+    assert seen == [[]]  # recorded before anything ran
+    assert resumed.results().get_counts("c23") == expected_counts(23, 8)

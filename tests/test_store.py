@@ -33,6 +33,28 @@ def test_created_set_round_trips(tmp_path):
     assert data["format_version"] == FORMAT_VERSION
 
 
+def test_names_known_at_creation_are_found_before_any_result(tmp_path):
+    store = Store(tmp_path)
+    record = SetRecord(id="20260101-000000-aaaaaa", name="demo", created=1.0, inputs=[],
+                       backend={"name": "aer"}, options={"shots": 10}, total=10, chunk_size=4, num_chunks=3)
+    chunks = [ChunkRecord(index=i, start=a, stop=min(a + 4, 10)) for i, a in enumerate((0, 4, 8))]
+    asked = []
+
+    def names(start, stop):
+        asked.append((start, stop))
+        return None if start == 4 else [f"n{i}" for i in range(start, stop)]
+
+    set_store = store.create_set(record, chunks, names=names)
+    assert asked == [(0, 4), (4, 8), (8, 10)]
+    assert set_store.read_names(0) == ["n0", "n1", "n2", "n3"] and set_store.read_names(1) is None
+    assert set_store.find_names("n9") == [9] and set_store.find_names("n5") == []
+    assert set_store.read_results(0) is None  # names are no results
+    # A set without them (made by an earlier jobman): filled in for the chunks that lack them.
+    assert set_store.fill_names(lambda a, b: [f"m{i}" for i in range(a, b)]) == 1
+    assert set_store.read_names(1) == ["m4", "m5", "m6", "m7"] and set_store.read_names(0)[0] == "n0"
+    assert set_store.fill_names(lambda a, b: None) == 0
+
+
 def test_chunk_record_and_results_round_trip(tmp_path):
     set_store = make_set(Store(tmp_path), "20260101-000000-aaaaaa")
     chunk = set_store.chunk(1)

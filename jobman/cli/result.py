@@ -31,7 +31,7 @@ def result_command(
 
     Example: jobman result --circuit 100- --top 3
     """
-    from jobman.exceptions import JobmanError
+    from jobman.exceptions import CircuitIndexError, JobmanError
     from jobman.result import ManagedResult
     from jobman.spec import parse_spec, unique_names
 
@@ -40,7 +40,13 @@ def result_command(
         raise JobmanError(f"job set {set_store.id} was run without --memory: no per-shot outcomes "
                           "were kept (run it again with --memory)")
     result = ManagedResult(set_store)
-    indices = parse_spec(circuit, len(result), unique_names(set_store.find_names))
+    try:
+        indices = parse_spec(circuit, len(result), unique_names(set_store.find_names))
+    except CircuitIndexError as error:
+        if str(error).startswith("no circuit named") and set_store.unnamed_chunks():
+            raise CircuitIndexError(f"{error} (this set does not record the names of circuits that "
+                                    "have not run yet; they are known once they run)") from None
+        raise
     missing = 0
     for index in indices:
         item = result.circuit(index, memory=memory)
