@@ -7,9 +7,6 @@ in the memory of one chunk.
 from __future__ import annotations
 
 import csv
-import os
-import stat
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal, Optional, TextIO
 
@@ -17,8 +14,9 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import OUTPUT_PANEL, SetArgument, StoreOption, app, flag, open_store, terminal
+from jobman.cli.destination import open_output
 from jobman.cli.output import to_json
-from jobman.exceptions import JobmanError, UsageError
+from jobman.exceptions import UsageError
 
 CSV_COLUMNS = ("index", "name", "status", "outcome", "count", "error")
 
@@ -57,7 +55,7 @@ def export_command(
     if memory and not set_store.record.options.get("memory"):
         terminal.warn(f"job set {set_store.id} was run without --memory; memory will be null")
     circuits = _circuits(ManagedResult(set_store), memory)
-    with _destination(output) as stream:
+    with open_output(output) as stream:
         missing = WRITERS[fmt](stream, set_store, circuits)
     if missing:
         terminal.warn(f"{missing} of {set_store.record.total} circuits have no counts "
@@ -71,7 +69,7 @@ def _export_parquet(result: Any, set_store: Any, output: Path) -> int:
     """The table of ``--format csv`` as a Parquet file, replaced atomically (a batch in memory)."""
     from jobman.tabular import write_parquet
 
-    with _destination(output, binary=True) as stream:
+    with open_output(output, binary=True) as stream:
         if not hasattr(stream, "seek") or not stream.seekable():
             raise UsageError(f"--format parquet needs a regular file, not {output}")
         rows = write_parquet(result.circuits(), stream)
@@ -133,68 +131,3 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
 
 
 WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}
-
-
-@contextmanager
-def _destination(output: Optional[Path], binary: bool = False) -> Iterator[Any]:
-    """Where the export goes: stdout; a FIFO or character device (``/dev/null``), streamed
-    into; or a regular file, replaced atomically (all or nothing, keeping its mode). A link
-    is refused (never replaced, never written through), and so is anything else."""
-    if output is None or str(output) == "-":
-        yield terminal.out
-        return
-    try:
-        mode: Optional[int] = os.lstat(output).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-    if mode is not None and stat.S_ISLNK(mode):
-        raise JobmanError(f"{output} is a symbolic link; export never replaces a link nor writes "
-                          "through one: give the path it points to")
-    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-        with _stream_into(output, binary) as stream:
-            yield stream
-        return
-    if mode is not None and not stat.S_ISREG(mode):
-        raise JobmanError(f"cannot write {output}: not a regular file, a FIFO or a character device")
-    with _replace(output, None if mode is None else stat.S_IMODE(mode), binary) as stream:
-        yield stream
-
-
-@contextmanager
-def _stream_into(output: Path, binary: bool = False) -> Iterator[Any]:
-    """Write straight into a FIFO or a device (no temporary file: there is nothing to replace)."""
-    try:
-        fd = os.open(output, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-    try:
-        with (open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", newline="")) as stream:
-            yield stream
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-
-
-@contextmanager
-def _replace(output: Path, mode: Optional[int], binary: bool = False) -> Iterator[Any]:
-    """A temporary file renamed onto ``output`` only when everything was written."""
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        if mode is not None:
-            os.fchmod(fd, mode)  # the replaced file keeps its permissions
-        stream = open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", newline="")
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-    try:
-        with stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, output)
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -7,9 +7,7 @@ imports qiskit.
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
 import time
 from pathlib import Path
 from typing import List, Literal, Optional
@@ -19,7 +17,7 @@ from typing_extensions import Annotated
 
 from jobman.cli.app import (CIRCUITS_PANEL, OUTPUT_PANEL, SetArgument, StoreOption, app, flag, open_store,
                             terminal)
-from jobman.exceptions import JobmanError, UsageError
+from jobman.exceptions import UsageError
 
 #: More circuits than this side by side are no longer readable.
 MAX_CIRCUITS = 12
@@ -139,32 +137,11 @@ def _width() -> int:
 
 
 def _write(output: Path, data: bytes) -> None:
-    """Write a picture: a regular file is replaced atomically; a FIFO or device is written into;
-    a symbolic link is refused (as `jobman export -o` does)."""
-    try:
-        mode: Optional[int] = os.lstat(output).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-    if mode is not None and stat.S_ISLNK(mode):
-        raise JobmanError(f"{output} is a symbolic link; plot never replaces a link nor writes through "
-                          "one: give the path it points to")
-    direct = mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode))
-    if mode is not None and not direct and not stat.S_ISREG(mode):
-        raise JobmanError(f"cannot write {output}: not a regular file, a FIFO or a character device")
-    target = output if direct else output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | (0 if direct else os.O_CREAT | os.O_TRUNC)
-        fd = os.open(target, flags, 0o666)
-        with open(fd, "wb") as handle:
-            handle.write(data)
-        if not direct:
-            os.replace(target, output)
-    except OSError as error:
-        raise JobmanError(f"cannot write {output}: {error.strerror or error}") from None
-    finally:
-        if not direct:
-            target.unlink(missing_ok=True)
+    """Write a picture as `jobman export -o` writes: a regular file is replaced atomically; a
+    FIFO or device is written into; a symbolic link is refused."""
+    from jobman.cli.destination import open_output
+
+    with open_output(output, binary=True, command="plot") as handle:
+        handle.write(data)
     terminal.info(f"wrote {output} ({len(data):,} bytes)")
 
