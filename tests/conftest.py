@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from qiskit import QuantumCircuit
 
 from jobman.inputs import make_basis_circuits
 
@@ -18,6 +19,16 @@ BASIS_QUBITS = 5
 def expected_counts(index: int, shots: int, num_qubits: int = BASIS_QUBITS) -> dict[str, int]:
     """The exact counts of basis circuit ``index``."""
     return {format(index % 2**num_qubits, f"0{num_qubits}b"): shots}
+
+
+def ghz(n: int) -> QuantumCircuit:
+    """A GHZ state of ``n`` qubits named ``ghz-<n>``: outcomes all zeros or all ones."""
+    circuit = QuantumCircuit(n, name=f"ghz-{n}")
+    circuit.h(0)
+    for qubit in range(1, n):
+        circuit.cx(0, qubit)
+    circuit.measure_all()
+    return circuit
 
 
 def write_qpy(path: Path, circuits, version: int | None = None) -> Path:

@@ -6,22 +6,12 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from qiskit import QuantumCircuit
 
 from cli_support import ALPHA, BETA, invoke, demo_store  # noqa: F401,F811
-from conftest import write_qpy
+from conftest import ghz, write_qpy
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FULL = "█"
-
-
-def ghz(n: int) -> QuantumCircuit:
-    circuit = QuantumCircuit(n, name=f"ghz-{n}")
-    circuit.h(0)
-    for qubit in range(1, n):
-        circuit.cx(0, qubit)
-    circuit.measure_all()
-    return circuit
 
 
 @pytest.fixture(scope="module")

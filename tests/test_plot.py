@@ -6,8 +6,8 @@ import io
 import xml.etree.ElementTree as ET
 
 import pytest
-from qiskit import QuantumCircuit
 
+from conftest import ghz
 from fault_backend import FaultLab, lab  # noqa: F401  (the fixture)
 from jobman.histogram import build_histogram
 from jobman.manager import JobManager
@@ -17,15 +17,6 @@ from jobman.exceptions import UsageError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def ghz(n: int) -> QuantumCircuit:
-    circuit = QuantumCircuit(n, name=f"ghz-{n}")
-    circuit.h(0)
-    for qubit in range(1, n):
-        circuit.cx(0, qubit)
-    circuit.measure_all()
-    return circuit
 
 
 @pytest.fixture(scope="module")
