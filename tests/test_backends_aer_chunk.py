@@ -10,18 +10,9 @@ from jobman.backends.base import CircuitOutcome, RunOptions
 from jobman.exceptions import BackendError
 from jobman.inputs import make_basis_circuits
 from jobman.status import JobStatus
+from test_backends_aer import random_like
 
 SIMULATOR = {"max_parallel_threads": 1}
-
-
-def random_like(n: int) -> list[QuantumCircuit]:
-    circuits = []
-    for i in range(n):
-        circuit = QuantumCircuit(3, name=f"h{i}")
-        circuit.h(range(3))
-        circuit.measure_all()
-        circuits.append(circuit)
-    return circuits
 
 
 def test_runs_are_seeded_from_the_first_global_index_of_each_range():
