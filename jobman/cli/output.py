@@ -60,7 +60,7 @@ class Terminal:
     def debug(self, on: bool) -> None:
         """With ``-vv``: also print what the library logs and ignores (``debug:`` lines)."""
         self.debugging = on
-        logging.getLogger("jobman").setLevel(logging.DEBUG if on else logging.WARNING)
+        logging.getLogger("jobman").setLevel(logging.DEBUG if on else logging.NOTSET)  # NOTSET: as logging is configured
 
     @property
     def out(self) -> TextIO:
