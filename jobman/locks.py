@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -58,25 +57,15 @@ def _create_held(lock_file: Path, label: str) -> "int | None":
         tmp.unlink(missing_ok=True)
 
 
-#: A prober (:func:`lock_is_held`) holds a shared lock for microseconds; a writer that meets
-#: one tries again for this long before it says the set is taken (seconds).
-PROBE_WAIT = 0.5
-
-
 def lock_exclusive(fd: "int | IO[str]", label: str) -> None:
-    """flock ``fd`` exclusively; SetLockedError when another holder keeps it."""
-    deadline = time.monotonic() + PROBE_WAIT
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except OSError as error:
-            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
-        if time.monotonic() >= deadline:
+    """flock ``fd`` exclusively without waiting; SetLockedError when another holder has it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise SetLockedError(f"job set {label} is being run by another process "
-                                 f"(see `jobman status {label}`)")
-        time.sleep(0.01)
+                                 f"(see `jobman status {label}`)") from None
+        raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
 
 
 def lock_is_held(lock_file: Path) -> bool:
