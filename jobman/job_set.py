@@ -38,6 +38,7 @@ class ManagedJobSet:
         self._manager = manager
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._outcome: dict[str, Any] | None = None
 
     # identity and state -----------------------------------------------------------------
     def job_set_id(self) -> str:
@@ -85,6 +86,20 @@ class ManagedJobSet:
     def summary(self, detail: bool = False) -> dict[str, Any]:
         """Totals per status, failures and facts about the set, as data."""
         return summarize(self._set, detail=detail)
+
+    def outcome(self) -> dict[str, Any]:
+        """How the run this handle drove ended: the summary taken under the set's lock as the
+        run let go of it (the current :meth:`summary` if this handle drove no run, or not yet).
+
+        Asked after the lock is released, the lock could already belong to another process
+        (``jobman cancel`` taking it to check there is nothing left to cancel), and the set
+        would read RUNNING although this run ended.
+        """
+        return self._outcome if self._outcome is not None else self.summary()
+
+    def _ended(self, outcome: dict[str, Any]) -> "ManagedJobSet":
+        self._outcome = outcome
+        return self
 
     def report(self) -> str:
         """A short human-readable report of the set's state."""
@@ -169,7 +184,8 @@ class ManagedJobSet:
         """
         def body() -> None:
             try:
-                self.engine = work().engine
+                ended = work()
+                self.engine, self._outcome = ended.engine, ended._outcome
             except BaseException as error:  # kept for wait_for_final_state() to raise
                 self._error = error
 

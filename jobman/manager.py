@@ -30,7 +30,7 @@ from jobman.notify import OPTION as NOTIFY_OPTION, notify
 from jobman.retry import RetryPolicy
 from jobman.status import JobStatus
 from jobman.store import SetStore, Store, atomic_write, new_set_id
-from jobman.summary import describe_failure, exit_code
+from jobman.summary import describe_failure, exit_code, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.dryrun import DryRun
@@ -371,7 +371,7 @@ class JobManager:
         try:
             with _closing(*resources), _resumable(set_store.id), set_store.lock(held):
                 job_set = drive()
-            code = exit_code(job_set.summary())
+            code = exit_code(job_set.outcome())
             return job_set
         except JobmanError as error:
             code = error.exit_code
@@ -420,7 +420,7 @@ class JobManager:
         except StoreError as error:
             raise StoreError(f"{error}; when the store is writable again, run "
                              f"`jobman resume {set_store.id}`") from None
-        return ManagedJobSet(set_store, engine, self)
+        return ManagedJobSet(set_store, engine, self)._ended(summarize(set_store, running=False))
 
     def _handle(self, set_store: SetStore) -> ManagedJobSet:
         return ManagedJobSet(set_store, manager=self)

@@ -123,12 +123,17 @@ def describe_failure(row: dict[str, Any]) -> str:
 
 
 def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
-              detail: bool = False) -> dict[str, Any]:
-    """Everything ``jobman status`` shows, as JSON-ready data."""
+              detail: bool = False, running: bool | None = None) -> dict[str, Any]:
+    """Everything ``jobman status`` shows, as JSON-ready data.
+
+    ``running`` says whether a process runs the set; by default the set's lock is asked, which
+    the run that holds it cannot do for its own ending (see ``ManagedJobSet.outcome``).
+    """
     from jobman.check import missing_results
 
     record = set_store.record
-    running = set_store.is_locked()  # before the chunks: a run that ends meanwhile reads RUNNING
+    if running is None:  # before the chunks: a run that ends meanwhile reads RUNNING
+        running = set_store.is_locked()
     chunks = set_store.chunks() if chunks is None else chunks
     lost = missing_results(set_store, chunks)
     if lost:  # a final chunk without its results is work to do again, never DONE

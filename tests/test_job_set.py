@@ -113,3 +113,19 @@ def test_bad_input_raises_at_run_even_without_waiting(store_dir):
     with pytest.raises(Exception, match="unknown set status 'LOST'"):
         manager(store_dir).job_sets(status="LOST")
     assert manager(store_dir).job_sets() == []
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_how_a_run_ended_does_not_depend_on_who_takes_the_lock_after_it(store_dir, wait):
+    # `jobman cancel` takes a finished set's lock for a moment to check nothing is left to cancel;
+    # the run that just let go must still report how it ended (DONE), not RUNNING
+    job_set = manager(store_dir).run(make_basis_circuits(20, 5), shots=SHOTS, seed=5, chunk_size=10,
+                                     wait=wait)
+    job_set.wait_for_final_state(timeout=WAIT)
+    other = job_set.set_store.acquire_lock()
+    try:
+        assert job_set.summary()["status"] == "RUNNING"  # what a reader now sees
+        assert job_set.outcome()["status"] == "DONE" and job_set.outcome()["circuits"]["DONE"] == 20
+    finally:
+        other.close()
+    assert manager(store_dir).job_set(job_set.job_set_id()).outcome()["status"] == "DONE"

@@ -182,7 +182,7 @@ def finish(job_set) -> int:
     from jobman.failure_report import failure_lines
     from jobman.summary import exit_code
 
-    summary = job_set.summary()
+    summary = job_set.outcome()
     if summary.get("stopped"):
         from jobman.cli.status import stopped_line
 
