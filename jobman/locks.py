@@ -5,12 +5,19 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from jobman.exceptions import SetLockedError, StoreError
 from jobman.fsio import open_regular
+
+#: How long a writer waits for readers' probes (each a shared lock for an instant, see
+#: :func:`lock_is_held`) to let go; a lock held exclusively (by a writer) is refused at once.
+PROBE_WAIT = 1.0
+PROBE_PAUSE = 0.005
+_BUSY = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
 
 
 @contextmanager
@@ -57,15 +64,36 @@ def _create_held(lock_file: Path, label: str) -> "int | None":
         tmp.unlink(missing_ok=True)
 
 
-def lock_exclusive(fd: "int | IO[str]", label: str) -> None:
-    """flock ``fd`` exclusively without waiting; SetLockedError when another holder has it."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+def lock_exclusive(fd: "int | IO[str]", label: str,
+                   pause: Callable[[float], None] = time.sleep) -> None:
+    """flock ``fd`` exclusively; SetLockedError when a writer (an exclusive holder) has it.
+
+    A reader's probe holds the lock shared for an instant; a writer that meets one waits for it
+    (up to PROBE_WAIT) instead of refusing as if the set were being run.
+    """
+    waited = 0.0
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as error:
+            if error.errno not in _BUSY:
+                raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
+        if waited >= PROBE_WAIT or not _only_probed(fd):
             raise SetLockedError(f"job set {label} is being run by another process "
-                                 f"(see `jobman status {label}`)") from None
-        raise StoreError(f"cannot lock job set {label}: {error.strerror or error}") from None
+                                 f"(see `jobman status {label}`)")
+        pause(PROBE_PAUSE)
+        waited += PROBE_PAUSE
+
+
+def _only_probed(fd: "int | IO[str]") -> bool:
+    """Whether the lock ``fd`` could not take is held shared only (by probes), not by a writer."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
 
 
 def lock_is_held(lock_file: Path) -> bool:
