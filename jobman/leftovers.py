@@ -50,9 +50,12 @@ def tidy_root(root: Path, now: float | None = None) -> list[Path]:
 
 def _abandoned(folder: Path, name: str, now: float) -> bool:
     lock = folder / "lock"
+    # asked before the lock: a lock that appears between the two questions is held (it is
+    # locked before it gets its name), so the folder is never taken for abandoned then
+    had_lock = os.path.lexists(lock)
     if lock_is_held(lock):
         return False  # its creator (or deleter) is alive and working
-    if name.endswith(CREATING) and not os.path.lexists(lock):
+    if name.endswith(CREATING) and not had_lock:
         return _age(folder, now) > STAGING_GRACE  # created a moment ago, lock not taken yet
     return True
 

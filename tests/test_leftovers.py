@@ -87,3 +87,28 @@ def test_a_link_named_like_a_leftover_is_removed_never_followed(tmp_path):
     (store / f".{SET}.deleting").symlink_to(target)
     Store(store).set_ids()
     assert not os.path.lexists(store / f".{SET}.deleting") and (target / "precious").read_text() == "keep"
+
+
+def test_a_staging_folder_whose_lock_appears_while_it_is_looked_at_is_kept(tmp_path, monkeypatch):
+    # the creator links its (already held) lock into the folder just after a reader found no lock
+    from jobman import leftovers
+    from jobman.locks import hold_lock
+
+    folder = tmp_path / f".20261202-000000-000abcd{leftovers.CREATING}"
+    folder.mkdir()
+    real = leftovers.lock_is_held
+    held = []
+
+    def lock_is_held(lock):
+        answer = real(lock)
+        if not held:  # the creator's move, between the reader's questions
+            held.append(hold_lock(lock, "s"))
+            held[0].__enter__()
+        return answer
+
+    monkeypatch.setattr(leftovers, "lock_is_held", lock_is_held)
+    try:
+        assert leftovers.tidy_root(tmp_path) == []
+        assert folder.is_dir() and (folder / "lock").exists()
+    finally:
+        held[0].__exit__(None, None, None)
