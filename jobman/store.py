@@ -33,6 +33,7 @@ from typing import IO, Any, Callable, Iterator
 
 from jobman import leftovers
 from jobman.exceptions import DamagedSetError, SetNotFoundError, StoreError
+from jobman.filesystems import check_writable_here
 from jobman.fsio import (atomic_write, check_folder, link_refused, make_folder, read_bytes, read_json,
                          write_json)
 from jobman.fsio import open_regular
@@ -92,6 +93,7 @@ class Store:
         self._ensure_root()
         folder = self.root / f".{check_set_id(set_id)}{leftovers.CREATING}"
         if set_id not in self._staging:
+            check_writable_here(self.root)
             make_folder(folder)
             held = hold_lock(folder / "lock", set_id)
             held.__enter__()
@@ -221,6 +223,7 @@ class Store:
         import shutil
 
         paths = SetPaths(self.root, check_set_id(set_id))
+        check_writable_here(self.root)
         try:
             if paths.folder.is_symlink():
                 paths.folder.unlink()
@@ -480,6 +483,7 @@ class SetStore:
 
     def acquire_lock(self) -> "IO[str]":
         """Take the writer lock and return its open file: the lock lasts until it is closed."""
+        check_writable_here(self.paths.root)
         try:
             handle = os.fdopen(open_regular(self.paths.lock_file, os.O_RDWR | os.O_CREAT), "a+")
         except (OSError, StoreError) as error:
