@@ -167,6 +167,7 @@ _jobman() {
                 --account) :; return ;;
                 --instance) :; return ;;
                 --max-payload) :; return ;;
+                --parameters|-p) _jobman_files; return ;;
                 --shots|-s) :; return ;;
                 --seed) :; return ;;
                 --chunk-size|-k) :; return ;;
@@ -182,7 +183,7 @@ _jobman() {
                 --ray-num-cpus) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --parameters -p --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

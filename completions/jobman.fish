@@ -174,6 +174,7 @@ complete -c jobman -n '__fish_seen_subcommand_from run' -l sampler -x -a 'v2 exe
 complete -c jobman -n '__fish_seen_subcommand_from run' -l account -x -d 'Saved qiskit-ibm-runtime account, e.g. --account work (default: QISKIT_IBM_* variables, then the default saved account).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l instance -x -d 'IBM Quantum instance (CRN or name), e.g. --instance my-instance.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l max-payload -x -d 'Most bytes one IBM job uploads, e.g. --max-payload 100MB (default 20MB; the documented limit is 300MB); chunks are sized to fit.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l parameters -s p -r -F -d 'Sweep the circuit\'s parameters: a numpy .npy array of shape (..., num_parameters), one point per row after the leading axes (an .npz keyed by circuit name or index when the inputs hold several circuits), e.g. --parameters values.npy.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l shots -s s -x -d 'Shots per circuit.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l seed -x -d 'Simulator seed (default: picked at random and recorded); a circuit\'s result depends only on the seed and its index. Also seeds IBM transpiling.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l chunk-size -s k -x -d 'Most circuits per job (default: 1000; the backend\'s limits may lower it).'

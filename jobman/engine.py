@@ -214,6 +214,8 @@ class Engine:
         if rejected:  # circuits that could not be read are still named (e.g. after their file)
             names.update((g, n) for g, n in self.names(to_ranges(list(rejected))).items() if g in rejected)
         rejected.update(self._validate(circuits))
+        if not self.backend.runs_sweeps:  # points of a sweep go as bound circuits
+            circuits = bind_points(circuits, rejected)
         if rejected:  # written now, so that a re-attached job never has to know about them
             self.ledger.merge(record, {g: failed_line(g, names.get(g), ERROR, why)
                                        for g, why in rejected.items()})
@@ -376,10 +378,22 @@ class Engine:
             return {}
 
     def _validate(self, circuits: dict[int, Any]) -> dict[int, str]:
+        """Why circuits (or points of a sweep) cannot run, by index; a sweep's circuit is checked
+        once per call, each point's values on their own."""
+        from jobman.sweep import SweepPoint
+
         rejected: dict[int, str] = {}
-        for index, circuit in circuits.items():
+        checked: dict[int, str | None] = {}  # id of a sweep's circuit -> its problem
+        for index, item in circuits.items():
             try:
-                reason = self.backend.validate(circuit) or circuit_problem(circuit)
+                if isinstance(item, SweepPoint):
+                    key = id(item.circuit)
+                    if key not in checked:
+                        checked[key] = self.backend.validate(item.circuit) or circuit_problem(
+                            item.circuit, swept=True)
+                    reason = checked[key] or item.problem()
+                else:
+                    reason = self.backend.validate(item) or circuit_problem(item)
             except Exception as error:
                 reason = f"cannot check circuit: {message(error)}"
             if reason:
@@ -597,8 +611,26 @@ def quietly(fn: Callable[[], Any]) -> Any:
         return None
 
 
-def circuit_problem(circuit: Any) -> str | None:
-    """Why a circuit cannot give a result on any backend, or None.
+def bind_points(circuits: dict[int, Any], rejected: dict[int, str]) -> dict[int, Any]:
+    """Points of a sweep as bound circuits (for a backend without :attr:`Backend.runs_sweeps`);
+    other circuits as they are. A point whose values cannot be assigned fails alone."""
+    from jobman.sweep import SweepPoint
+
+    bound: dict[int, Any] = {}
+    for index, item in circuits.items():
+        if not isinstance(item, SweepPoint) or index in rejected:
+            bound[index] = item
+            continue
+        try:
+            bound[index] = item.bound()
+        except Exception as error:
+            rejected[index] = f"cannot assign the parameter values: {message(error)}"
+    return bound
+
+
+def circuit_problem(circuit: Any, swept: bool = False) -> str | None:
+    """Why a circuit cannot give a result on any backend, or None (``swept``: its parameters
+    get values from a sweep, so they may be unbound).
 
     Checked per circuit so that one bad circuit fails alone instead of failing its whole job.
     """
@@ -609,7 +641,7 @@ def circuit_problem(circuit: Any) -> str | None:
         return stored
     if circuit.num_clbits == 0 or not _has_measure(circuit):
         return "circuit has no measurements; add measure_all() or measure into classical bits"
-    if circuit.num_parameters:
+    if circuit.num_parameters and not swept:
         shown = ", ".join(str(p) for p in list(circuit.parameters)[:3])
         return f"circuit has unbound parameters ({shown}); assign them before running"
     return None

@@ -83,6 +83,10 @@ class JobManager:
         background thread runs it: follow it with the handle's ``status()``,
         ``wait_for_final_state()``, ``result()`` or ``cancel()``.
 
+        ``circuits`` may also be SamplerV2-style PUBs (a circuit, ``(circuit, values)`` or
+        ``(circuit, values, shots)``), or paths with ``parameters=`` a ``.npy``/``.npz`` file of
+        values: a sweep, whose points are the set's items (see :mod:`jobman.sweep`).
+
         Circuits that cannot run (no measurements, unbound parameters, too wide for the backend)
         end in ERROR with the reason; the others run. With ``max_usage`` (seconds of QPU time,
         or of simulation on Aer) submitting stops before the usage recorded plus the estimate of
@@ -128,7 +132,8 @@ class JobManager:
                  on_failure: str = "continue", max_usage: float | None = None, noise_model: Any = None,
                  backend_options: dict[str, Any] | None = None,
                  transpile_options: dict[str, Any] | None = None, notify_command: str | None = None,
-                 tags: dict[str, str] | None = None, executor: Any = None
+                 tags: dict[str, str] | None = None, executor: Any = None,
+                 parameters: str | os.PathLike | None = None
                  ) -> tuple["CircuitSource", SetStore, Backend]:
         """Check the options, open the inputs and the backend, and write the new set."""
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
@@ -147,7 +152,8 @@ class JobManager:
                           "on_failure": on_failure, "max_usage": max_usage}
         try:
             source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
-                                             seed, chunk_size, name, memory, notify_command, tags)
+                                             seed, chunk_size, name, memory, notify_command, tags,
+                                             parameters)
         except BaseException:
             self.store.discard_staging(set_id)
             backend_obj.close()
@@ -177,10 +183,15 @@ class JobManager:
 
     def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
                 shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool,
-                notify_command: str | None = None, tags: dict[str, str] | None = None
-                ) -> tuple["CircuitSource", SetStore]:
+                notify_command: str | None = None, tags: dict[str, str] | None = None,
+                parameters: str | os.PathLike | None = None) -> tuple["CircuitSource", SetStore]:
         """Open the inputs, plan the chunks and write the new set (it appears whole or not)."""
+        circuits, pub_values = _split_pubs(circuits, shots, parameters)
         source, inputs = self._open_inputs(circuits, set_id)
+        sweep = None
+        if pub_values is not None or parameters is not None:
+            source, sweep = _plan_sweep(source, pub_values, parameters,
+                                        self.store.staging_folder(set_id))
         options = RunOptions(shots=shots, seed=seed, memory=memory)
         size = chunk_size_for(len(source), shots, backend.limits(), chunk_size,
                               payload_per_circuit(source, backend))
@@ -190,17 +201,15 @@ class JobManager:
         record = SetRecord(id=set_id, name=name or _default_name(inputs), created=time.time(),
                            inputs=inputs, backend=described, options=options.to_dict(),
                            total=len(source), chunk_size=size, num_chunks=len(ranges),
-                           tags=dict(tags or {}))
+                           tags=dict(tags or {}), sweep=sweep)
         record.options["engine"] = engine_options
         if notify_command is not None:
             record.options[NOTIFY_OPTION] = str(notify_command)
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
         set_store = self.store.create_set(record, chunks, names=source.plan_names)  # known before they run
-        if any(f.get("embedded") for f in inputs):  # the staging folder was renamed: reopen from the set
-            from jobman.inputs import reopen_source
-
+        if any(f.get("embedded") for f in inputs) or sweep:  # the staging folder was renamed
             source.close()
-            source = reopen_source(recorded_files(set_store), verify=False)
+            source = task_source(set_store, verify=False)
         return source, set_store
 
     def _open_inputs(self, circuits: Any, set_id: str, folder: Path | None = None
@@ -384,14 +393,12 @@ class JobManager:
                   on_start: OnStart | None = None,
                   executor: tuple[Any, dict[str, Any]] = (None, {})) -> ManagedJobSet:
         """Reopen the set's inputs and backend (under its lock) and drive it."""
-        from jobman.inputs import reopen_source
-
         chosen, executor_options = executor
         if chosen is None and backend is None and set_store.record.backend.get("name") == "aer":
             chosen = self.executor
         if backend is not None and (chosen is not None or executor_options):
             raise UsageError("give an executor or a Backend object, not both")
-        source = reopen_source(recorded_files(set_store))
+        source = task_source(set_store)
         try:
             set_store.fill_names(source.plan_names)  # a set from before names were written at creation
             backend_obj = backend or _restore_backend(set_store, chosen, executor_options)
@@ -586,6 +593,54 @@ def _input_record(file: Any, staging: Path) -> dict[str, Any]:
     if file.given is not None:
         record.update(path=Path(file.path).relative_to(staging).as_posix(), embedded=True)
     return record
+
+
+def task_source(set_store: SetStore, *, verify: bool = True) -> Any:
+    """The set's task reopened: its circuits (a :class:`~jobman.inputs.CircuitSource`) or, for a
+    sweep, its points (a :class:`~jobman.sweep.SweepSource`); with ``verify``, an InputError if
+    an input file or the values changed since the set was created."""
+    from jobman.inputs import reopen_source
+
+    source = reopen_source(recorded_files(set_store), verify=verify)
+    if set_store.record.sweep is None:
+        return source
+    from jobman.sweep import open_sweep
+
+    try:
+        return open_sweep(source, set_store.record.sweep, set_store.paths.folder, verify=verify)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _split_pubs(circuits: Any, shots: int, parameters: Any) -> tuple[Any, Any]:
+    """(circuits, values per PUB) of SamplerV2-style PUBs; (circuits, None) for anything else."""
+    if isinstance(circuits, (str, os.PathLike)):
+        return circuits, None
+    from jobman.sweep_input import coerce_pubs, is_pub_list
+
+    items = list(circuits)
+    if not is_pub_list(items):
+        return items, None
+    if parameters is not None:
+        raise UsageError("parameters: give values in the PUBs or in a file, not both")
+    return coerce_pubs(items, shots)
+
+
+def _plan_sweep(source: Any, pub_values: Any, parameters: Any, staging: Path) -> tuple[Any, dict[str, Any]]:
+    """The sweep over ``source``: the PUBs' values, or those of the ``parameters`` file."""
+    from jobman.sweep_input import check_entries, plan_sweep, values_for_files
+
+    try:
+        if pub_values is not None:
+            entries = list(enumerate(pub_values))
+        else:
+            entries = values_for_files(source, parameters)
+            check_entries(source, entries, f"--parameters {parameters}")
+        return plan_sweep(source, entries, staging)
+    except BaseException:
+        source.close()
+        raise
 
 
 def recorded_files(set_store: SetStore) -> list[Any]:

@@ -34,6 +34,9 @@ def to_primitive_result(set_store: "SetStore") -> "PrimitiveResult":
     """The set's circuits as ``SamplerV2`` would return them (see the module's notes)."""
     from qiskit.primitives import BitArray, DataBin, PrimitiveResult, SamplerPubResult
 
+    if set_store.record.sweep is not None:
+        return PrimitiveResult(list(_sweep_pubs(set_store)),
+                               metadata={"version": 2, "job_set_id": set_store.id})
     pubs = []
     for circuit, line, shots in _circuits(set_store):
         samples = _samples(line, shots)
@@ -55,7 +58,7 @@ def to_qiskit_result(set_store: "SetStore") -> "Result":
         data: dict[str, Any] = {"counts": dict(line["counts"])}
         if shots is not None:
             data["memory"] = list(shots)
-        header = {"name": circuit.name, "memory_slots": circuit.num_clbits,
+        header = {"name": line.get("name") or circuit.name, "memory_slots": circuit.num_clbits,
                   "creg_sizes": [[reg.name, reg.size] for reg in circuit.cregs],
                   "metadata": circuit.metadata or {}}
         experiments.append({"shots": sum(line["counts"].values()), "success": True, "status": "DONE",
@@ -68,17 +71,57 @@ def to_qiskit_result(set_store: "SetStore") -> "Result":
 
 def _circuits(set_store: "SetStore") -> Iterator[tuple["QuantumCircuit", Line, "list[str] | None"]]:
     """Every circuit with its result line and shot memory (hex keys), a chunk at a time."""
-    from jobman.inputs import reopen_source
-    from jobman.manager import recorded_files
+    from jobman.manager import task_source
 
     _check_done(set_store)
-    with reopen_source(recorded_files(set_store), verify=False) as source:
+    with task_source(set_store, verify=False) as source:
         for chunk in range(set_store.record.num_chunks):
             start, stop = set_store.chunk_range(chunk)
             lines = set_store.read_results(chunk) or []
             memory = set_store.read_memory(chunk) if set_store.record.options.get("memory") else None
             for pos, circuit in enumerate(source.load(start, stop)):
+                circuit = getattr(circuit, "circuit", circuit)  # a sweep's point: its PUB's circuit
                 yield circuit, lines[pos], memory[pos] if memory else None
+
+
+def _sweep_pubs(set_store: "SetStore") -> Iterator[Any]:
+    """One ``SamplerPubResult`` per PUB of a sweep, its BitArrays in the PUB's shape (the
+    points' results put back together across chunks)."""
+    from qiskit.primitives import SamplerPubResult
+
+    pubs = [(int(p["circuit"]), tuple(p["shape"]), int(p["start"])) for p in set_store.record.sweep["pubs"]]
+    at, points = 0, []
+    for circuit, line, shots in _circuits(set_store):
+        points.append((line, shots))
+        _, shape, start = pubs[at]
+        if len(points) == _size(shape):
+            data = _pub_data(circuit, points, shape)
+            yield SamplerPubResult(data, metadata={"shots": set_store.record.options["shots"],
+                                                   "circuit_metadata": circuit.metadata,
+                                                   "start": start, "name": circuit.name})
+            at, points = at + 1, []
+
+
+def _pub_data(circuit: "QuantumCircuit", points: list[tuple[Line, "list[str] | None"]],
+              shape: tuple[int, ...]) -> Any:
+    """A PUB's ``DataBin``: per register, the points' BitArrays stacked into ``shape``."""
+    import numpy as np
+    from qiskit.primitives import BitArray, DataBin
+
+    fields = {}
+    for reg, positions in _registers(circuit):
+        arrays = [BitArray.from_samples([_register_value(v, positions) for v in _samples(line, shots)],
+                                        num_bits=len(positions)).array for line, shots in points]
+        stacked = np.stack(arrays).reshape(*shape, *arrays[0].shape)
+        fields[reg.name] = BitArray(stacked, num_bits=len(positions))
+    return DataBin(**fields, shape=shape)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
 
 
 def _check_done(set_store: "SetStore") -> None:

@@ -35,6 +35,8 @@ class SetRecord:
     stopped: dict[str, Any] | None = None
     #: The user's labels (``jobman run --tag KEY=VALUE``); sets written before tags have none.
     tags: dict[str, str] = field(default_factory=dict)
+    #: A sweep's PUBs and its values file (see :mod:`jobman.sweep`); None for bound circuits.
+    sweep: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

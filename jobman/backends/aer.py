@@ -29,9 +29,10 @@ import sys
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
-from jobman.backends.aer_chunk import (SEED_STRIDE, Runs, chunk_seed, encode_circuits, plan_runs,
+from jobman.backends.aer_chunk import (SEED_STRIDE, Runs, chunk_seed, encode_circuits, plan_items,
                                        quiet_aer_logs, run_chunk, split_ranges, unpack_answer)
 from jobman.backends.base import (JOB_NOT_FOUND, Backend, BackendLimits, ChunkJob, CircuitOutcome,
                                   RunOptions)
@@ -75,6 +76,7 @@ class AerBase(Backend):
 
     name = "aer"
     reattachable = False
+    runs_sweeps = True  # a chunk's points of one circuit: one run with parameter_binds
     #: Whether chunks run on this machine (else its own simulator checks options on the CPU:
     #: a GPU may be on the executor's nodes only).
     runs_here = True
@@ -122,8 +124,19 @@ class AerBase(Backend):
 
         return problems([circuit]).get(0)
 
-    def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
-        """Transpile only the circuits that use instructions Aer does not know (rare)."""
+    def prepare(self, circuits: list[Any], options: RunOptions) -> list[Any]:
+        """Transpile only the circuits that use instructions Aer does not know (rare); the
+        points of a sweep share their prepared circuit."""
+        from jobman.sweep import SweepPoint
+
+        if not any(isinstance(c, SweepPoint) for c in circuits):
+            return self._translate(circuits)
+        templates = list({id(p.circuit): p.circuit for p in circuits}.values())
+        prepared = {id(t): p for t, p in zip(templates, self._translate(templates))}
+        return [p if prepared[id(p.circuit)] is p.circuit else replace(p, circuit=prepared[id(p.circuit)])
+                for p in circuits]
+
+    def _translate(self, circuits: list["QuantumCircuit"]) -> list["QuantumCircuit"]:
         supported = self._supported
         foreign = [i for i, c in enumerate(circuits)
                    if not supported.issuperset(c.count_ops())]
@@ -225,8 +238,8 @@ class AerBackend(AerBase):
         offset = 0
         for ranges in split_ranges(list(job.ranges()), 1 if wide else self.workers):
             count = sum(stop - start for start, stop in ranges)
-            pieces.append((encode_circuits(circuits[offset:offset + count]),
-                           plan_runs(ranges, options, extra)))
+            encoded, runs = plan_items(ranges, circuits[offset:offset + count], options, extra)
+            pieces.append((encode_circuits(encoded), runs))
             offset += count
         job_id, future = self._new_job(job)
         self._jobs.put((future, job_id, pieces))

@@ -4,7 +4,11 @@ The protocol is plain data both ways, so that any executor can carry it (jobman'
 processes, a ``concurrent.futures`` pool, Dask, Ray):
 
 * in: the circuits as QPY bytes, a list of *runs* ``[count, run options]`` (one Aer run per
-  range of global circuit indices, made by :func:`plan_runs`) and the simulator's options;
+  range of global circuit indices, made by :func:`plan_runs`) and the simulator's options. A
+  run whose options hold ``"sweep"`` (an array of ``count`` rows of parameter values, made by
+  :func:`plan_items` for the points of a sweep) runs ONE circuit at those ``count`` points
+  through Aer's ``parameter_binds`` (values in ``circuit.parameters`` order), without bound
+  copies; any other run takes ``count`` circuits;
 * out: the answer of :func:`run_chunk`, ``{"outcomes": [packed, ...], "seconds": s}`` with one
   packed outcome (a tuple of builtins, see :func:`pack_outcome`) per circuit in order and the
   seconds Aer took, or ``{"error": text}``
@@ -13,7 +17,10 @@ processes, a ``concurrent.futures`` pool, Dask, Ray):
 
 Each run is seeded with :func:`chunk_seed` from the global index of its first circuit, so a
 circuit's result depends only on ``--seed`` and its index: never on how circuits are cut into
-chunks or pieces, on which process or node runs them, or in which order they finish.
+chunks or pieces, on which process or node runs them, or in which order they finish. Aer seeds
+the points of one ``parameter_binds`` run as it seeds the experiments of a run (point i gets
+``seed_simulator + SEED_STRIDE * i``), so a point of a sweep gets the samples the bound circuit
+would get at its index.
 
 This module imports qiskit only inside the functions that need it; a worker that runs
 :func:`run_chunk` needs jobman, qiskit and qiskit-aer installed.
@@ -32,8 +39,8 @@ from jobman.status import JobStatus
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
-__all__ = ["SEED_STRIDE", "Ranges", "Runs", "chunk_seed", "encode_circuits", "pack_outcome", "plan_runs",
-           "run_chunk", "split_ranges", "unpack_answer", "unpack_outcome"]
+__all__ = ["SEED_STRIDE", "Ranges", "Runs", "chunk_seed", "encode_circuits", "pack_outcome", "plan_items",
+           "plan_runs", "run_chunk", "split_ranges", "unpack_answer", "unpack_outcome"]
 
 #: Aer gives experiment i of a run the seed ``seed_simulator + SEED_STRIDE * i``.
 SEED_STRIDE = 2113
@@ -61,6 +68,44 @@ def plan_runs(ranges: Sequence[tuple[int, int]], options: RunOptions,
             run_options["seed_simulator"] = chunk_seed(options.seed, start)
         runs.append((stop - start, run_options))
     return runs
+
+
+def plan_items(ranges: Sequence[tuple[int, int]], items: Sequence[Any], options: RunOptions,
+               extra: dict[str, Any] | None = None) -> tuple[list[Any], Runs]:
+    """The circuits to encode and the runs for a job's items (global ``ranges``, in order):
+    circuits as :func:`plan_runs` plans them; points of a sweep (see :mod:`jobman.sweep`) as one
+    ``"sweep"`` run per stretch of points of one PUB, seeded from its first point's index."""
+    from jobman.sweep import SweepPoint
+
+    if not any(isinstance(item, SweepPoint) for item in items):
+        return list(items), plan_runs(ranges, options, extra)
+    circuits: list[Any] = []
+    runs: Runs = []
+    offset = 0
+    for start, stop in ranges:
+        for lo, hi in _stretches(items, offset, offset + stop - start):
+            first = items[lo]
+            index = start + lo - offset
+            run = plan_runs([(index, index + hi - lo)], options, extra)[0]
+            if first.values:
+                circuits.append(first.circuit)
+                run[1]["sweep"] = [item.values for item in items[lo:hi]]
+            else:  # nothing to bind: the circuit itself, once per point
+                circuits.extend(item.circuit for item in items[lo:hi])
+            runs.append(run)
+        offset += stop - start
+    return circuits, runs
+
+
+def _stretches(items: Sequence[Any], lo: int, hi: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` cut where the PUB (or its prepared circuit) changes."""
+    cuts: list[tuple[int, int]] = []
+    at = lo
+    for k in range(lo + 1, hi + 1):
+        if k == hi or items[k].pub != items[at].pub or items[k].circuit is not items[at].circuit:
+            cuts.append((at, k))
+            at = k
+    return cuts
 
 
 def split_ranges(ranges: Ranges, parts: int) -> list[Ranges]:
@@ -159,10 +204,42 @@ def _run(simulator: Any, circuits: list, runs: Runs) -> list[Packed]:
     outcomes: list[Packed] = []
     offset = 0
     for count, run_options in runs:
-        batch = run_isolating(simulator, circuits[offset:offset + count], run_options)
+        if "sweep" in run_options:
+            options = dict(run_options)
+            batch = run_sweep(simulator, circuits[offset], options.pop("sweep"), options)
+            offset += 1
+        else:
+            batch = run_isolating(simulator, circuits[offset:offset + count], run_options)
+            offset += count
         outcomes.extend(pack_outcome(outcome) for outcome in batch)
-        offset += count
     return outcomes
+
+
+def run_sweep(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
+              run_options: dict[str, Any]) -> list[CircuitOutcome]:
+    """One Aer run of ``circuit`` at every row of ``values`` (``parameter_binds``); when Aer
+    fails the run as a whole, each half of the points runs on its own (seeds shifted as in
+    :func:`run_isolating`), so that only the points at fault fail, each with Aer's reason."""
+    parameters = list(circuit.parameters)
+    binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
+    try:
+        if any(len(row) != len(parameters) for row in values):
+            raise ValueError(f"{len(parameters)} parameters, but values of another length")
+        result = simulator.run([circuit], parameter_binds=binds, **run_options).result()
+        if len(result.results) != len(values):
+            raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")
+    except Exception as error:
+        if len(values) <= 1:
+            return [CircuitOutcome(JobStatus.ERROR, getattr(circuit, "num_clbits", 0),
+                                   error=f"Aer cannot run this point: {_one_line(error)}")
+                    for _ in values]
+        half = len(values) // 2
+        later = dict(run_options)
+        if "seed_simulator" in later:
+            later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
+        return (run_sweep(simulator, circuit, values[:half], run_options)
+                + run_sweep(simulator, circuit, values[half:], later))
+    return [_outcome(experiment) for experiment in result.results]
 
 
 def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -> list[CircuitOutcome]:

@@ -19,7 +19,7 @@ from concurrent.futures import Executor, Future, InvalidStateError
 from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.aer import AerBase, usable_cores
-from jobman.backends.aer_chunk import encode_circuits, plan_runs, run_chunk, unpack_answer
+from jobman.backends.aer_chunk import encode_circuits, plan_items, run_chunk, unpack_answer
 from jobman.backends.base import ChunkJob, RunOptions
 from jobman.exceptions import BackendError
 
@@ -74,7 +74,8 @@ class ExecutorAerBackend(AerBase):
         return executor_slots(self.executor) + 1
 
     def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
-        payload, runs = encode_circuits(circuits), plan_runs(job.ranges(), options)
+        items, runs = plan_items(job.ranges(), circuits, options)
+        payload = encode_circuits(items)
         try:
             call = self.executor.submit(run_chunk, payload, runs, self._options)
         except BackendError:

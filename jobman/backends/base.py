@@ -180,6 +180,11 @@ class Backend(ABC):
         jobs: the engine waits for one to finish and submits again, using up no retry."""
         return False
 
+    #: Whether :meth:`prepare` and :meth:`submit` take the points of a sweep as they are
+    #: (:class:`~jobman.sweep.SweepPoint`: a PUB's circuit and one row of its values) and run
+    #: them without bound copies; otherwise the engine gives them bound circuits.
+    runs_sweeps: bool = False
+
     #: Whether :meth:`prepare` is costly (transpiling): the engine then stores what it returns,
     #: so that resume, retry and split halves never prepare the same circuits twice.
     keep_prepared: bool = False

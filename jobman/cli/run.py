@@ -80,6 +80,11 @@ def run_command(
                            "bytes one IBM job uploads, e.g. --max-payload 100MB (default 20MB; the "
                            "documented limit is 300MB); chunks are sized to fit.",
                            rich_help_panel=BACKEND_PANEL)] = None,
+    parameters: Annotated[Optional[Path], typer.Option("--parameters", "-p", metavar="VALUES",
+                          help="Sweep the circuit's parameters: a numpy .npy array of shape (..., "
+                          "num_parameters), one point per row after the leading axes (an .npz keyed by "
+                          "circuit name or index when the inputs hold several circuits), e.g. "
+                          "--parameters values.npy.", rich_help_panel="Task")] = None,
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed (default: picked at random "
@@ -122,6 +127,8 @@ def run_command(
     --detach a background process runs the set and jobman returns at once.
 
     Example: jobman run examples/circuits.qpy --shots 1000 --seed 7
+
+    Example: jobman run ansatz.qpy --parameters values.npy --shots 100 (a sweep: one point per row)
     (plan first: jobman run circuits.qpy --backend fake_manila --dry-run)
 
     Example: SET=$(jobman run circuits.qpy --detach --notify-command 'notify-send "$JOBMAN_SET_STATE"')
@@ -138,6 +145,8 @@ def run_command(
                                 instance=instance, max_in_flight=max_in_flight,
                                 max_payload=parse_size(max_payload, "--max-payload"),
                                 cluster=executor_options(executor, ray_address, ray_num_cpus))
+    if dry_run and parameters is not None:
+        raise UsageError("--dry-run does not plan sweeps yet: run without --parameters to plan the circuits")
     if dry_run:
         from jobman.cli.dry_run import show_dry_run
 
@@ -154,6 +163,8 @@ def run_command(
     task: dict[str, Any] = dict(shots=shots, seed=seed, chunk_size=chunk_size, name=name, memory=memory,
                 max_in_flight=max_in_flight, max_retries=max_retries, on_failure=on_failure,
                 notify_command=notify_command, max_usage=budget, tags=tags)
+    if parameters is not None:
+        task["parameters"] = str(parameters)
     if detach:
         from jobman.cli.detach import launch
 
