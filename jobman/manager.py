@@ -651,9 +651,15 @@ def recorded_files(set_store: SetStore) -> list[Any]:
                                 if f.get("embedded") else f) for f in set_store.record.inputs]
 
 
+#: The library's names of backend options -> the run options plug-ins declare (their ``flags``).
+LIBRARY_FLAGS = {"noise_model": "noise_model", "backend_options": "backend_option",
+                 "transpile_options": "transpile_option"}
+
+
 def _backend(backend: str | Backend, noise_model: Any, backend_options: dict[str, Any] | None,
              transpile_options: dict[str, Any] | None, executor: Any = None) -> Backend:
-    """The backend to run on, built by name with the options meant for it."""
+    """The backend to run on, built by name (by the plug-in that serves it) with the options
+    meant for it."""
     given = {"noise_model": noise_model, "backend_options": backend_options,
              "transpile_options": transpile_options, "executor": executor not in (None, "local")}
     if isinstance(backend, Backend):
@@ -661,18 +667,15 @@ def _backend(backend: str | Backend, noise_model: Any, backend_options: dict[str
         if named:
             raise UsageError(f"{', '.join(named)}: give them to the backend object, or name the backend")
         return backend
-    ibm = isinstance(backend, str) and backend.startswith(("fake_", "ibm_"))
-    wrong = [key for key, value in given.items() if value and (key == "transpile_options") != ibm]
+    from jobman.backends.plugins import plugin_for, refused_text
+
+    plugin = plugin_for(backend)
+    flags = {LIBRARY_FLAGS[key]: value for key, value in given.items() if value and key != "executor"}
+    wrong = [key for key, value in given.items() if value and LIBRARY_FLAGS.get(key, key) not in plugin.flags]
     if wrong:
-        kind = "aer" if ibm else "fake_<device> and ibm_<device> backends"
-        raise UsageError(f"{', '.join(wrong)}: only for {kind}, not {backend!r}")
-    if ibm:
-        return get_backend(backend, executor=executor,
-                           **({"transpile_options": transpile_options} if transpile_options else {}))
-    options = dict(backend_options or {})
-    if noise_model is not None:
-        options["noise_model"] = noise_model
-    return get_backend(backend, executor=executor, **options)
+        names = {LIBRARY_FLAGS.get(key, key): key for key in wrong}
+        raise UsageError(refused_text(names, backend, plugin, label=names.get, terse=True))
+    return plugin.build(backend, executor=executor, **plugin.options_from_flags(backend, flags))
 
 
 def _restore_backend(set_store: SetStore, executor: Any = None,

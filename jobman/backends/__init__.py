@@ -1,11 +1,9 @@
 """Backends: where chunks run. ``get_backend(name)`` builds one from its name.
 
-Names: ``aer`` (local simulator, the default); ``fake_<device>`` and ``ibm_<device>``
-come with the IBM Runtime backend.
-
-Aer chunks run where ``executor`` says: ``None`` or ``"local"`` (worker processes of this
-machine), ``"ray"`` (tasks on a Ray cluster, :mod:`jobman.backends.ray_executor`, imported only
-then) or any ``concurrent.futures.Executor`` object (:mod:`jobman.backends.aer_executor`).
+Each kind of backend is a plug-in found through the ``jobman.backends`` entry-point group
+(:mod:`jobman.backends.plugins`): ``aer`` (local simulator, the default; its chunks run where
+``executor`` says, see :mod:`jobman.backends.aer_plugin`), ``fake_<device>`` and ``ibm_<device>``
+(IBM Runtime, :mod:`jobman.backends.ibm_plugin`), and whatever else is installed.
 """
 
 from __future__ import annotations
@@ -15,33 +13,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from jobman.backends.aer_plugin import EXECUTOR_CHOICES, RAY_OPTIONS
 from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
+from jobman.backends.plugins import plugin_for
 from jobman.exceptions import UsageError
 
-__all__ = ["EXECUTOR_CHOICES", "Backend", "BackendLimits", "ChunkJob", "CircuitOutcome", "RunOptions",
+__all__ = ["EXECUTOR_CHOICES", "RAY_OPTIONS", "Backend", "BackendLimits", "ChunkJob", "CircuitOutcome", "RunOptions",
            "backend_from_record", "backend_record", "get_backend"]
 
 #: Backend options too large for ``set.json``: kept as files in the set (see backend_record).
 ATTACHED_OPTIONS = ("noise_model",)
-#: Names of ``executor`` (besides an Executor object).
-EXECUTOR_CHOICES = ("local", "ray")
-#: Options that only the Ray executor takes.
-RAY_OPTIONS = ("ray_address", "ray_num_cpus", "ray_num_gpus")
 
 
 def get_backend(name: str, executor: Any = None, **options: Any) -> Backend:
-    """Build the backend called ``name`` (its chunks run on ``executor``, see above); raise
-    UsageError for an unknown one."""
-    if name == "aer":
-        return _aer_backend(executor, **options)
-    if executor not in (None, "local"):
-        raise UsageError(f"--executor {_executor_name(executor)}: only with the aer backend, not {name!r}")
-    if name.startswith(("fake_", "ibm_")):
-        from jobman.backends.ibm import IBMBackend
-
-        return IBMBackend(name, **options)
-    raise UsageError(f"unknown backend {name!r}: use aer, fake_<device> (e.g. fake_manila) or "
-                     "ibm_<device>; `jobman backends` lists them")
+    """Build the backend called ``name`` (by the plug-in that serves it) with these options;
+    ``executor`` says where its chunks run (Aer only). UsageError for an unknown name."""
+    return plugin_for(name).build(name, executor=executor, **options)
 
 
 def backend_record(backend: Backend) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -74,39 +61,7 @@ def backend_from_record(described: dict[str, Any], folder: Path | None = None, e
         reference = options.get(key)
         if isinstance(reference, dict) and "file" in reference:
             options[key] = _read_attached(folder, key, reference)
-    recorded = options.pop("executor", None) or "local"
-    executor = executor if executor is not None else recorded
-    if executor != recorded:  # another place: the recorded cluster's address does not apply
-        for key in RAY_OPTIONS:
-            options.pop(key, None)
-    options.update(executor_options)
-    return get_backend(described["name"], executor=executor, **options)
-
-
-def _aer_backend(executor: Any, **options: Any) -> Backend:
-    from concurrent.futures import Executor
-
-    if executor in (None, "local"):
-        stray = [key for key in RAY_OPTIONS if options.get(key) is not None]
-        if stray:
-            raise UsageError(f"--{stray[0].replace('_', '-')}: only with --executor ray")
-        from jobman.backends.aer import AerBackend
-
-        return AerBackend(**{k: v for k, v in options.items() if k not in RAY_OPTIONS})
-    if executor == "ray":
-        from jobman.backends.ray_executor import RayAerBackend
-
-        return RayAerBackend(**options)
-    if isinstance(executor, Executor):
-        from jobman.backends.aer_executor import ExecutorAerBackend
-
-        return ExecutorAerBackend(executor, **options)
-    raise UsageError(f"unknown executor {_executor_name(executor)}: use "
-                     f"{' or '.join(EXECUTOR_CHOICES)}, or give a concurrent.futures.Executor")
-
-
-def _executor_name(executor: Any) -> str:
-    return executor if isinstance(executor, str) else type(executor).__name__
+    return plugin_for(described["name"]).rebuild(described, options, executor, **executor_options)
 
 
 def _read_attached(folder: Path | None, key: str, reference: dict[str, Any]) -> Any:

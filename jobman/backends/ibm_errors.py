@@ -1,4 +1,5 @@
-"""How qiskit-ibm-runtime's statuses and errors map onto jobman's: one table each.
+"""How qiskit-ibm-runtime's errors map onto jobman's: one table (its statuses go through the
+shared :mod:`jobman.backends.qiskit_status` table, re-exported here).
 
 Imported only by the IBM backend; nothing here is used by the engine directly.
 """
@@ -7,24 +8,8 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Any
 
-from jobman.status import JobStatus
-
-#: Runtime job status strings (real service) and ``qiskit.providers.JobStatus`` names
-#: (local testing mode) -> jobman statuses.
-STATUS_TABLE: dict[str, JobStatus] = {
-    "INITIALIZING": JobStatus.QUEUED,
-    "VALIDATING": JobStatus.QUEUED,
-    "QUEUED": JobStatus.QUEUED,
-    "RUNNING": JobStatus.RUNNING,
-    "DONE": JobStatus.DONE,
-    "COMPLETED": JobStatus.DONE,
-    "ERROR": JobStatus.ERROR,
-    "FAILED": JobStatus.ERROR,
-    "CANCELLED": JobStatus.CANCELLED,
-    "CANCELED": JobStatus.CANCELLED,
-}
+from jobman.backends.qiskit_status import STATUS_TABLE, map_status  # noqa: F401  (one table for all)
 
 #: Job error codes that say "try again" (IBM Quantum error code reference).
 RETRY_CODES = frozenset({"1000", "1006", "1008", "1010", "1011"})
@@ -52,15 +37,6 @@ class ErrorKind(str, Enum):
     SESSION_CLOSED = "session_closed"  # open a new session or batch, then submit again
     NOT_FOUND = "not_found"  # the service does not know the job (never resubmit on less)
     CIRCUIT = "circuit"  # a circuit of the job is at fault: halve the job until it fails alone
-
-
-def map_status(status: Any) -> JobStatus:
-    """A Runtime status (string or ``JobStatus`` enum) as a jobman status."""
-    name = getattr(status, "name", status)
-    try:
-        return STATUS_TABLE[str(name).upper()]
-    except KeyError:
-        return JobStatus.QUEUED
 
 
 def error_text(error: BaseException) -> str:

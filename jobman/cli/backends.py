@@ -12,6 +12,9 @@ from jobman.cli.errors import EXIT_ERROR, EXIT_OK
 from jobman.cli.checks import finite
 
 ACCOUNT_PANEL = "Account"
+#: The keys of a row that the table shows.
+COLUMNS = ("name", "source", "num_qubits", "pending_jobs", "operational", "status", "max_executions",
+           "max_payload_bytes")
 HEADER = f"{'NAME':<28} {'SOURCE':<6} {'QUBITS':>6} {'QUEUE':>6}  {'MAX EXECUTIONS':>14}  {'MAX UPLOAD':>10}  STATUS"
 
 
@@ -30,28 +33,31 @@ def backends_command(
 ) -> int:
     """List backends: aer, the fake IBM devices and the IBM account's devices.
 
+    Other backend plug-ins add their own lines.
     The account comes from --account/--instance, the QISKIT_IBM_* variables or the default saved
     account; without one, only the local backends are listed (and a note says why). The
     account's device names are remembered for shell completion (`run --backend <Tab>`).
 
     Example: jobman backends --account work --json
     """
-    from jobman.backend_names import remember_account_devices
-    from jobman.backends.ibm_service import account_rows_within, fake_rows
-    from jobman.exceptions import JobmanError, UsageError
+    from jobman.backends.plugins import CatalogueQuery, load_plugins
+    from jobman.exceptions import JobmanError
 
-    rows = [_aer_row()] + [row.to_dict() for row in fake_rows()]
+    query = CatalogueQuery(account=account, instance=instance, timeout=timeout)
+    rows: list[dict[str, Any]] = []
     code = EXIT_OK
-    try:
-        account_rows = account_rows_within(account, instance, timeout)
-        rows += [row.to_dict() for row in account_rows]
-        remember_account_devices(account, instance, [(row.name, row.num_qubits) for row in account_rows])
-    except UsageError as error:  # no account: not an error unless one was asked for
-        terminal.warn(f"{error}; listing the local backends only")
-        code = EXIT_ERROR if account or instance else EXIT_OK
-    except JobmanError as error:
-        terminal.warn(f"{error}; listing the local backends only")
-        code = EXIT_ERROR
+    for name, plugin in load_plugins():
+        try:
+            listing = plugin.catalogue(query)
+        except JobmanError as error:  # a plug-in's own failure: the others are still listed
+            terminal.warn(f"backend plug-in {name}: {error}")
+            code = EXIT_ERROR
+            continue
+        rows += listing.rows
+        if listing.warning:
+            terminal.warn(listing.warning)
+        if listing.failed:
+            code = EXIT_ERROR
     if json_out:
         terminal.json_lines(rows)
     else:
@@ -61,27 +67,13 @@ def backends_command(
     return code
 
 
-def _aer_row() -> dict[str, Any]:
-    executors = available_executors()
-    return {"name": "aer", "source": "local", "num_qubits": None, "pending_jobs": None,
-            "operational": True, "status": f"local simulator; --executor {'|'.join(executors)}",
-            "max_executions": None, "max_payload_bytes": None, "executors": executors}
-
-
-def available_executors() -> list[str]:
-    """Where Aer chunks can run from the CLI: ``local``, and ``ray`` when Ray is installed
-    (found without importing it)."""
-    from importlib.util import find_spec
-
-    return ["local"] + (["ray"] if find_spec("ray") is not None else [])
-
-
 def render_row(row: dict[str, Any]) -> str:
     """``fake_manila   fake        5      0      10,000,000       20 MB  active``."""
     def number(value: Any) -> str:
         return "-" if value is None else f"{value:,}"
 
+    row = dict(dict.fromkeys(COLUMNS), **row)  # a plug-in's row may leave columns out
     upload = "-" if not row["max_payload_bytes"] else f"{row['max_payload_bytes'] / 1e6:.0f} MB"
     status = row["status"] or ("operational" if row["operational"] else "-")
-    return (f"{row['name']:<28} {row['source']:<6} {number(row['num_qubits']):>6} "
+    return (f"{row['name'] or '-':<28} {row['source'] or '-':<6} {number(row['num_qubits']):>6} "
             f"{number(row['pending_jobs']):>6}  {number(row['max_executions']):>14}  {upload:>10}  {status}")

@@ -30,7 +30,7 @@ NotifyOption = Annotated[Optional[str], typer.Option(
     help="Shell command run when the set's run ends, with JOBMAN_SET_ID, JOBMAN_SET_STATE, "
          "JOBMAN_FAILED and JOBMAN_EXIT_CODE set; resume and retry run it too, e.g. "
          "--notify-command 'mail -s \"$JOBMAN_SET_ID $JOBMAN_SET_STATE\" me@example.org < /dev/null'.")]
-#: --mode and friends, with their defaults: given to IBM backends only.
+#: --mode and friends, with their defaults (given to the backends whose plug-in takes them).
 IBM_DEFAULTS = {"mode": "batch", "max_time": None, "optimization_level": 1, "skip_transpile": False,
                 "sampler": "v2", "account": None, "instance": None, "max_payload": None}
 
@@ -48,8 +48,9 @@ def run_command(
                            "only: simulate with that device's noise model, e.g. --noise-model fake_manila.",
                            rich_help_panel=BACKEND_PANEL)] = None,
     backend_option: Annotated[Optional[List[str]], typer.Option("--backend-option", metavar="KEY=VALUE",
-                              help="Aer only, repeatable: an AerSimulator option, e.g. --backend-option "
-                              "method=density_matrix (values as JSON: 2, 0.5, true, null; else text).",
+                              help="Repeatable: an option of the backend's plug-in (on aer an AerSimulator "
+                              "option), e.g. --backend-option method=density_matrix (values as JSON: 2, "
+                              "0.5, true, null; else text).",
                               rich_help_panel=BACKEND_PANEL)] = None,
     mode: Annotated[str, typer.Option("--mode", metavar="batch|session|job", help="IBM execution mode, "
                     "e.g. --mode session: jobs in a Batch (default), a dedicated Session, or one by one.",
@@ -210,33 +211,37 @@ def finish(job_set) -> int:
 def build_backend(name: str, max_in_flight: Optional[int] = None, noise_model: Optional[str] = None,
                   backend_options: Optional[List[str]] = None, transpile_options: Optional[List[str]] = None,
                   cluster: Optional[dict] = None, **ibm_options):
-    """The backend to run on: IBM options go to ``fake_*``/``ibm_*`` backends, Aer options and
-    ``cluster`` (--executor and the Ray options) to ``aer``, and each is an error with the other."""
-    from jobman.backends import get_backend
+    """The backend to run on, built by the plug-in that serves ``name`` from the run options it
+    takes (its ``flags``); any other option given is an error that says which backends take it."""
+    from jobman.backends.plugins import plugin_for, refused_text
     from jobman.cli.checks import parse_assignments
 
-    given = {key: value for key, value in ibm_options.items() if value != IBM_DEFAULTS[key]}
-    aer_options = parse_assignments(backend_options, "--backend-option")
-    pass_options = parse_assignments(transpile_options, "--transpile-option")
-    if pass_options:
-        given["transpile_option"] = pass_options
-    if not name.startswith(("fake_", "ibm_")):
-        if given:
-            flags = ", ".join("--" + key.replace("_", "-") for key in given)
-            raise UsageError(f"{flags}: only for fake_<device> and ibm_<device> backends, not {name!r}")
-        if noise_model is not None:
-            aer_options["noise_model"] = noise_model
-        return get_backend(name, **aer_options, **(cluster or {}))
-    aer_only = [flag for flag, value in (("--noise-model", noise_model), ("--backend-option", aer_options))
-                if value] + ["--" + key.replace("_", "-") for key in cluster or {}]
-    if aer_only:
-        raise UsageError(f"{', '.join(aer_only)}: only for the aer backend, not {name!r} (a fake device "
-                         "already simulates with its own noise model)")
-    if ibm_options["mode"] == "session" and max_in_flight == 1:
+    plugin = plugin_for(name)
+    flags = given_flags(noise_model, parse_assignments(backend_options, "--backend-option"),
+                        parse_assignments(transpile_options, "--transpile-option"), ibm_options, cluster)
+    refused = [flag for flag in flags if flag not in plugin.flags]
+    if refused:
+        raise UsageError(refused_text(refused, name, plugin))
+    if "max_time" in flags:
+        flags["max_time"] = parse_duration(flags["max_time"])
+    if flags.get("mode") == "session" and max_in_flight == 1:
         terminal.warn("--mode session with --max-in-flight 1 leaves the device idle between jobs; "
                       "2 or more keeps the next job queued")
-    extra = {"transpile_options": pass_options} if pass_options else {}
-    return get_backend(name, **dict(ibm_options, max_time=parse_duration(ibm_options["max_time"])), **extra)
+    return plugin.build(name, **plugin.options_from_flags(name, flags))
+
+
+def given_flags(noise_model: Optional[str], backend_options: dict, transpile_options: dict,
+                ibm_options: dict, cluster: Optional[dict]) -> dict[str, Any]:
+    """The backend options of ``jobman run`` that were given (not left at their defaults), by
+    keyword name, in the order errors list them."""
+    flags: dict[str, Any] = {"noise_model": noise_model} if noise_model is not None else {}
+    if backend_options:
+        flags["backend_option"] = backend_options
+    flags.update({key: value for key, value in ibm_options.items() if value != IBM_DEFAULTS[key]})
+    if transpile_options:
+        flags["transpile_option"] = transpile_options
+    flags.update(cluster or {})
+    return flags
 
 
 def parse_size(text: Optional[str], option: str) -> Optional[int]:
