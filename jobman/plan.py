@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobman.backends.base import BackendLimits
 from jobman.exceptions import UsageError
@@ -53,13 +53,20 @@ def payload_per_circuit(source: "CircuitSource", backend: "Backend",
     sizes = []
     for index in sample_indices(len(source), samples):
         try:
-            size = backend.estimate_payload(source.load(index, index + 1))
+            size = backend.estimate_payload(as_circuits(source.load(index, index + 1)))
         except Exception as error:
             swallowed(f"estimating the payload of circuit {index} (left out of the sample)", error)
             continue
         if size:
             sizes.append(size)
     return int(max(sizes) * PAYLOAD_MARGIN) if sizes else None
+
+
+def as_circuits(items: list[Any]) -> list[Any]:
+    """Circuits as a backend without sweeps gets them: the points of a sweep bound."""
+    from jobman.sweep import SweepPoint
+
+    return [item.bound() if isinstance(item, SweepPoint) else item for item in items]
 
 
 def sample_indices(total: int, samples: int = PAYLOAD_SAMPLES) -> list[int]:

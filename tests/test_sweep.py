@@ -199,3 +199,31 @@ def test_backends_without_a_sweep_path_run_bound_points(store_dir):
     direct = manager.run(bound, backend="fake_manila", shots=SHOTS, seed=SEED).results()
     assert point_counts(swept) == point_counts(direct)
     assert swept.circuit(2).name == "ansatz[2]"
+
+
+def test_a_point_aer_cannot_run_fails_alone_and_the_others_keep_their_seeds():
+    from qiskit_aer import AerSimulator
+
+    from jobman.backends.aer_chunk import SEED_STRIDE, run_sweep
+
+    circuit, grid = ansatz(), values(5, 3).tolist()
+    broken = [*grid[:2], grid[2][:2], *grid[3:]]  # point 2 has a value missing
+    simulator = AerSimulator()
+    outcomes = run_sweep(simulator, circuit, broken, {"shots": SHOTS, "seed_simulator": 100})
+    assert [o.status.value for o in outcomes] == ["DONE", "DONE", "ERROR", "DONE", "DONE"]
+    assert outcomes[2].error.startswith("Aer cannot run this point: ValueError")
+    for k in (0, 1, 3, 4):
+        alone = simulator.run(circuit.assign_parameters(grid[k]), shots=SHOTS,
+                              seed_simulator=100 + SEED_STRIDE * k).result()
+        assert {hex(int(key, 2)): n for key, n in alone.get_counts().items()} == outcomes[k].counts
+
+
+def test_a_sweep_on_any_executor_gives_the_local_counts(store_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    circuit, grid = ansatz(), values(9, 3)
+    local = JobManager(store_dir).run([(circuit, grid)], shots=SHOTS, seed=SEED, chunk_size=4).results()
+    with ThreadPoolExecutor(2) as pool:
+        elsewhere = JobManager(store_dir, executor=pool).run([(circuit, grid)], shots=SHOTS, seed=SEED,
+                                                              chunk_size=5).results()
+    assert point_counts(elsewhere) == point_counts(local)

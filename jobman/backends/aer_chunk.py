@@ -221,10 +221,10 @@ def run_sweep(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
     fails the run as a whole, each half of the points runs on its own (seeds shifted as in
     :func:`run_isolating`), so that only the points at fault fail, each with Aer's reason."""
     parameters = list(circuit.parameters)
-    binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
     try:
         if any(len(row) != len(parameters) for row in values):
             raise ValueError(f"{len(parameters)} parameters, but values of another length")
+        binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
         result = simulator.run([circuit], parameter_binds=binds, **run_options).result()
         if len(result.results) != len(values):
             raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")

@@ -42,7 +42,7 @@ def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
         "timing": {"created": record.created, "started": started, "finished": finished,
                    "elapsed": round(end - started, 3) if started is not None else None},
         "circuits": summary["circuits"], "chunks": summary["chunks"], "failures": summary["failures"],
-        "usage": summary["usage"],
+        "usage": summary["usage"], "sweep": record.sweep,
     }
 
 
@@ -60,6 +60,7 @@ def render(details: dict[str, Any]) -> str:
         ("engine", _pairs(_engine(details["engine"], details["backend"]))),
     ]
     rows += [("input" if i == 0 else "", _input(item)) for i, item in enumerate(details["inputs"])]
+    rows += [("sweep" if i == 0 else "", line) for i, line in enumerate(_sweep(details.get("sweep")))]
     rows += [
         ("plan", f"{plan['total']} circuits in {plan['num_chunks']} chunks of up to {plan['chunk_size']}"),
         ("created", timestamp(timing["created"])), ("started", timestamp(timing["started"])),
@@ -115,3 +116,20 @@ def _input(item: dict[str, Any]) -> str:
     """``/data/c.qpy  qpy  2000 circuits  1.0 MiB  sha256 ab89...``."""
     return (f"{item.get('path')}  {item.get('format', '?')}  {item.get('count', '?')} circuits  "
             f"{byte_size(item.get('size'))}  sha256 {item.get('sha256', '-')}")
+
+
+def _sweep(sweep: dict[str, Any] | None) -> list[str]:
+    """``PUB 0: circuit 0, shape (3, 4) x 2 parameters, points 0-11`` per PUB, then the values file."""
+    if not sweep:
+        return []
+    lines = []
+    for number, pub in enumerate(sweep.get("pubs") or []):
+        size = 1
+        for n in pub["shape"]:
+            size *= n
+        shape = "(" + ", ".join(str(n) for n in pub["shape"]) + ("," if len(pub["shape"]) == 1 else "") + ")"
+        lines.append(f"PUB {number}: circuit {pub['circuit']}, shape {shape} x {pub['parameters']} parameters, "
+                     f"points {pub['start']}-{pub['start'] + size - 1}")
+    values = sweep.get("values") or {}
+    lines.append(f"values {values.get('path')}  {byte_size(values.get('size'))}  sha256 {values.get('sha256', '-')}")
+    return lines
