@@ -13,6 +13,11 @@ from jobman.status import JobStatus
 
 #: Version of the on-disk format. Bump it when a reader of the old one would misread the new one.
 FORMAT_VERSION = 1
+#: The format of a sweep's set (:attr:`SetRecord.sweep`): a jobman that reads only format 1
+#: would take its points for circuits of its input files, so it must refuse such a set.
+SWEEP_FORMAT_VERSION = 2
+#: Formats this jobman reads.
+READABLE_VERSIONS = (FORMAT_VERSION, SWEEP_FORMAT_VERSION)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from jobman.fsio import (atomic_write, check_folder, link_refused, make_folder, 
 from jobman.fsio import open_regular
 from jobman.locks import hold_lock, lock_exclusive, lock_is_held
 from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
-from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
+from jobman.records import FORMAT_VERSION, READABLE_VERSIONS, ChunkRecord, SetRecord
 from jobman.validate import ShapeError, check_chunk_data, check_line, check_set_data
 
 __all__ = ["Store", "SetStore", "atomic_write", "read_json", "write_json", "new_set_id"]
@@ -265,9 +265,10 @@ class SetStore:
         except StoreError as error:
             raise DamagedSetError(str(error)) from None
         version = data.get("format_version") if isinstance(data, dict) else None
-        if isinstance(data, dict) and version != FORMAT_VERSION:
+        if isinstance(data, dict) and version not in READABLE_VERSIONS:
             raise StoreError(f"job set {paths.set_id} has store format {version}; "
-                             f"this jobman reads format {FORMAT_VERSION}")
+                             f"this jobman reads format {FORMAT_VERSION}"
+                             f"{''.join(f' and {v}' for v in READABLE_VERSIONS[1:])}")
         set_store = cls(paths, cls._record(paths, data))
         leftovers.tidy_set(paths.folder)
         return set_store

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from jobman.exceptions import SetLockedError, SetNotFoundError, StoreError, UsageError
-from jobman.records import FORMAT_VERSION, ChunkRecord, SetRecord
+from jobman.records import FORMAT_VERSION, READABLE_VERSIONS, ChunkRecord, SetRecord
 from jobman.status import JobStatus
 from jobman.store import Store, atomic_write, new_set_id
 
@@ -102,7 +102,7 @@ def test_newer_format_is_refused(tmp_path):
     store = Store(tmp_path)
     set_store = make_set(store, "20260101-000000-aaaaaa")
     data = json.loads(set_store.paths.set_file.read_text())
-    data["format_version"] = FORMAT_VERSION + 1
+    data["format_version"] = max(READABLE_VERSIONS) + 1
     set_store.paths.set_file.write_text(json.dumps(data))
     with pytest.raises(StoreError, match="store format"):
         store.open_set("20260101")

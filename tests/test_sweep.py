@@ -227,3 +227,12 @@ def test_a_sweep_on_any_executor_gives_the_local_counts(store_dir):
         elsewhere = JobManager(store_dir, executor=pool).run([(circuit, grid)], shots=SHOTS, seed=SEED,
                                                               chunk_size=5).results()
     assert point_counts(elsewhere) == point_counts(local)
+
+
+def test_a_sweep_set_has_its_own_store_format(store_dir):
+    from jobman.records import FORMAT_VERSION, SWEEP_FORMAT_VERSION
+
+    sweep = JobManager(store_dir).run([(ansatz(), values(2, 3))], shots=SHOTS, seed=SEED)
+    plain = JobManager(store_dir).run([ansatz().assign_parameters(values(3))], shots=SHOTS, seed=SEED)
+    assert Store(store_dir).open_set(sweep.job_set_id()).record.format_version == SWEEP_FORMAT_VERSION
+    assert Store(store_dir).open_set(plain.job_set_id()).record.format_version == FORMAT_VERSION
