@@ -82,3 +82,22 @@ def test_transpile_options_reach_the_pass_manager_and_bad_ones_are_refused():
                              ({"initial_layout": (0, 1)}, "cannot be recorded")):
         with pytest.raises(UsageError, match=message):
             check_options(target, 1, options)
+
+
+def test_a_target_without_a_qubit_count_takes_any_width():
+    """Qiskit's ideal targets (BasicSimulator's) have ``num_qubits`` None."""
+    from qiskit import QuantumCircuit
+    from qiskit.providers.basic_provider import BasicSimulator
+
+    from jobman.backends.transpile import isa_problem
+
+    wide = QuantumCircuit(40)
+    wide.h(0)
+    wide.cx(0, 39)
+    wide.measure_all()
+    target = BasicSimulator().target
+    assert target.num_qubits is None and isa_problem(wide, target) is None
+    from qiskit.circuit.library import C3XGate
+
+    wide.append(C3XGate(), [0, 1, 2, 3])
+    assert isa_problem(wide, target) == "mcx not supported on qubits (0, 1, 2, 3)"

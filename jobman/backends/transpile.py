@@ -71,8 +71,9 @@ def check_options(target: Any, optimization_level: int, options: dict[str, Any])
 
 def isa_problem(circuit: "QuantumCircuit", target: Any) -> str | None:
     """Why ``circuit`` is not an ISA circuit of ``target`` (as qiskit-ibm-runtime checks it:
-    every instruction supported on its very qubits, inside control flow too), or None."""
-    if circuit.num_qubits > target.num_qubits:
+    every instruction supported on its very qubits, inside control flow too), or None. A
+    target without a qubit count (an ideal simulator's) takes any width."""
+    if target.num_qubits is not None and circuit.num_qubits > target.num_qubits:
         return f"circuit has {circuit.num_qubits} qubits; the target has {target.num_qubits}"
     return _block_problem(circuit, target, {bit: i for i, bit in enumerate(circuit.qubits)})
 
