@@ -135,7 +135,13 @@ def test_an_unknown_name_names_every_plugin_and_those_that_did_not_load(twin, tm
     with pytest.raises(UsageError) as raised:
         get_backend("nope")
     assert str(raised.value) == ("unknown backend 'nope': use aer, fake_<device> (e.g. fake_manila) or "
-                                 "ibm_<device>; `jobman backends` lists them; or twin:<label>")
+                                 "ibm_<device>; `jobman backends` lists them")
+    with pytest.raises(UsageError) as raised:
+        get_backend("twn:a")  # a name with a colon: the patterns plug-ins serve are named too
+    text = str(raised.value)
+    assert text.startswith("unknown backend 'twn:a': use aer, fake_<device> (e.g. fake_manila) or "
+                           "ibm_<device>; `jobman backends` lists them; or ")
+    assert "; or twin:<label>" in text and "did not load" not in text
     broken = install(tmp_path / "broken", "jobman-broken", "import not_a_module_anywhere\n",
                      "broken = jobman_broken:PLUGIN")
     monkeypatch.syspath_prepend(str(broken))

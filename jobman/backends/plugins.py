@@ -76,7 +76,7 @@ class BackendPlugin:
     #: What this plug-in's backends are, for "only for ..." errors: ``"the aer backend"``.
     kind: str = "?"
     #: Whether ``jobman backends`` lists the names it serves (else it serves a pattern, and
-    #: the error about an unknown name shows :attr:`usage` after the listed ones).
+    #: the error about an unknown name with a colon shows :attr:`usage` after the listed ones).
     listed: bool = True
     #: Options of ``jobman run`` this plug-in takes, by their keyword names: ``backend_option``
     #: (the generic ``--backend-option KEY=VALUE``), and the dedicated ones (``noise_model``,
@@ -202,7 +202,8 @@ def _load(point: EntryPoint) -> BackendPlugin | None:
 def _unknown(name: str, plugins: list[BackendPlugin]) -> str:
     named = ", ".join(plugin.usage for plugin in plugins if plugin.listed)
     text = f"unknown backend {name!r}: use {named}; `jobman backends` lists them"
-    text += "".join(f"; or {plugin.usage}" for plugin in plugins if not plugin.listed)
+    if ":" in name:  # it looks like a pattern: say which patterns plug-ins serve
+        text += "".join(f"; or {plugin.usage}" for plugin in plugins if not plugin.listed)
     if _FAILED:
         text += "; plug-ins that did not load: " + ", ".join(f"{k} ({v})" for k, v in sorted(_FAILED.items()))
     return text
