@@ -162,7 +162,7 @@ complete -c jobman -n '__fish_seen_subcommand_from retry' -l verbose -s v -d 'Pr
 complete -c jobman -n '__fish_seen_subcommand_from retry' -l help -s h -d 'Show the help and exit.'
 complete -c jobman -n '__fish_seen_subcommand_from retry' -a '(__jobman_sets)'
 
-complete -c jobman -n '__fish_seen_subcommand_from run' -l backend -s b -x -a '(jobman __complete-backends --describe 2>/dev/null)' -d 'Where to run: aer (local simulator), fake_<device> (IBM device model, offline, e.g. fake_manila) or ibm_<device> (IBM Quantum, e.g. ibm_torino); `jobman backends` lists them.'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l backend -s b -x -a '(jobman __complete-backends --describe 2>/dev/null)' -d 'Where to run: aer (local simulator), fake_<device> (IBM device model, offline, e.g. fake_manila), ibm_<device> (IBM Quantum, e.g. ibm_torino) or provider:<module>:<callable> (any Qiskit BackendV2); `jobman backends` lists them.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l noise-model -x -a '(jobman __complete-backends --describe --fake 2>/dev/null)' -d 'Aer only: simulate with that device\'s noise model, e.g. --noise-model fake_manila.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l backend-option -x -d 'Repeatable: an option of the backend\'s plug-in (on aer an AerSimulator option), e.g. --backend-option method=density_matrix (values as JSON: 2, 0.5, true, null; else text).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l mode -x -a 'batch session job' -d 'IBM execution mode, e.g. --mode session: jobs in a Batch (default), a dedicated Session, or one by one.'

@@ -41,8 +41,9 @@ def run_command(
                       help="QPY or OpenQASM 2/3 files, or directories of them (sorted by name); - "
                       "reads stdin (pipes, FIFOs and <(...) are read once into the set).")],
     backend: Annotated[str, typer.Option("--backend", "-b", help="Where to run: aer (local simulator), "
-                       "fake_<device> (IBM device model, offline, e.g. fake_manila) or ibm_<device> (IBM "
-                       "Quantum, e.g. ibm_torino); `jobman backends` lists them.",
+                       "fake_<device> (IBM device model, offline, e.g. fake_manila), ibm_<device> (IBM "
+                       "Quantum, e.g. ibm_torino) or provider:<module>:<callable> (any Qiskit BackendV2); "
+                       "`jobman backends` lists them.",
                        rich_help_panel=BACKEND_PANEL)] = "aer",
     noise_model: Annotated[Optional[str], typer.Option("--noise-model", metavar="fake_<device>", help="Aer "
                            "only: simulate with that device's noise model, e.g. --noise-model fake_manila.",
