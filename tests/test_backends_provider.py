@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from qiskit import QuantumCircuit
@@ -32,6 +33,16 @@ from jobman.status import JobStatus
 BASIC = "provider:qiskit.providers.basic_provider:BasicSimulator"
 LAB = "provider:test_backends_provider:Lab"
 GENERIC = "provider:qiskit.providers.fake_provider:GenericBackendV2"
+
+
+def _installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(point.name == "provider" for point in entry_points(group="jobman.backends"))
+
+
+pytestmark = pytest.mark.skipif(not _installed(), reason="jobman's installed metadata predates the provider "
+                                "entry point: run `pip install -e .` again")
 #: Lab's jobs, as a service keeps them: any Lab instance (any process of this test) finds them.
 JOBS: dict[str, "LabJob"] = {}
 
@@ -260,6 +271,12 @@ def test_the_cli_runs_a_provider_backend_and_refuses_what_it_cannot(store_dir, t
         assert refused.stderr.count("\n") == 1
 
 
+def test_pyproject_declares_the_provider_entry_point():
+    tomllib = pytest.importorskip("tomllib")
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert declared["project"]["entry-points"]["jobman.backends"]["provider"] == "jobman.backends.provider:PLUGIN"
+
+
 def test_unknown_names_say_how_to_name_a_provider_backend():
     with pytest.raises(UsageError, match="; or provider:<module>:<callable> \\(any installed Qiskit BackendV2\\)"):
         get_backend("qiskit_braket_provider:BraketLocalBackend")  # the prefix forgotten
@@ -308,3 +325,10 @@ def test_braket_local_simulator_runs_a_set_and_fails_only_what_it_cannot_run_exa
     assert listed[6].status == "ERROR" and "has 1 bits, the circuit 2 clbits" in listed[6].error
     assert job_set.summary()["circuits"] == {"DONE": 5, "ERROR": 2}
     assert job_set.set_store.record.backend["reattachable"] is False  # local tasks die with the process
+
+
+def test_a_backend_object_at_hand_runs_under_the_name_that_rebuilds_it(store_dir):
+    device = Lab(limit=2)
+    job_set = JobManager(store_dir).run(basis(3), ProviderBackend(LAB, backend=device), shots=6)
+    assert job_set.summary()["circuits"] == {"DONE": 3} and device.submitted == [2, 1]
+    assert job_set.set_store.record.backend["name"] == LAB
