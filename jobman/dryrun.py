@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from jobman.backends.base import Backend, RunOptions
 from jobman.estimate import ESTIMATE_METHOD, job_seconds
-from jobman.plan import PAYLOAD_MARGIN, chunk_size_for, payload_per_circuit, plan_chunks, sample_indices
+from jobman.plan import (PAYLOAD_MARGIN, as_circuits, chunk_size_for, payload_per_circuit, plan_chunks,
+                         sample_indices)
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
@@ -102,7 +103,7 @@ def _sample(source: "CircuitSource", backend: Backend, options: RunOptions
     rows: list[SampleCircuit] = []
     for index in sample_indices(len(source)):
         try:
-            circuit = source.load(index, index + 1)[0]
+            circuit = as_circuits(source.load(index, index + 1))[0]  # a sweep's point: bound
         except Exception as error:
             rows.append(SampleCircuit(index, None, problem=f"cannot load circuit: {message(error)}"))
             continue

@@ -163,10 +163,10 @@ class JobManager:
 
     def dry_run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
                 shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
-                memory: bool = False) -> "DryRun":
+                memory: bool = False, parameters: str | os.PathLike | None = None) -> "DryRun":
         """Plan a task as :meth:`run` would, without submitting anything or creating a set:
         chunks, executions and upload size per job, a prepared sample and the estimated QPU
-        time. Bad input raises what :meth:`run` raises."""
+        time (a sweep's sample: points bound). Bad input raises what :meth:`run` raises."""
         import tempfile
 
         from jobman.dryrun import plan_dry_run
@@ -175,7 +175,10 @@ class JobManager:
         backend_obj = backend if isinstance(backend, Backend) else get_backend(backend)
         try:
             with tempfile.TemporaryDirectory(prefix="jobman-dry-") as scratch:
+                circuits, pub_values = _split_pubs(circuits, shots, parameters)
                 source, inputs = self._open_inputs(circuits, "dry-run", Path(scratch))
+                if pub_values is not None or parameters is not None:
+                    source, _ = _plan_sweep(source, pub_values, parameters, Path(scratch))
                 with source:
                     return plan_dry_run(source, backend_obj, RunOptions(shots=shots, seed=seed,
                                         memory=memory), chunk_size, inputs)

@@ -236,3 +236,15 @@ def test_a_sweep_set_has_its_own_store_format(store_dir):
     plain = JobManager(store_dir).run([ansatz().assign_parameters(values(3))], shots=SHOTS, seed=SEED)
     assert Store(store_dir).open_set(sweep.job_set_id()).record.format_version == SWEEP_FORMAT_VERSION
     assert Store(store_dir).open_set(plain.job_set_id()).record.format_version == FORMAT_VERSION
+
+
+def test_a_dry_run_plans_the_points_and_stores_nothing(files, store_dir):
+    folder = files["dir"]
+    done = runner.invoke(app, ["run", str(files["ansatz"]), "--parameters", str(folder / "values.npy"),
+                               "--dry-run", "--json", "-k", "8", "--shots", "10"])
+    assert done.exit_code == 0, done.stderr
+    import json
+    plan = json.loads(done.stdout)
+    assert (plan["total"], plan["num_chunks"], plan["executions"]) == (20, 3, 200)
+    assert plan["sample"][1]["name"] == "ansatz[0,2]" and plan["sample"][1]["problem"] is None
+    assert not store_dir.exists() or not list(store_dir.iterdir())

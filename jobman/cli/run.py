@@ -147,13 +147,12 @@ def run_command(
                                 instance=instance, max_in_flight=max_in_flight,
                                 max_payload=parse_size(max_payload, "--max-payload"),
                                 cluster=executor_options(executor, ray_address, ray_num_cpus))
-    if dry_run and parameters is not None:
-        raise UsageError("--dry-run does not plan sweeps yet: run without --parameters to plan the circuits")
     if dry_run:
         from jobman.cli.dry_run import show_dry_run
 
         plan = JobManager(store).dry_run([str(p) for p in inputs], backend=backend_obj, shots=shots,
-                                         seed=seed, chunk_size=chunk_size, memory=memory)
+                                         seed=seed, chunk_size=chunk_size, memory=memory,
+                                         parameters=None if parameters is None else str(parameters))
         show_dry_run(plan, json_output)
         return 0
     try:
