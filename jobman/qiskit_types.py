@@ -3,6 +3,8 @@
 * :func:`to_primitive_result`: a ``qiskit.primitives.PrimitiveResult`` of one
   ``SamplerPubResult`` per circuit (in index order), whose ``DataBin`` holds a ``BitArray``
   per classical register, named as the circuit names them, as ``SamplerV2`` gives them.
+  A sweep's set (PUBs) gives one ``SamplerPubResult`` per PUB instead, its BitArrays in the
+  PUB's shape, put back together from its points across chunks.
 * :func:`to_qiskit_result`: a ``qiskit.result.Result`` with one experiment per circuit, its
   counts and memory under the header Aer writes (``creg_sizes``, ``memory_slots``, the
   circuit's metadata), so ``get_counts`` formats outcomes exactly as Aer's result does.

@@ -111,7 +111,8 @@ class ManagedResult:
 
     def to_primitive_result(self) -> "PrimitiveResult":
         """Every circuit as ``SamplerV2`` returns it: a ``PrimitiveResult`` of ``SamplerPubResult``
-        with a ``BitArray`` per classical register (imports qiskit; see :mod:`jobman.qiskit_types`)."""
+        with a ``BitArray`` per classical register (imports qiskit; see :mod:`jobman.qiskit_types`);
+        for a sweep, one ``SamplerPubResult`` per PUB, in the PUB's shape."""
         from jobman.qiskit_types import to_primitive_result
 
         return to_primitive_result(self._set)
