@@ -60,13 +60,24 @@ class ChunkVerdict:
 
 
 def missing_results(set_store: "SetStore", chunks: list[ChunkRecord]) -> list[int]:
-    """Final chunks whose results file is gone (a stat each, no read)."""
-    return [c.index for c in chunks if c.job_status.is_final and not set_store.has_results(c.index)]
+    """Final chunks whose results are gone (one listing or query, no read)."""
+    final = [c.index for c in chunks if c.job_status.is_final]
+    if not final:
+        return []
+    stored = set_store.chunks_with_results()
+    return [index for index in final if index not in stored]
 
 
 def check_set(set_store: "SetStore") -> list[Finding]:
     """Everything wrong with an opened set (empty when it is sound)."""
     findings: list[Finding] = []
+    try:
+        problems = set_store.integrity_problems()
+    except DamagedSetError as error:
+        return [Finding(str(set_store.paths.folder), _fault(error))]
+    if problems:  # SQLite's own check: nothing read from it can be trusted
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        return [Finding(str(set_store.paths.folder / "set.db"), f"integrity_check: {shown}")]
     try:
         set_store.is_locked()
     except DamagedSetError as error:
@@ -75,7 +86,7 @@ def check_set(set_store: "SetStore") -> list[Finding]:
         try:
             record = set_store.chunk(index)
         except DamagedSetError as error:
-            findings.append(Finding(str(set_store.paths.chunk_file(index)), _fault(error), index))
+            findings.append(Finding(set_store.chunk_location(index), _fault(error), index))
             continue
         findings += verdict(set_store, record).findings
     return findings
@@ -83,7 +94,7 @@ def check_set(set_store: "SetStore") -> list[Finding]:
 
 def verdict(set_store: "SetStore", record: ChunkRecord) -> ChunkVerdict:
     """Read and check one chunk's result lines against its record and the set's shots."""
-    path = str(set_store.paths.results_file(record.index))
+    path = set_store.results_location(record.index)
     try:
         raw = set_store.result_lines(record.index)
     except DamagedSetError as error:
@@ -141,6 +152,10 @@ def repair(engine: "Engine") -> list[int]:
     (PENDING where none can be kept) and reopen it; return the chunks repaired."""
     from jobman.ledger import failed_line
 
+    problems = engine.set.integrity_problems()
+    if problems:  # never write into a database SQLite finds damaged
+        raise DamagedSetError(f"{engine.set.paths.folder / 'set.db'}: integrity_check: {problems[0]} "
+                              f"({NO_REPAIR})")
     repaired = []
     for record in engine.records.values():
         found = verdict(engine.set, record)

@@ -24,8 +24,7 @@ from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
 from jobman.exceptions import BackendError, Interrupted, JobmanError, SetLockedError, StoreError, UsageError
 from jobman.fsio import make_folder
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
-from jobman.records import (ATTEMPT_FINAL, FORMAT_VERSION, SWEEP_FORMAT_VERSION, ChunkRecord, SetRecord,
-                             new_attempt)
+from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord, new_attempt
 from jobman.job_set import ManagedJobSet
 from jobman.notify import OPTION as NOTIFY_OPTION, notify
 from jobman.retry import RetryPolicy
@@ -205,8 +204,7 @@ class JobManager:
         record = SetRecord(id=set_id, name=name or _default_name(inputs), created=time.time(),
                            inputs=inputs, backend=described, options=options.to_dict(),
                            total=len(source), chunk_size=size, num_chunks=len(ranges),
-                           tags=dict(tags or {}), sweep=sweep,
-                           format_version=SWEEP_FORMAT_VERSION if sweep else FORMAT_VERSION)
+                           tags=dict(tags or {}), sweep=sweep)  # its format: see Store.create_set
         record.options["engine"] = engine_options
         if notify_command is not None:
             record.options[NOTIFY_OPTION] = str(notify_command)

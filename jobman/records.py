@@ -11,13 +11,14 @@ from typing import Any
 
 from jobman.status import JobStatus
 
-#: Version of the on-disk format. Bump it when a reader of the old one would misread the new one.
-FORMAT_VERSION = 1
-#: The format of a sweep's set (:attr:`SetRecord.sweep`): a jobman that reads only format 1
-#: would take its points for circuits of its input files, so it must refuse such a set.
+#: Version of the on-disk format of new sets. Bump it when a reader of the old one would misread
+#: the new one. 1: chunks and results as JSON files; 2: chunks and results in ``set.db`` (SQLite).
+FORMAT_VERSION = 2
+#: Formats this jobman reads and writes (a set keeps the format it was created with).
+READABLE_FORMATS = (1, 2)
+#: The format of a sweep's set (:attr:`SetRecord.sweep`), whatever ``JOBMAN_STORE_FORMAT`` says:
+#: a jobman that reads only format 1 would take its points for circuits of its input files.
 SWEEP_FORMAT_VERSION = 2
-#: Formats this jobman reads.
-READABLE_VERSIONS = (FORMAT_VERSION, SWEEP_FORMAT_VERSION)
 
 
 @dataclass

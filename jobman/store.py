@@ -23,26 +23,57 @@ or removed when the store is next opened (:mod:`jobman.leftovers`).
 
 from __future__ import annotations
 
-import json
 import os
+import sqlite3
 import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, Protocol
 
 from jobman import leftovers
 from jobman.exceptions import DamagedSetError, SetNotFoundError, StoreError
 from jobman.filesystems import check_writable_here
-from jobman.fsio import (atomic_write, check_folder, link_refused, make_folder, read_bytes, read_json,
+from jobman.fsio import (atomic_write, check_folder, link_refused, make_folder, read_json,
                          write_json)
 from jobman.fsio import open_regular
 from jobman.locks import hold_lock, lock_exclusive, lock_is_held
 from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
-from jobman.records import FORMAT_VERSION, READABLE_VERSIONS, ChunkRecord, SetRecord
-from jobman.validate import ShapeError, check_chunk_data, check_line, check_set_data
+from jobman.records import FORMAT_VERSION, READABLE_FORMATS, SWEEP_FORMAT_VERSION, ChunkRecord, SetRecord
+from jobman.validate import ShapeError, check_set_data
 
 __all__ = ["Store", "SetStore", "atomic_write", "read_json", "write_json", "new_set_id"]
+
+FORMAT_VARIABLE = "JOBMAN_STORE_FORMAT"
+
+
+class SetData(Protocol):
+    """What keeps a set's chunks and results: :class:`jobman.set_files.FileSetData` (format 1)
+    or :class:`jobman.set_db.DbSetData` (format 2). :class:`SetStore` documents each method."""
+
+    def chunk(self, index: int) -> ChunkRecord: ...
+    def chunks(self) -> list[ChunkRecord]: ...
+    def save_chunk(self, chunk: ChunkRecord, *, sync: bool = True) -> None: ...
+    def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str],
+                      memory: list[list[str] | None] | None = None) -> None: ...
+    def decode_line(self, chunk: int, index: int, raw: bytes) -> dict[str, Any]: ...
+    def read_memory(self, chunk: int) -> list[list[str] | None] | None: ...
+    def result_lines(self, chunk: int, memory: bool = False, expected: int | None = None
+                     ) -> list[bytes] | None: ...
+    def has_results(self, chunk: int) -> bool: ...
+    def chunks_with_results(self) -> set[int]: ...
+    def read_names(self, chunk: int) -> list[str] | None: ...
+    def fill_names(self, names: "NamesOf") -> int: ...
+    def unnamed_chunks(self) -> list[int]: ...
+    def find_names(self, name: str) -> list[int]: ...
+    def find_name(self, name: str) -> int | None: ...
+    def save_transpiled(self, chunk: int, circuits: dict[int, Any]) -> None: ...
+    def load_transpiled(self, chunk: int) -> dict[int, Any]: ...
+    def close(self) -> None: ...
+    def chunk_location(self, index: int) -> str: ...
+    def results_location(self, index: int) -> str: ...
+    def integrity_problems(self) -> list[str]: ...
+
 
 #: ``names(start, stop)``: the names of circuits ``[start, stop)``, or None where not known.
 NamesOf = Callable[[int, int], "list[str] | None"]
@@ -55,6 +86,18 @@ def new_set_id(now: float | None = None) -> str:
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     return f"{stamp}-{int(now * 1000) % 1000:03d}{secrets.token_hex(2)}"
+
+
+def new_set_format() -> int:
+    """The store format of new sets: ``$JOBMAN_STORE_FORMAT`` (1 for a jobman older than
+    format 2 to read them), else :data:`~jobman.records.FORMAT_VERSION`."""
+    value = os.environ.get(FORMAT_VARIABLE, "").strip()
+    if not value:
+        return FORMAT_VERSION
+    if value not in {str(v) for v in READABLE_FORMATS}:
+        raise StoreError(f"{FORMAT_VARIABLE}={value}: use "
+                         f"{' or '.join(map(str, READABLE_FORMATS))}")
+    return int(value)
 
 
 def damaged(path: Path, fault: str) -> DamagedSetError:
@@ -116,23 +159,26 @@ class Store:
                    names: NamesOf | None = None) -> "SetStore":
         """Write a new job set with its chunk plan; return it. ``names(start, stop)`` gives the
         circuit names of each chunk where they are known before it runs (None: not known)."""
+        from jobman.set_db import DB_NAME, SetDatabase
+
         paths = SetPaths(self.root, check_set_id(record.id))
+        record.format_version = SWEEP_FORMAT_VERSION if record.sweep else new_set_format()
         try:
             tmp = self.staging_folder(record.id)
-            make_folder(tmp / "chunks")
-            make_folder(tmp / "results")
-            staged = SetPaths(self.root, tmp.name)
-            for chunk in chunks:
-                write_json(staged.chunk_file(chunk.index), chunk.to_dict(), sync=False)
-                chunk_names = names(chunk.start, chunk.stop) if names is not None else None
-                if chunk_names is not None:
-                    write_json(staged.names_file(chunk.index), chunk_names, sync=False)
-            write_json(staged.set_file, record.to_dict())
+            if record.format_version == 1:
+                from jobman.set_files import write_new
+
+                write_new(SetPaths(self.root, tmp.name), chunks, names)
+            else:
+                SetDatabase.create(tmp / DB_NAME, chunks, names)
+            write_json(tmp / "set.json", record.to_dict())
             os.replace(tmp, paths.folder)  # the set appears whole or not at all
         except OSError as error:
             raise StoreError(f"cannot create job set in {self.root}: {error.strerror}") from None
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot create job set in {self.root}: {error}") from None
         self._release_staging(record.id)
-        return SetStore(paths, record)
+        return SetStore.open(paths)
 
     def set_ids(self) -> list[str]:
         """Ids (folder names) of every job set, readable or not, newest first."""
@@ -250,6 +296,8 @@ class SetStore:
     def __init__(self, paths: SetPaths, record: SetRecord) -> None:
         self.paths = paths
         self.record = record
+        #: Where the chunks and results are: files (format 1) or set.db (format 2).
+        self.data: SetData = _data_for(self)
 
     @classmethod
     def open(cls, paths: SetPaths) -> "SetStore":
@@ -265,10 +313,9 @@ class SetStore:
         except StoreError as error:
             raise DamagedSetError(str(error)) from None
         version = data.get("format_version") if isinstance(data, dict) else None
-        if isinstance(data, dict) and version not in READABLE_VERSIONS:
-            raise StoreError(f"job set {paths.set_id} has store format {version}; "
-                             f"this jobman reads format {FORMAT_VERSION}"
-                             f"{''.join(f' and {v}' for v in READABLE_VERSIONS[1:])}")
+        if isinstance(data, dict) and version not in READABLE_FORMATS:
+            raise StoreError(f"job set {paths.set_id} has store format {version}; this jobman "
+                             f"reads formats {' and '.join(map(str, READABLE_FORMATS))}")
         set_store = cls(paths, cls._record(paths, data))
         leftovers.tidy_set(paths.folder)
         return set_store
@@ -302,36 +349,23 @@ class SetStore:
         self.record = self._record(self.paths, read_json(self.paths.set_file))
         return self.record
 
-    # chunks -------------------------------------------------------------------------
+    # chunks and results: kept by the set's format (set_files: 1, set_db: 2) ----------
     def chunk(self, index: int) -> ChunkRecord:
-        path = self.paths.chunk_file(index)
-        start, stop = self.chunk_range(index)
-        try:
-            data = read_json(path)
-        except FileNotFoundError:
-            raise damaged(path, f"missing (the set has {self.record.num_chunks} chunks)") from None
-        except StoreError as error:
-            raise DamagedSetError(str(error)) from None
-        try:
-            return ChunkRecord.from_dict(check_chunk_data(data, index, start, stop))
-        except ShapeError as error:
-            raise damaged(path, str(error)) from None
+        """Chunk ``index``'s record, checked."""
+        return self.data.chunk(index)
 
     def chunks(self) -> list[ChunkRecord]:
         """All chunk records, by index."""
-        return [self.chunk(index) for index in range(self.record.num_chunks)]
+        return self.data.chunks()
 
     def save_chunk(self, chunk: ChunkRecord, *, sync: bool = True) -> None:
-        write_json(self.paths.chunk_file(chunk.index), chunk.to_dict(), sync=sync)
+        """Replace chunk ``chunk.index``'s record (on disk before returning when ``sync``)."""
+        self.data.save_chunk(chunk, sync=sync)
 
-    # results ------------------------------------------------------------------------
     def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str],
                       memory: list[list[str] | None] | None = None) -> None:
-        """Store chunk ``chunk``'s per-circuit results (replacing earlier ones)."""
-        if memory is not None and any(m is not None for m in memory):
-            atomic_write(self.paths.memory_file(chunk), _jsonl(memory))
-        atomic_write(self.paths.names_file(chunk), json.dumps(names).encode())
-        atomic_write(self.paths.results_file(chunk), _jsonl(lines))  # last: it makes the chunk's results
+        """Store chunk ``chunk``'s per-circuit results (replacing earlier ones), all at once."""
+        self.data.write_results(chunk, lines, names, memory)
 
     def read_results(self, chunk: int) -> list[dict[str, Any]] | None:
         """Chunk ``chunk``'s result lines, checked, or None when it has none yet."""
@@ -348,124 +382,73 @@ class SetStore:
 
     def decode_line(self, chunk: int, index: int, raw: bytes) -> dict[str, Any]:
         """Circuit ``index``'s result line of chunk ``chunk``, checked."""
-        path = self.paths.results_file(chunk)
-        try:
-            return check_line(json.loads(raw), index)
-        except ValueError as error:  # ShapeError, or not JSON
-            raise damaged(path, f"line {index - chunk * self.record.chunk_size + 1}: {error}") from None
+        return self.data.decode_line(chunk, index, raw)
 
     def read_memory(self, chunk: int) -> list[list[str] | None] | None:
-        lines = self.result_lines(chunk, memory=True)
-        if lines is None:
-            return None
-        try:
-            return [json.loads(line) for line in lines]
-        except ValueError as error:
-            raise damaged(self.paths.memory_file(chunk), f"not valid JSON Lines ({error})") from None
+        """Chunk ``chunk``'s shot memory per circuit, or None when none is kept."""
+        return self.data.read_memory(chunk)
 
     def result_lines(self, chunk: int, memory: bool = False, expected: int | None = None
                      ) -> list[bytes] | None:
         """Chunk ``chunk``'s result (or shot memory) lines, undecoded, so that a reader decodes
-        only those it needs; None when there are none yet. With ``expected``, a file with
-        another number of lines (truncated) is a DamagedSetError."""
-        path = self.paths.memory_file(chunk) if memory else self.paths.results_file(chunk)
-        try:
-            lines = read_bytes(path).splitlines()
-        except FileNotFoundError:
-            return None
-        except StoreError as error:
-            raise DamagedSetError(str(error)) from None
-        if expected is not None and len(lines) != expected:
-            raise damaged(path, f"has {len(lines)} result lines for the chunk's {expected} circuits "
-                                "(truncated or damaged)")
-        return lines
+        only those it needs; None when there are none yet. With ``expected``, another number
+        of lines (truncated) is a DamagedSetError."""
+        return self.data.result_lines(chunk, memory, expected)
 
     def has_results(self, chunk: int) -> bool:
-        """Whether chunk ``chunk``'s results file exists (cheap: no read)."""
-        return os.path.lexists(self.paths.results_file(chunk))
+        """Whether chunk ``chunk``'s results are stored (cheap)."""
+        return self.data.has_results(chunk)
+
+    def chunks_with_results(self) -> set[int]:
+        """Every chunk whose results are stored (one read for the whole set)."""
+        return self.data.chunks_with_results()
 
     def read_names(self, chunk: int) -> list[str] | None:
-        try:
-            names = read_json(self.paths.names_file(chunk))
-        except FileNotFoundError:
-            return None
-        except StoreError as error:
-            raise DamagedSetError(str(error)) from None
-        if not isinstance(names, list):
-            raise damaged(self.paths.names_file(chunk), "must be a JSON list of names")
-        return names
+        """Chunk ``chunk``'s circuit names, or None when not recorded."""
+        return self.data.read_names(chunk)
 
     def fill_names(self, names: NamesOf) -> int:
-        """Write the names file of every chunk that has none (a set made before names were
-        written at creation, or by an input whose names needed its circuits), where
-        ``names(start, stop)`` knows them; how many were written."""
-        written = 0
-        for chunk in range(self.record.num_chunks):
-            if os.path.lexists(self.paths.names_file(chunk)):
-                continue
-            start, stop = self.chunk_range(chunk)
-            chunk_names = names(start, stop)
-            if chunk_names is not None:
-                write_json(self.paths.names_file(chunk), chunk_names, sync=False)
-                written += 1
-        return written
+        """Record the names of every chunk that has none (a set made before names were
+        recorded at creation, or by an input whose names needed its circuits), where
+        ``names(start, stop)`` knows them; how many chunks were named."""
+        return self.data.fill_names(names)
 
     def unnamed_chunks(self) -> list[int]:
-        """Chunks whose circuit names are not recorded yet (no names file): their circuits
-        cannot be found by name until they run (or ``jobman resume`` records the names)."""
-        return [c for c in range(self.record.num_chunks) if not os.path.lexists(self.paths.names_file(c))]
+        """Chunks whose circuit names are not recorded yet: their circuits cannot be found by
+        name until they run (or ``jobman resume`` records the names)."""
+        return self.data.unnamed_chunks()
 
     def find_names(self, name: str) -> list[int]:
-        """The global index of every circuit called ``name``, scanning only names files."""
-        needle, found = json.dumps(name).encode(), []
-        for chunk in range(self.record.num_chunks):
-            try:
-                data = self.paths.names_file(chunk).read_bytes()
-            except FileNotFoundError:
-                continue
-            if needle in data:
-                start = self.chunk(chunk).start
-                found += [start + pos for pos, item in enumerate(json.loads(data)) if item == name]
-        return found
+        """The global index of every circuit called ``name``."""
+        return self.data.find_names(name)
 
     def find_name(self, name: str) -> int | None:
-        """The global index of the first circuit called ``name``, scanning only names files."""
-        needle = json.dumps(name).encode()
-        for chunk in range(self.record.num_chunks):
-            try:
-                data = read_bytes(self.paths.names_file(chunk))
-            except FileNotFoundError:
-                continue
-            if needle in data:
-                names = self.read_names(chunk) or []
-                if name in names:
-                    return self.chunk(chunk).start + names.index(name)
-        return None
+        """The global index of the first circuit called ``name``."""
+        return self.data.find_name(name)
 
-    # transpiled circuits ------------------------------------------------------------
     def save_transpiled(self, chunk: int, circuits: dict[int, Any]) -> None:
         """Store chunk ``chunk``'s prepared circuits by global index (QPY, replacing earlier ones)."""
-        from jobman.qpy_codec import dumps
-
-        indices = sorted(circuits)
-        data = dumps([circuits[i] for i in indices])  # delays keep their units
-        make_folder(self.paths.transpiled_folder)
-        atomic_write(self.paths.transpiled_file(chunk), data, sync=False)
-        write_json(self.paths.transpiled_index_file(chunk), indices)  # last: it makes the file valid
+        self.data.save_transpiled(chunk, circuits)
 
     def load_transpiled(self, chunk: int) -> dict[int, Any]:
         """Chunk ``chunk``'s stored prepared circuits by global index; empty when none (or unusable)."""
-        from jobman.qpy_codec import loads
+        return self.data.load_transpiled(chunk)
 
-        try:
-            indices = read_json(self.paths.transpiled_index_file(chunk))
-            data = read_bytes(self.paths.transpiled_file(chunk))
-            circuits = loads(data)
-        except Exception:  # none yet, or torn or foreign: prepare again rather than fail
-            return {}
-        if not isinstance(indices, list) or len(indices) != len(circuits):
-            return {}
-        return dict(zip((int(i) for i in indices), circuits))
+    def close(self) -> None:
+        """Let go of what the set holds open (format 2's database connections)."""
+        self.data.close()
+
+    def chunk_location(self, index: int) -> str:
+        """Where chunk ``index``'s record is kept, for messages."""
+        return self.data.chunk_location(index)
+
+    def results_location(self, index: int) -> str:
+        """Where chunk ``index``'s results are kept, for messages."""
+        return self.data.results_location(index)
+
+    def integrity_problems(self) -> list[str]:
+        """What the storage's own check finds wrong (SQLite's integrity_check for format 2)."""
+        return self.data.integrity_problems()
 
     # the writer's lock ---------------------------------------------------------------
     @contextmanager
@@ -480,7 +463,10 @@ class SetStore:
         try:
             yield
         finally:
-            handle.close()  # closing releases the lock; the kernel does it too if we die
+            try:
+                self.close()  # the writer's connection: the set is at rest again
+            finally:
+                handle.close()  # closing releases the lock; the kernel does it too if we die
 
     def acquire_lock(self) -> "IO[str]":
         """Take the writer lock and return its open file: the lock lasts until it is closed."""
@@ -526,5 +512,11 @@ class SetStore:
         return lock_is_held(self.paths.lock_file)
 
 
-def _jsonl(rows: list[Any]) -> bytes:
-    return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
+def _data_for(set_store: SetStore) -> "SetData":
+    if set_store.record.format_version == 1:
+        from jobman.set_files import FileSetData
+
+        return FileSetData(set_store)
+    from jobman.set_db import DbSetData
+
+    return DbSetData(set_store)

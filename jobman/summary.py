@@ -157,7 +157,7 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
     if set_store.is_copy:
         summary["copy_of"] = record.id
     if lost:
-        summary["damaged"] = [{"chunk": i, "file": str(set_store.paths.results_file(i)),
+        summary["damaged"] = [{"chunk": i, "file": set_store.results_location(i),
                                "fault": "results file is missing",
                                "repair": f"`jobman resume {set_store.id}` runs its circuits again"}
                               for i in lost]

@@ -72,3 +72,10 @@ def run_jobman(*args: str, env: dict[str, str] | None = None, timeout: float = 1
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "jobman", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, **kwargs)
+
+
+@pytest.fixture
+def first_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New sets in store format 1 (chunks and results as JSON files), as jobman made them
+    before format 2: for tests that damage or edit those files."""
+    monkeypatch.setenv("JOBMAN_STORE_FORMAT", "1")

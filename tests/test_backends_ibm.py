@@ -58,9 +58,10 @@ def test_batch_mode_runs_every_chunk_in_one_tagged_batch(store_dir, ibm_account)
         assert job.tags == ["jobman", f"jobman-set:{set_id}", f"jobman-chunk:{chunk}", "jobman-attempt:1"]
     assert [a[0]["session_id"] for a in attempts(job_set)] == [batch["id"]] * 3
     stored = (job_set._set.paths.folder / "set.json").read_text()
-    assert ibm_account.api_key not in stored and "token" not in stored.lower()
+    everything = b"".join(p.read_bytes() for p in job_set._set.paths.folder.rglob("*") if p.is_file())
+    assert ibm_account.api_key.encode() not in everything and b"token" not in everything.lower()
     assert json.loads(stored)["backend"]["options"]["mode"] == "batch"
-    assert all(job_set._set.paths.transpiled_file(i).exists() for i in range(3))
+    assert all(job_set._set.load_transpiled(i) for i in range(3))
 
 
 def test_session_mode_keeps_the_next_job_queued_while_one_runs(store_dir, one_at_a_time):

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from conftest import expected_counts, run_jobman, write_qpy
 from jobman.cli import app
 from jobman.inputs import make_basis_circuits
+from jobman.store import Store
 from jobman.qpy_index import QpyIndex
 
 runner = CliRunner()
@@ -257,6 +258,9 @@ def test_resume_whose_input_file_is_gone(files, store, tmp_path):
     assert run.exit_code == 0
     set_id = run.stdout.strip()
     moved.unlink()
-    (store / set_id / "chunks" / "000000.json").write_text(
-        (store / set_id / "chunks" / "000000.json").read_text().replace('"DONE"', '"RUNNING"', 1))
+    set_store = Store(store).open_set(set_id)
+    chunk = set_store.chunk(0)
+    chunk.status = "RUNNING"  # as a killed run left it
+    set_store.save_chunk(chunk)
+    set_store.close()
     refused(store, ["resume", set_id], f"no such file: {moved}", 1)

@@ -15,6 +15,13 @@ import pytest
 from cli_support import SHOTS, invoke, make_set
 from jobman.store import SetStore, Store
 
+@pytest.fixture(autouse=True)
+def first_format(monkeypatch):
+    """These tests damage the files of store format 1 (sets made before format 2 are still read
+    and written); format 2's database is damaged in tests/test_set_db.py."""
+    monkeypatch.setenv("JOBMAN_STORE_FORMAT", "1")
+
+
 SET = "20260105-000000-dddddd"  # 10 circuits in chunks of 4: 0-3, 4-7, 8-9
 OTHER = "20260104-000000-eeeeee"
 

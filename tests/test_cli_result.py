@@ -33,7 +33,7 @@ def test_memory_of_a_set_run_without_memory_is_an_error(demo_store):
                              "were kept (run it again with --memory)\n")
 
 
-def test_top_open_range_and_ambiguous_names(tmp_path):
+def test_top_open_range_and_ambiguous_names(tmp_path, first_format):
     set_store = make_set(tmp_path, "20260110-000000-jjjjjj", total=6, chunk_size=3)
     names = set_store.paths.names_file(1)
     names.write_text('["c3", "c0", "c5"]')  # circuit 4 is also called c0
@@ -61,7 +61,7 @@ def test_a_circuit_that_has_not_run_is_found_by_name_and_pending(demo_store):
     assert [(row["name"], row["status"]) for row in listed] == [("c3", "DONE"), ("c4", "PENDING")]
 
 
-def test_a_set_from_before_names_were_recorded_at_creation_still_works(tmp_path):
+def test_a_set_from_before_names_were_recorded_at_creation_still_works(tmp_path, first_format):
     set_store = make_set(tmp_path, "20260105-000000-eeeeee", total=8, unfinished={1})
     set_store.paths.names_file(1).unlink()  # as an earlier jobman left it
     assert invoke("result", "-c", "c2", store=tmp_path).stdout == "circuit 2 (c2): DONE\n  00010 100\n"

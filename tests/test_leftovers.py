@@ -26,7 +26,7 @@ def _age(path, seconds: float) -> None:
     os.utime(path, (past, past), follow_symlinks=False)
 
 
-def test_tmp_files_of_dead_processes_go_those_of_live_ones_stay(tmp_path):
+def test_tmp_files_of_dead_processes_go_those_of_live_ones_stay(tmp_path, first_format):
     store = Store(tmp_path)
     set_store = make_set(store, SET)
     dead = set_store.paths.chunks_folder / f".000001.json.{_dead_pid()}.tmp"

@@ -57,7 +57,7 @@ def test_run_on_real_aer_gives_a_queryable_managed_job_set(store_dir):
     assert again.job_set_id() == job_set.job_set_id() and not again.is_running()
 
 
-def test_retry_replaces_only_the_failures_and_leaves_the_rest_untouched(store_dir, lab):
+def test_retry_replaces_only_the_failures_and_leaves_the_rest_untouched(store_dir, lab, first_format):
     lab.fail_job(chunk=1, transient=False)
     first = manager(store_dir, lab).run(with_bare_circuit(30, 25), lab.backend(), shots=SHOTS,
                                         chunk_size=10)
@@ -191,7 +191,8 @@ def test_ctrl_c_while_creating_callbacks_still_says_how_to_resume(store_dir, lab
     check_exact(job_set, range(10))
 
 
-def test_a_full_disk_mid_run_stops_with_a_resume_hint_and_resume_finishes(store_dir, lab, monkeypatch):
+def test_a_full_disk_mid_run_stops_with_a_resume_hint_and_resume_finishes(store_dir, lab, monkeypatch,
+                                                                         first_format):
     real_replace, calls = os.replace, []
 
     def replace(src, dst):
@@ -353,7 +354,8 @@ def test_tags_given_from_python_are_recorded_and_checked(tmp_path):
     assert len(manager.store.set_ids()) == 1  # nothing made by the refused runs
 
 
-def test_names_are_recorded_when_a_set_is_created_and_resume_records_an_old_sets(small_qpy, store_dir):
+def test_names_are_recorded_when_a_set_is_created_and_resume_records_an_old_sets(small_qpy, store_dir,
+                                                                                first_format):
     manager = JobManager(store_dir)
     job_set, lock = manager.create(small_qpy, chunk_size=10, shots=8)
     lock.close()  # nothing ran: every chunk PENDING

@@ -29,6 +29,7 @@ SEED = 7
 KILLER = r"""
 import os, signal, sys, time
 point, chunk = sys.argv[1], int(sys.argv[2])
+import jobman.set_db as set_db
 import jobman.store as store
 
 def die():
@@ -50,13 +51,19 @@ elif point in ("SUBMITTING", "QUEUED", "DONE"):   # right after the chunk record
           and record.status == point)
 elif point == "results":      # results written, chunk record not yet closed
     after(store.SetStore, "write_results", lambda index, *a: index == chunk)
-elif point == "tmp":          # in the middle of an atomic write: temp file written, not renamed
-    real_replace = os.replace
+elif point == "tmp":          # in the middle of a write: format 1's temp file written, not renamed;
+    real_replace = os.replace  # format 2's transaction with the results in, not committed
     def replace(src, dst, *args, **kwargs):
         if str(dst).endswith("%06d.jsonl" % chunk):
             die()
         return real_replace(src, dst, *args, **kwargs)
     os.replace = replace
+    real_write = set_db.DbSetData.write_results
+    def write_results(self, index, *args, **kwargs):
+        if index == chunk:
+            set_db._put_names = lambda *a: die()  # called inside the transaction, after the results
+        return real_write(self, index, *args, **kwargs)
+    set_db.DbSetData.write_results = write_results
 elif point == "gate":         # no kill: Aer jobs of chunks >= `chunk` wait for the file $JOBMAN_GATE
     from jobman.backends.aer import AerBackend
     real_simulate = AerBackend._simulate
@@ -134,9 +141,12 @@ def resume(store_dir: Path) -> subprocess.CompletedProcess:
     return done
 
 
-@pytest.mark.parametrize("point,chunk", [("created", 0), ("SUBMITTING", 3), ("QUEUED", 5),
-                                         ("results", 4), ("tmp", 6), ("DONE", 9)])
-def test_sigkill_at_a_precise_moment_then_resume(store_dir, basis60, point, chunk):
+@pytest.mark.parametrize("point,chunk,store_format", [
+    ("created", 0, "2"), ("SUBMITTING", 3, "2"), ("QUEUED", 5, "2"), ("results", 4, "2"), ("tmp", 6, "2"),
+    ("DONE", 9, "2"), ("results", 4, "1"), ("tmp", 6, "1")])
+def test_sigkill_at_a_precise_moment_then_resume(store_dir, basis60, point, chunk, store_format,
+                                                 monkeypatch):
+    monkeypatch.setenv("JOBMAN_STORE_FORMAT", store_format)  # new sets; the children inherit it
     child = jobman_at(point, chunk, *run_args(basis60))
     _, err = child.communicate(timeout=60)
     assert child.returncode == -signal.SIGKILL, err

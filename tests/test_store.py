@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from jobman.exceptions import SetLockedError, SetNotFoundError, StoreError, UsageError
-from jobman.records import FORMAT_VERSION, READABLE_VERSIONS, ChunkRecord, SetRecord
+from jobman.records import FORMAT_VERSION, READABLE_FORMATS, ChunkRecord, SetRecord
 from jobman.status import JobStatus
 from jobman.store import Store, atomic_write, new_set_id
 
@@ -102,7 +102,7 @@ def test_newer_format_is_refused(tmp_path):
     store = Store(tmp_path)
     set_store = make_set(store, "20260101-000000-aaaaaa")
     data = json.loads(set_store.paths.set_file.read_text())
-    data["format_version"] = max(READABLE_VERSIONS) + 1
+    data["format_version"] = max(READABLE_FORMATS) + 1
     set_store.paths.set_file.write_text(json.dumps(data))
     with pytest.raises(StoreError, match="store format"):
         store.open_set("20260101")
@@ -203,13 +203,19 @@ def test_status_creates_nothing_and_follows_no_link(tmp_path):
     assert not (tmp_path / "made-by-status").exists()
 
 
-def test_linked_set_folders_and_subfolders_are_refused(tmp_path):
+def test_linked_set_folders_and_subfolders_are_refused(tmp_path, monkeypatch):
     root = tmp_path / "store"
     elsewhere = make_set(Store(tmp_path / "elsewhere"), "20260101-000000-aaaaaa")
     root.mkdir()
     (root / "20260101-000000-aaaaaa").symlink_to(elsewhere.paths.folder)
     with pytest.raises(StoreError, match="20260101-000000-aaaaaa is a symbolic link"):
         Store(root).open_set("20260101-000000-aaaaaa")
+    database = make_set(Store(root), "20260103-000000-cccccc").paths.folder / "set.db"
+    database.rename(tmp_path / "moved.db")
+    database.symlink_to(tmp_path / "moved.db")
+    with pytest.raises(StoreError, match="set.db: is not a regular file"):
+        Store(root).open_set("20260103-000000-cccccc").chunks()
+    monkeypatch.setenv("JOBMAN_STORE_FORMAT", "1")  # a set of the first format, in files
     inner = make_set(Store(root), "20260102-000000-bbbbbb")
     results = inner.paths.results_folder
     results.rename(tmp_path / "moved-results")
@@ -250,7 +256,7 @@ def test_a_run_leaves_only_private_folders_and_files_whatever_the_umask(tmp_path
         modes[folder] = stat.S_IMODE(os.lstat(folder).st_mode)
         for name in files:
             modes[os.path.join(folder, name)] = stat.S_IMODE(os.lstat(os.path.join(folder, name)).st_mode)
-    assert len(modes) > 10
+    assert len(modes) >= 5 and any(path.endswith("/set.db") for path in modes)
     wrong = {path: oct(mode) for path, mode in modes.items()
              if mode != (0o700 if os.path.isdir(path) else 0o600)}
     assert wrong == {}

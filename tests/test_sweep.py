@@ -241,3 +241,14 @@ def test_a_dry_run_plans_the_points_and_stores_nothing(files, store_dir):
     assert (plan["total"], plan["num_chunks"], plan["executions"]) == (20, 3, 200)
     assert plan["sample"][1]["name"] == "ansatz[0,2]" and plan["sample"][1]["problem"] is None
     assert not store_dir.exists() or not list(store_dir.iterdir())
+
+
+def test_a_sweep_set_is_always_store_format_2(store_dir, first_format):
+    # with JOBMAN_STORE_FORMAT=1 (new sets in files, for an older jobman): an older jobman would
+    # take a sweep's points for circuits, and it refuses format 2
+    from jobman.records import SWEEP_FORMAT_VERSION
+
+    sweep = JobManager(store_dir).run([(ansatz(), values(2, 3))], shots=SHOTS, seed=SEED)
+    plain = JobManager(store_dir).run([ansatz().assign_parameters(values(3))], shots=SHOTS, seed=SEED)
+    assert Store(store_dir).open_set(sweep.job_set_id()).record.format_version == SWEEP_FORMAT_VERSION == 2
+    assert Store(store_dir).open_set(plain.job_set_id()).record.format_version == 1
