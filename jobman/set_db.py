@@ -202,7 +202,8 @@ def database_path(paths: "SetPaths") -> Path:
 
 
 def _put_names(connection: sqlite3.Connection, chunk: int, start: int, names: Sequence[Any]) -> None:
-    connection.execute("DELETE FROM names WHERE chunk = ?", (chunk,))
+    # by the key's range, not by chunk (which has no index): a chunk's circuits are consecutive
+    connection.execute("DELETE FROM names WHERE circuit >= ? AND circuit < ?", (start, start + len(names)))
     connection.executemany("INSERT INTO names VALUES (?, ?, ?)",
                            ((start + pos, chunk, None if name is None else str(name))
                             for pos, name in enumerate(names)))
@@ -273,8 +274,9 @@ class DbSetData:
         # not synced: lost with a power cut, they are fetched or run again by the job id
         # that the chunk's attempt record (always synced) holds
         with self.db.write(sync=False) as connection:
-            connection.execute("DELETE FROM results WHERE chunk = ?", (chunk,))
-            connection.execute("DELETE FROM memory WHERE chunk = ?", (chunk,))
+            span = (start, stop)  # a chunk's circuits: a range of the key (chunk has no index)
+            connection.execute("DELETE FROM results WHERE circuit >= ? AND circuit < ?", span)
+            connection.execute("DELETE FROM memory WHERE circuit >= ? AND circuit < ?", span)
             connection.executemany("INSERT INTO results VALUES (?, ?, ?)",
                                    ((start + pos, chunk, _dumps(line)) for pos, line in enumerate(lines)))
             if memory is not None and any(m is not None for m in memory):
@@ -305,7 +307,8 @@ class DbSetData:
             return None
         table, column = ("memory", "shots") if memory else ("results", "line")
         lines = rows_as_lines(self.db.query(
-            f"SELECT {column} FROM {table} WHERE chunk = ? ORDER BY circuit", (chunk,)))
+            f"SELECT {column} FROM {table} WHERE circuit >= ? AND circuit < ? ORDER BY circuit",
+            self.owner.chunk_range(chunk)))
         if memory and not lines:
             return None
         if expected is not None and len(lines) != expected:
@@ -324,7 +327,8 @@ class DbSetData:
         if not self.db.query("SELECT 1 FROM named WHERE chunk = ?", (chunk,)):
             return None
         return [row[0] for row in self.db.query(
-            "SELECT name FROM names WHERE chunk = ? ORDER BY circuit", (chunk,))]
+            "SELECT name FROM names WHERE circuit >= ? AND circuit < ? ORDER BY circuit",
+            self.owner.chunk_range(chunk))]
 
     def fill_names(self, names: Any) -> int:
         named = {row[0] for row in self.db.query("SELECT chunk FROM named")}
