@@ -3,6 +3,7 @@
     >>> from jobman import JobManager
     >>> job_set = JobManager().run("circuits.qpy", backend="aer", shots=1000)
     >>> job_set.results().get_counts(42)
+    >>> jobman.Sampler(backend="aer", name="sweep", seed=7).run([(ansatz, values)]).result()
 
 Names are imported lazily so that ``jobman status`` never pays for qiskit.
 """
@@ -14,7 +15,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 __all__ = ["JobManager", "ManagedJobSet", "ManagedResult", "JobStatus", "SetState", "JobmanError",
-           "__version__"]
+           "Sampler", "SamplerJob", "__version__"]
 
 _LAZY = {
     "JobManager": "jobman.manager",
@@ -23,6 +24,8 @@ _LAZY = {
     "JobStatus": "jobman.status",
     "SetState": "jobman.status",
     "JobmanError": "jobman.exceptions",
+    "Sampler": "jobman.sampler",  # a qiskit.primitives.BaseSamplerV2: imports qiskit when asked for
+    "SamplerJob": "jobman.sampler",
 }
 
 

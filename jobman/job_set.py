@@ -83,6 +83,14 @@ class ManagedJobSet:
         """Whether some process (or this one's background thread) holds the set now."""
         return self._set.is_locked()
 
+    def driving(self) -> bool:
+        """Whether this handle's background thread (``wait=False``) is still running the set."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def background_error(self) -> BaseException | None:
+        """The error that stopped this handle's background run, once it has stopped; else None."""
+        return None if self.driving() else self._error
+
     def summary(self, detail: bool = False) -> dict[str, Any]:
         """Totals per status, failures and facts about the set, as data."""
         return summarize(self._set, detail=detail)
