@@ -12,7 +12,9 @@ the others by the next synced one (a power loss can only lose work to run again)
 
 Schema (``PRAGMA user_version`` = 2)::
 
-    chunks(chunk INTEGER PRIMARY KEY, start, stop, status, record)  -- record: ChunkRecord JSON
+    chunks(chunk INTEGER PRIMARY KEY, start, stop, status, record,  -- record: ChunkRecord JSON
+           updated, started, failed, touched, final, usage_seconds,  -- its share of the summary
+           usage_reported, usage_kind, estimated, counted)          -- (jobman.chunk_digest)
     results(circuit INTEGER PRIMARY KEY, chunk, line)               -- one result line (JSON)
     memory(circuit INTEGER PRIMARY KEY, chunk, shots)               -- JSON list, with --memory
     names(circuit INTEGER PRIMARY KEY, chunk, name)                 -- indexed by name; NULL: none
@@ -31,6 +33,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from jobman.chunk_digest import COLUMNS, SetTotals, digest
 from jobman.exceptions import DamagedSetError, StoreError
 from jobman.log import swallowed
 from jobman.records import ChunkRecord
@@ -44,7 +47,10 @@ DB_NAME = "set.db"
 SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE chunks (chunk INTEGER PRIMARY KEY, start INTEGER NOT NULL, stop INTEGER NOT NULL,
-                     status TEXT NOT NULL, record TEXT NOT NULL);
+                     status TEXT NOT NULL, record TEXT NOT NULL, updated REAL NOT NULL, started REAL,
+                     failed INTEGER NOT NULL, touched INTEGER NOT NULL, final INTEGER NOT NULL,
+                     usage_seconds REAL NOT NULL, usage_reported INTEGER NOT NULL, usage_kind TEXT,
+                     estimated REAL NOT NULL, counted REAL NOT NULL);
 CREATE TABLE results (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, line TEXT NOT NULL);
 CREATE TABLE memory (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, shots TEXT NOT NULL);
 CREATE TABLE names (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, name TEXT);
@@ -85,8 +91,8 @@ class SetDatabase:
                 if statement.strip():
                     connection.execute(statement)
             connection.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
-                ((c.index, c.start, c.stop, c.status, _dumps(c.to_dict())) for c in chunks))
+                f"INSERT INTO chunks VALUES (?, ?, ?, ?, ?{', ?' * len(COLUMNS)})",
+                ((c.index, c.start, c.stop, c.status, _dumps(c.to_dict()), *digest(c).row()) for c in chunks))
             for chunk in chunks:
                 known = names(chunk.start, chunk.stop) if names is not None else None
                 if known is not None:
@@ -264,8 +270,10 @@ class DbSetData:
 
     def save_chunk(self, chunk: ChunkRecord, *, sync: bool = True) -> None:
         with self.db.write(sync) as connection:
-            connection.execute("UPDATE chunks SET status = ?, record = ? WHERE chunk = ?",
-                               (chunk.status, _dumps(chunk.to_dict()), chunk.index))
+            connection.execute(
+                f"UPDATE chunks SET status = ?, record = ?, {', '.join(f'{c} = ?' for c in COLUMNS)} "
+                "WHERE chunk = ?",
+                (chunk.status, _dumps(chunk.to_dict()), *digest(chunk).row(), chunk.index))
 
     # results ------------------------------------------------------------------------
     def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str],
@@ -321,6 +329,33 @@ class DbSetData:
 
     def chunks_with_results(self) -> set[int]:
         return {row[0] for row in self.db.query("SELECT chunk FROM finished")}
+
+    def totals(self) -> SetTotals:
+        """The set's chunks added up by queries; only chunks with failed ranges are read whole."""
+        counts: dict[str, int] = {}
+        plain: dict[str, int] = {}
+        for status, failed, chunks, circuits in self.db.query(
+                "SELECT status, failed, count(*), sum(stop - start) FROM chunks GROUP BY status, failed"):
+            counts[status] = counts.get(status, 0) + chunks
+            if not failed:
+                plain[status] = plain.get(status, 0) + circuits
+        ((number, started, updated, final, touched, seconds, reported, estimated, counted),) = self.db.query(
+            "SELECT count(*), min(started), max(updated), sum(final), max(touched), sum(usage_seconds), "
+            "sum(usage_reported), sum(estimated), sum(counted) FROM chunks")
+        kind = self.db.query("SELECT usage_kind FROM chunks WHERE usage_kind IS NOT NULL ORDER BY chunk "
+                             "LIMIT 1")
+        failed_rows = self.db.query("SELECT chunk, record FROM chunks WHERE failed = 1 ORDER BY chunk")
+        lost = [row[0] for row in self.db.query(
+            "SELECT chunk FROM chunks WHERE final = 1 AND chunk NOT IN (SELECT chunk FROM finished)")]
+        if number != self.owner.record.num_chunks:
+            raise DamagedSetError(f"{self.db.path}: has {number} chunk records; the set has "
+                                  f"{self.owner.record.num_chunks} chunks")
+        return SetTotals(chunks=number, chunk_counts=counts, plain_circuits=plain,
+                         failed_records=[self._chunk(index, text) for index, text in failed_rows],
+                         lost=lost, started=started, updated=updated, all_final=final == number,
+                         any_touched=bool(touched), usage_seconds=seconds or 0.0,
+                         usage_reported=reported or 0, usage_kind=kind[0][0] if kind else None,
+                         estimated=estimated or 0.0, counted=counted or 0.0)
 
     # names --------------------------------------------------------------------------
     def read_names(self, chunk: int) -> list[str] | None:

@@ -116,6 +116,10 @@ class FileSetData:
         """Whether chunk ``chunk``'s results file exists (cheap: no read)."""
         return os.path.lexists(self.paths.results_file(chunk))
 
+    def totals(self) -> None:
+        """None: a format-1 set is added up from its records (see :func:`jobman.summary.summarize`)."""
+        return None
+
     def chunks_with_results(self) -> set[int]:
         """Every chunk whose results file exists (one listing of the results folder)."""
         try:

@@ -29,7 +29,7 @@ import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Protocol
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from jobman import leftovers
 from jobman.exceptions import DamagedSetError, SetNotFoundError, StoreError
@@ -41,6 +41,9 @@ from jobman.locks import hold_lock, lock_exclusive, lock_is_held
 from jobman.paths import SET_ID_PATTERN, SetPaths, check_set_id, default_root
 from jobman.records import FORMAT_VERSION, READABLE_FORMATS, SWEEP_FORMAT_VERSION, ChunkRecord, SetRecord
 from jobman.validate import ShapeError, check_set_data
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.chunk_digest import SetTotals
 
 __all__ = ["Store", "SetStore", "atomic_write", "read_json", "write_json", "new_set_id"]
 
@@ -62,6 +65,7 @@ class SetData(Protocol):
                      ) -> list[bytes] | None: ...
     def has_results(self, chunk: int) -> bool: ...
     def chunks_with_results(self) -> set[int]: ...
+    def totals(self) -> "SetTotals | None": ...
     def read_names(self, chunk: int) -> list[str] | None: ...
     def fill_names(self, names: "NamesOf") -> int: ...
     def unnamed_chunks(self) -> list[int]: ...
@@ -402,6 +406,10 @@ class SetStore:
     def chunks_with_results(self) -> set[int]:
         """Every chunk whose results are stored (one read for the whole set)."""
         return self.data.chunks_with_results()
+
+    def totals(self) -> "SetTotals | None":
+        """The chunks added up without reading every record (format 2), or None (format 1)."""
+        return self.data.totals()
 
     def read_names(self, chunk: int) -> list[str] | None:
         """Chunk ``chunk``'s circuit names, or None when not recorded."""

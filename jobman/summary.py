@@ -5,7 +5,7 @@ Pure data from the store; the CLI and ``ManagedJobSet.report()`` render it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobman.estimate import total_usage
 from jobman.failure_report import group_data
@@ -13,6 +13,9 @@ from jobman.records import ChunkRecord
 from jobman.spec import format_range
 from jobman.status import STATUS_ORDER, JobStatus, SetState
 from jobman.store import SetStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.chunk_digest import SetTotals
 
 
 def circuit_totals(chunks: list[ChunkRecord]) -> dict[str, int]:
@@ -127,30 +130,29 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
     """Everything ``jobman status`` shows, as JSON-ready data.
 
     ``running`` says whether a process runs the set; by default the set's lock is asked, which
-    the run that holds it cannot do for its own ending (see ``ManagedJobSet.outcome``).
+    the run that holds it cannot do for its own ending (see ``ManagedJobSet.outcome``). A set of
+    store format 2 is added up by queries (:meth:`SetStore.totals`) unless ``chunks`` or
+    ``detail`` need every record, or a final chunk lost its results.
     """
-    from jobman.check import missing_results
-
     record = set_store.record
     if running is None:  # before the chunks: a run that ends meanwhile reads RUNNING
         running = set_store.is_locked()
-    chunks = set_store.chunks() if chunks is None else chunks
-    lost = missing_results(set_store, chunks)
-    if lost:  # a final chunk without its results is work to do again, never DONE
-        chunks = [ChunkRecord(c.index, c.start, c.stop, updated=c.updated) if c.index in lost else c
-                  for c in chunks]
-    circuits = circuit_totals(chunks)
+    totals = set_store.totals() if chunks is None and not detail else None
+    if totals is not None and not totals.lost:
+        parts, lost = _from_totals(totals, running, record.created), []
+    else:
+        chunks = set_store.chunks() if chunks is None else chunks
+        parts, lost, chunks = _from_records(set_store, chunks, running)
     summary: dict[str, Any] = {
-        "id": set_store.id, "name": record.name, "status": set_state(chunks, running).value,
-        "created": record.created, "updated": max((c.updated for c in chunks), default=record.created),
-        **timing(chunks),
+        "id": set_store.id, "name": record.name, "status": parts["status"],
+        "created": record.created, "updated": parts["updated"],
+        "started": parts["started"], "finished": parts["finished"],
         "backend": record.backend.get("name"), "shots": record.options.get("shots"),
         "total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks,
-        "circuits": circuits, "failed": failed_count(circuits), "chunks": chunk_totals(chunks),
-        "failures": failures(chunks), "running": running,
+        "circuits": parts["circuits"], "failed": failed_count(parts["circuits"]),
+        "chunks": parts["chunks"], "failures": parts["failures"], "running": running,
         "sessions": [dict(session) for session in record.sessions],
-        "usage": dict(total_usage(a for c in chunks for a in c.attempts),
-                      max_usage=record.options.get("engine", {}).get("max_usage")),
+        "usage": dict(parts["usage"], max_usage=record.options.get("engine", {}).get("max_usage")),
         "stopped": record.stopped,
     }
     summary["failure_groups"] = group_data(summary["failures"])
@@ -161,13 +163,56 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
                                "fault": "results file is missing",
                                "repair": f"`jobman resume {set_store.id}` runs its circuits again"}
                               for i in lost]
-    if detail:
+    if detail and chunks is not None:
         summary["chunk_detail"] = [
             {"chunk": c.index, "start": c.start, "stop": c.stop, "status": c.status,
              "attempts": len(c.attempts), "job_id": (c.last_attempt() or {}).get("job_id"),
              "session_id": (c.last_attempt() or {}).get("session_id"),
              "failed": c.failed_count(), "error": c.error} for c in chunks]
     return summary
+
+
+def _from_records(set_store: SetStore, chunks: list[ChunkRecord], running: bool
+                  ) -> tuple[dict[str, Any], list[int], list[ChunkRecord]]:
+    """The chunk-derived parts of a summary, from every chunk record."""
+    from jobman.check import missing_results
+
+    lost = missing_results(set_store, chunks)
+    if lost:  # a final chunk without its results is work to do again, never DONE
+        chunks = [ChunkRecord(c.index, c.start, c.stop, updated=c.updated) if c.index in lost else c
+                  for c in chunks]
+    parts = {"status": set_state(chunks, running).value,
+             "updated": max((c.updated for c in chunks), default=set_store.record.created),
+             **timing(chunks), "circuits": circuit_totals(chunks), "chunks": chunk_totals(chunks),
+             "failures": failures(chunks), "usage": total_usage(a for c in chunks for a in c.attempts)}
+    return parts, lost, chunks
+
+
+def _from_totals(totals: "SetTotals", running: bool, created: float) -> dict[str, Any]:
+    """The same parts from :class:`~jobman.chunk_digest.SetTotals` (only the chunks with failed
+    ranges read whole)."""
+    failed = totals.failed_records
+    circuits = dict(totals.plain_circuits)
+    for status, count in circuit_totals(failed).items():
+        circuits[status] = circuits.get(status, 0) + count
+    if running:
+        state = SetState.RUNNING if totals.any_touched else SetState.PENDING
+    elif totals.all_final:
+        cancelled = any(row[2] == JobStatus.CANCELLED.value for chunk in failed for row in chunk.failed)
+        state = SetState.CANCELLED if cancelled else SetState.DONE
+    else:
+        state = SetState.INTERRUPTED
+    final = totals.chunks > 0 and totals.all_final
+    return {"status": state.value, "updated": totals.updated if totals.updated is not None else created,
+            "started": totals.started, "finished": totals.updated if final else None,
+            "circuits": {status.value: circuits[status.value] for status in STATUS_ORDER
+                         if circuits.get(status.value)},
+            "chunks": {status.value: totals.chunk_counts[status.value] for status in STATUS_ORDER
+                       if totals.chunk_counts.get(status.value)},
+            "failures": failures(failed),
+            "usage": {"seconds": round(totals.usage_seconds, 3), "jobs_reported": totals.usage_reported,
+                      "kind": totals.usage_kind, "estimated_seconds": round(totals.estimated, 3),
+                      "counted_seconds": round(totals.counted, 3)}}
 
 
 def exit_code(summary: dict[str, Any]) -> int:

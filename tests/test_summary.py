@@ -29,3 +29,38 @@ def test_final_sets_are_done_with_or_without_failures_or_cancelled():
     assert set_state([failed, cancelled], running=False) is SetState.CANCELLED
     assert all(state.is_final for state in (SetState.DONE, SetState.CANCELLED))
     assert not any(s.is_final for s in (SetState.PENDING, SetState.RUNNING, SetState.INTERRUPTED))
+
+
+def _both_ways(set_store, running=None):
+    from jobman.summary import summarize
+
+    by_query = summarize(set_store, running=running)
+    by_records = summarize(set_store, chunks=set_store.chunks(), running=running)
+    return by_query, by_records
+
+
+def test_a_format_2_set_adds_up_by_query_exactly_as_from_its_records(tmp_path, small_qpy):
+    from cli_support import make_set
+    from jobman.manager import JobManager
+    from jobman.store import Store
+
+    root = tmp_path / "store"
+    sets = [make_set(root, "20260101-000000-aaaaaa"),
+            make_set(root, "20260102-000000-bbbbbb", failed={5: "boom", 6: "bang"}, cancelled={9}),
+            make_set(root, "20260103-000000-cccccc", unfinished={0, 2}, failed={5: "boom"}),
+            make_set(root, "20260104-000000-dddddd", unfinished={0, 1, 2})]
+    ran = JobManager(root).run(small_qpy, "aer", shots=10, chunk_size=7, seed=1)
+    sets.append(Store(root).open_set(ran.job_set_id()))
+    for set_store in sets:
+        assert set_store.totals() is not None  # format 2: the query path is taken
+        for running in (None, True, False):
+            by_query, by_records = _both_ways(set_store, running)
+            assert by_query == by_records, set_store.id
+    statuses = [_both_ways(s)[0]["status"] for s in sets]
+    assert statuses == ["DONE", "CANCELLED", "INTERRUPTED", "INTERRUPTED", "DONE"]
+    record = sets[0].chunk(1)  # a chunk reopened: the queries follow its record
+    record.status = "RUNNING"
+    sets[0].save_chunk(record)
+    by_query, by_records = _both_ways(sets[0])
+    assert by_query == by_records and by_query["chunks"] == {"RUNNING": 1, "DONE": 2}
+    assert by_query["circuits"] == {"RUNNING": 4, "DONE": 6} and by_query["status"] == "INTERRUPTED"
