@@ -15,7 +15,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 __all__ = ["JobManager", "ManagedJobSet", "ManagedResult", "JobStatus", "SetState", "JobmanError",
-           "Sampler", "SamplerJob", "__version__"]
+           "Sampler", "SamplerJob", "Estimator", "EstimatorJob", "__version__"]
 
 _LAZY = {
     "JobManager": "jobman.manager",
@@ -26,6 +26,8 @@ _LAZY = {
     "JobmanError": "jobman.exceptions",
     "Sampler": "jobman.sampler",  # a qiskit.primitives.BaseSamplerV2: imports qiskit when asked for
     "SamplerJob": "jobman.sampler",
+    "Estimator": "jobman.estimator",  # a qiskit.primitives.BaseEstimatorV2 over the Sampler
+    "EstimatorJob": "jobman.estimator",
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Bumped when what the digests cover changes, so that old digests never match new ones.
 DIGEST_VERSION = 1
+#: The names Qiskit gives circuits built without one: left out of digests.
+AUTO_NAME = re.compile(r"circuit-\d+")
 
 
 def circuit_digest(circuit: "QuantumCircuit") -> str:
@@ -61,7 +64,7 @@ def _json(value: Any) -> str:
 def _feed_circuit(digest: Any, circuit: "QuantumCircuit", named: bool = False) -> None:
     """The circuit's parts; its name only when ``named`` (a definition's or a block's name is
     made up afresh, ``circuit-42``, each time one is built)."""
-    _feed(digest, ("circuit", circuit.name if named else None, circuit.num_qubits, circuit.num_clbits,
+    _feed(digest, ("circuit", _given_name(circuit) if named else None, circuit.num_qubits, circuit.num_clbits,
                    [(reg.name, reg.size) for reg in circuit.qregs],
                    [(reg.name, reg.size) for reg in circuit.cregs],
                    [str(param) for param in circuit.parameters], str(circuit.global_phase),
@@ -79,6 +82,11 @@ def _feed_circuit(digest: Any, circuit: "QuantumCircuit", named: bool = False) -
         if _custom(operation):
             _feed(digest, "definition")
             _feed_circuit(digest, operation.definition)
+
+
+def _given_name(circuit: "QuantumCircuit") -> str | None:
+    """The circuit's name, None for one Qiskit made up (``circuit-46``: a counter of the process)."""
+    return None if AUTO_NAME.fullmatch(circuit.name or "") else circuit.name
 
 
 def _feed_param(digest: Any, param: Any) -> None:

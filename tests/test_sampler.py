@@ -108,13 +108,19 @@ def test_same_name_and_inputs_pick_the_set_up_other_inputs_start_a_new_one(store
     again = sampler(store_dir, name="exp").run([(ansatz(), values(6, 3))], shots=SHOTS)  # rebuilt: new UUIDs
     assert again.job_id() == first.job_id() and again.picked_up and again.done()
     assert [len(c.attempts) for c in again.job_set.set_store.chunks()] == attempts  # nothing ran again
+    unnamed = [QuantumCircuit(1), QuantumCircuit(1)]  # Qiskit names them circuit-N, N counting up
+    for built in unnamed:
+        built.x(0)
+        built.measure_all()
+    picked = [sampler(store_dir, name="plain").run([built], shots=SHOTS) for built in unnamed]
+    assert picked[0].job_id() == picked[1].job_id() and picked[1].picked_up
     changed = [sampler(store_dir, name="exp").run([(ansatz(), values(6, 3, seed=1))], shots=SHOTS),
                sampler(store_dir, name="exp").run(pubs, shots=SHOTS + 1),
                sampler(store_dir, name="exp", seed=SEED + 1).run(pubs, shots=SHOTS),
                sampler(store_dir, name="exp").run([(ansatz(3, "renamed"), values(6, 3))], shots=SHOTS),
                sampler(store_dir).run(pubs, shots=SHOTS)]  # no name: always a new set
     ids = {first.job_id(), *(job.job_id() for job in changed)}
-    assert len(ids) == 6
+    assert len(ids) == 6 and picked[0].job_id() not in ids
     for job in changed:
         job.result()
     sets = [Store(store_dir).open_set(i) for i in ids]
