@@ -10,7 +10,7 @@
 3. Files per set.
 
     python bench/store_bench.py                       # 200,000 circuits in 20,000 chunks
-    python bench/store_bench.py --circuits 1000000 --chunk 10   # issue 17's million
+    python bench/store_bench.py --circuits 1000000 --chunk 10 --formats 2   # issue 17's million
 """
 
 from __future__ import annotations
@@ -70,14 +70,15 @@ def files_in(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
-def lookups(work: Path, circuits: int, chunk: int, reps: int) -> list[str]:
+def lookups(work: Path, circuits: int, chunk: int, reps: int, formats: list[str], sets_listed: int
+            ) -> list[str]:
     lines = []
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("JOBMAN_STORE_FORMAT", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # jobman's modules compiled once, as qiskit's are
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "jobman")], check=True)
     sets = {}
-    for store_format in ("2", "1"):
+    for store_format in formats:
         for label, size, size_chunk in (("large", circuits, chunk), ("1k", 1000, min(chunk, 100))):
             root = work / f"store-{store_format}-{label}"
             set_id = f"20260101-000000-{store_format}{label[:1]}0000"
@@ -94,6 +95,14 @@ def lookups(work: Path, circuits: int, chunk: int, reps: int) -> list[str]:
                                                   "--store", str(root)]
         commands[f"result -c NAME ({key})"] = base + ["result", set_id, "--circuit", f"c{size - 7}",
                                                      "--store", str(root)]
+    if sets_listed:
+        many = work / "store-many"
+        started = time.perf_counter()
+        for number in range(sets_listed):
+            make_set(many, f"20260102-000000-{number:06d}a", 100, 10, "2")
+        print(f"# made {sets_listed:,} format 2 sets of 100 circuits in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        commands[f"list ({sets_listed:,} sets)"] = [sys.executable, "-m", "jobman", "list", "--store", str(many)]
     times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(reps):
         for label, command in commands.items():
@@ -133,13 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=10, help="chunk size of the large set")
     parser.add_argument("--reps", type=int, default=5, help="timings of each command")
     parser.add_argument("--runs", type=int, default=20_000, help="circuits of the chunk-size runs (0: skip)")
+    parser.add_argument("--formats", default="2,1", help="store formats to measure (format 1 is slow "
+                                                          "to make at a million circuits)")
+    parser.add_argument("--sets", type=int, default=1000, help="sets for `jobman list` (0: skip)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="jobman-store-bench-"))
     try:
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"store format 2 (SQLite) vs 1 (files), {time.strftime('%Y-%m-%d %H:%M')}, "
               f"{os.cpu_count()} cores, load average {load}")
-        for line in lookups(work, args.circuits, args.chunk, args.reps):
+        for line in lookups(work, args.circuits, args.chunk, args.reps, args.formats.split(","), args.sets):
             print(line, flush=True)
         if args.runs:
             for line in small_chunks(work, args.runs):

@@ -331,31 +331,49 @@ class DbSetData:
         return {row[0] for row in self.db.query("SELECT chunk FROM finished")}
 
     def totals(self) -> SetTotals:
-        """The set's chunks added up by queries; only chunks with failed ranges are read whole."""
+        """The set's chunks added up by one query (and one more for the chunks with failed
+        ranges, read whole, or final chunks whose results are gone)."""
         counts: dict[str, int] = {}
         plain: dict[str, int] = {}
-        for status, failed, chunks, circuits in self.db.query(
-                "SELECT status, failed, count(*), sum(stop - start) FROM chunks GROUP BY status, failed"):
+        number, final, lost_count, reported = 0, 0, 0, 0
+        started: float | None = None
+        updated: float | None = None
+        touched, any_failed, kinds = False, False, []
+        seconds = estimated = counted = 0.0
+        for (status, failed, chunks, circuits, first, last, finals, touch, usage, jobs, estimate, cost,
+             kind, lost) in self.db.query(
+                "SELECT status, failed, count(*), sum(stop - start), min(started), max(updated), "
+                "sum(final), max(touched), sum(usage_seconds), sum(usage_reported), sum(estimated), "
+                "sum(counted), min(CASE WHEN usage_kind IS NOT NULL THEN printf('%012d %s', c.chunk, "
+                "usage_kind) END), sum(final AND f.chunk IS NULL) "
+                "FROM chunks AS c LEFT JOIN finished AS f ON f.chunk = c.chunk GROUP BY status, failed"):
             counts[status] = counts.get(status, 0) + chunks
-            if not failed:
+            if failed:
+                any_failed = True
+            else:
                 plain[status] = plain.get(status, 0) + circuits
-        ((number, started, updated, final, touched, seconds, reported, estimated, counted),) = self.db.query(
-            "SELECT count(*), min(started), max(updated), sum(final), max(touched), sum(usage_seconds), "
-            "sum(usage_reported), sum(estimated), sum(counted) FROM chunks")
-        kind = self.db.query("SELECT usage_kind FROM chunks WHERE usage_kind IS NOT NULL ORDER BY chunk "
-                             "LIMIT 1")
-        failed_rows = self.db.query("SELECT chunk, record FROM chunks WHERE failed = 1 ORDER BY chunk")
-        lost = [row[0] for row in self.db.query(
-            "SELECT chunk FROM chunks WHERE final = 1 AND chunk NOT IN (SELECT chunk FROM finished)")]
+            number, final, lost_count = number + chunks, final + finals, lost_count + lost
+            started = first if started is None or (first is not None and first < started) else started
+            updated = last if updated is None or (last is not None and last > updated) else updated
+            touched = touched or bool(touch)
+            seconds, reported = seconds + usage, reported + jobs
+            estimated, counted = estimated + estimate, counted + cost
+            if kind is not None:
+                kinds.append(kind)
         if number != self.owner.record.num_chunks:
             raise DamagedSetError(f"{self.db.path}: has {number} chunk records; the set has "
                                   f"{self.owner.record.num_chunks} chunks")
+        failed_rows = self.db.query("SELECT chunk, record FROM chunks WHERE failed = 1 ORDER BY chunk") \
+            if any_failed else []
+        lost_chunks = [row[0] for row in self.db.query(
+            "SELECT chunk FROM chunks WHERE final = 1 AND chunk NOT IN (SELECT chunk FROM finished)")] \
+            if lost_count else []
         return SetTotals(chunks=number, chunk_counts=counts, plain_circuits=plain,
                          failed_records=[self._chunk(index, text) for index, text in failed_rows],
-                         lost=lost, started=started, updated=updated, all_final=final == number,
-                         any_touched=bool(touched), usage_seconds=seconds or 0.0,
-                         usage_reported=reported or 0, usage_kind=kind[0][0] if kind else None,
-                         estimated=estimated or 0.0, counted=counted or 0.0)
+                         lost=lost_chunks, started=started, updated=updated, all_final=final == number,
+                         any_touched=touched, usage_seconds=seconds, usage_reported=reported,
+                         usage_kind=min(kinds).split(" ", 1)[1] if kinds else None,
+                         estimated=estimated, counted=counted)
 
     # names --------------------------------------------------------------------------
     def read_names(self, chunk: int) -> list[str] | None:
