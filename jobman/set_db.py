@@ -16,7 +16,7 @@ Schema (``PRAGMA user_version`` = 2)::
            updated, started, failed, touched, final, usage_seconds,  -- its share of the summary
            usage_reported, usage_kind, estimated, counted)          -- (jobman.chunk_digest)
     results(circuit INTEGER PRIMARY KEY, chunk, line)               -- one result line (JSON)
-    memory(circuit INTEGER PRIMARY KEY, chunk, shots)               -- JSON list, with --memory
+    memory(circuit INTEGER PRIMARY KEY, chunk, shots)               -- packed bytes, with --memory
     names(circuit INTEGER PRIMARY KEY, chunk, name)                 -- indexed by name; NULL: none
     named(chunk INTEGER PRIMARY KEY)                                -- chunks whose names are known
     finished(chunk INTEGER PRIMARY KEY)                             -- chunks whose results are stored
@@ -52,7 +52,7 @@ CREATE TABLE chunks (chunk INTEGER PRIMARY KEY, start INTEGER NOT NULL, stop INT
                      usage_seconds REAL NOT NULL, usage_reported INTEGER NOT NULL, usage_kind TEXT,
                      estimated REAL NOT NULL, counted REAL NOT NULL);
 CREATE TABLE results (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, line TEXT NOT NULL);
-CREATE TABLE memory (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, shots TEXT NOT NULL);
+CREATE TABLE memory (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, shots NOT NULL);
 CREATE TABLE names (circuit INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, name TEXT);
 CREATE INDEX names_by_name ON names (name);
 CREATE TABLE named (chunk INTEGER PRIMARY KEY);
@@ -289,7 +289,7 @@ class DbSetData:
                                    ((start + pos, chunk, _dumps(line)) for pos, line in enumerate(lines)))
             if memory is not None and any(m is not None for m in memory):
                 connection.executemany("INSERT INTO memory VALUES (?, ?, ?)",
-                                       ((start + pos, chunk, _dumps(m)) for pos, m in enumerate(memory)))
+                                       ((start + pos, chunk, pack_shots(m)) for pos, m in enumerate(memory)))
             _put_names(connection, chunk, start, names)
             connection.execute("INSERT OR IGNORE INTO finished VALUES (?)", (chunk,))
 
@@ -314,7 +314,7 @@ class DbSetData:
         if not self.has_results(chunk):
             return None
         table, column = ("memory", "shots") if memory else ("results", "line")
-        lines = rows_as_lines(self.db.query(
+        lines = (_unpacked if memory else rows_as_lines)(self.db.query(
             f"SELECT {column} FROM {table} WHERE circuit >= ? AND circuit < ? ORDER BY circuit",
             self.owner.chunk_range(chunk)))
         if memory and not lines:
@@ -442,3 +442,34 @@ class DbSetData:
 
 
 __all__ = ["DB_NAME", "DbSetData", "SetDatabase", "database_path"]
+
+
+def pack_shots(shots: list[str] | None) -> bytes | str:
+    """A circuit's shot memory (Qiskit's hex strings, ``"0x5"``) as BitArray packs it: one
+    big-endian row of ``width`` bytes per shot, after one byte giving ``width``. Memory that hex
+    strings would not give back exactly (or none, or over 255 bytes a shot) stays JSON text."""
+    if not shots:
+        return _dumps(shots)
+    try:
+        values = [int(shot, 16) for shot in shots]
+    except (TypeError, ValueError):
+        return _dumps(shots)
+    if any(hex(value) != shot for value, shot in zip(values, shots)):
+        return _dumps(shots)
+    width = max(1, -(-max(values).bit_length() // 8))
+    if width > 255:
+        return _dumps(shots)
+    return bytes([width]) + b"".join(value.to_bytes(width, "big") for value in values)
+
+
+def unpack_shots(stored: bytes | str) -> list[str] | None:
+    """The hex strings :func:`pack_shots` was given."""
+    if isinstance(stored, str):
+        return json.loads(stored)
+    width = stored[0]
+    return [hex(int.from_bytes(stored[at:at + width], "big")) for at in range(1, len(stored), width)]
+
+
+def _unpacked(rows: list[tuple[Any, ...]]) -> list[bytes]:
+    """Stored shot memory as the JSON lines readers take."""
+    return [_dumps(unpack_shots(row[0])).encode() for row in rows]

@@ -230,3 +230,23 @@ def test_names_are_found_by_index_and_a_chunk_without_names_is_named_on_resume(t
     manager.resume(job_set.job_set_id())
     again = manager.store.open_set(job_set.job_set_id())
     assert again.unnamed_chunks() == [] and again.find_names(names[1]) == [21]  # the run's names
+
+
+def test_shot_memory_is_packed_as_bitarray_rows_and_reads_back_exactly(tmp_path):
+    from qiskit_aer import AerSimulator
+
+    from conftest import ghz
+    from jobman.set_db import pack_shots, unpack_shots
+
+    circuits = [ghz(3), ghz(12)]
+    job_set = JobManager(tmp_path / "store").run(circuits, shots=1000, seed=5, memory=True)
+    expected = AerSimulator().run(circuits, shots=1000, seed_simulator=5, memory=True).result()
+    for index in (0, 1):
+        assert job_set.results().get_memory(index) == expected.get_memory(index)
+    with database(job_set.set_store) as db:
+        sizes = [row[0] for row in db.execute("SELECT length(shots) FROM memory ORDER BY circuit")]
+        kinds = {row[0] for row in db.execute("SELECT typeof(shots) FROM memory")}
+    assert sizes == [1 + 1000 * 1, 1 + 1000 * 2] and kinds == {"blob"}  # ceil(clbits / 8) per shot
+    for shots in (["0x0", "0x1ff", "0x3"], ["0x05"], [], None, ["not hex"]):
+        assert unpack_shots(pack_shots(shots)) == shots  # what hex strings cannot give back stays text
+    assert isinstance(pack_shots(["0x05"]), str) and isinstance(pack_shots(["0x5"]), bytes)
