@@ -12,6 +12,7 @@ compared with a local run (jobman's own worker processes) of the same input and 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -101,6 +102,28 @@ def runs_a_chunk(node: Any) -> bool:
         return False
 
 
+def transpiled(job_set: Any) -> list[Any]:
+    """The ISA circuits the set stored, chunk by chunk, in circuit order."""
+    stored = [job_set._set.load_transpiled(chunk) for chunk in range(job_set._set.record.num_chunks)]
+    return [circuit for chunk in stored for _, circuit in sorted(chunk.items())]
+
+
+def die(*args: Any) -> None:
+    """A task that kills its own worker process (Ray then reports WorkerCrashedError)."""
+    os._exit(1)
+
+
+class Warnings(logging.Handler):
+    """The warnings jobman logs while it is installed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
 def report(name: str, work: Callable[[], dict[str, Any]]) -> None:
     started = time.monotonic()
     try:
@@ -147,9 +170,16 @@ class Scenarios:
         self.local = {name: aer_answers(self.inputs[name]) for name in ("medium", "slow")}
         self.baseline = round(time.monotonic() - started, 1)  # the local runs to compare with
         self.env = dict(os.environ, JOBMAN_HOME=str(workdir / "cli-store"))
+        self.inputs["isa"] = write(workdir / "isa.qpy", circuits(32, 5, 3, "i"))  # needs routing on manila
+        self.fake_local: Any = None  # the "isa" input run here (by fake_transpiled)
 
     def manager(self, name: str) -> JobManager:
         return JobManager(self.workdir / name, executor="ray", poll_interval=0.1)
+
+    def fake_run(self, name: str, backend: Any = "fake_manila") -> Any:
+        """The "isa" input on fake_manila: one chunk, cut into two transpile tasks on Ray."""
+        return JobManager(self.workdir / name, poll_interval=0.1).run(self.inputs["isa"], backend=backend,
+                                                                      shots=SHOTS, seed=SEED, chunk_size=32)
 
     # scenarios --------------------------------------------------------------------------
     def nodes(self) -> dict[str, Any]:
@@ -169,6 +199,58 @@ class Scenarios:
                 "in_flight": in_flight, "chunks": job_set._set.record.num_chunks,
                 "executor": job_set._set.record.backend.get("executor"),
                 "options": job_set._set.record.backend.get("options")}
+
+    def fake_transpiled(self) -> dict[str, Any]:
+        """fake_manila with --executor ray: chunks transpiled as tasks on the cluster's nodes,
+        submitted from here; the same ISA circuits and counts as the local run."""
+        from jobman.backends import get_backend
+
+        backend = get_backend("fake_manila", executor="ray", ray_address=self.address)
+        started = time.monotonic()
+        job_set = self.fake_run("fake-ray", backend)
+        seconds = round(time.monotonic() - started, 1)  # the first transpile on a worker is the slow part
+        started = time.monotonic()
+        self.fake_local = self.fake_run("fake-local")  # transpiled here
+        local_seconds = round(time.monotonic() - started, 1)
+        placements = backend._transpiler.placements
+        nodes = {n["NodeID"] for n in self.ray.nodes() if n["Alive"]}
+        return {"same_counts": answers(job_set) == answers(self.fake_local),
+                "same_isa": transpiled(job_set) == transpiled(self.fake_local),
+                "isa_circuits": len(transpiled(job_set)), "done": [c.status for c in job_set.results()].count("DONE"),
+                "tasks": len(placements), "circuits": sum(p["circuits"] for p in placements),
+                "on_cluster_nodes": {p["node"] for p in placements} <= nodes,
+                "nodes_used": len({p["node"] for p in placements}),
+                "not_here": all(p["pid"] != os.getpid() for p in placements),
+                "options": job_set._set.record.backend.get("options"), "ray_seconds": seconds,
+                "local_seconds": local_seconds}
+
+    def transpile_task_dies(self) -> dict[str, Any]:
+        """The first transpile task's worker dies (os._exit in the task): that slice is sent
+        again, and the run ends with the local answer."""
+        from jobman.backends import get_backend
+        from jobman.backends.ray_executor import RayExecutor
+
+        class DiesFirst(RayExecutor):
+            died = False
+
+            def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+                if not self.died:
+                    self.died = True
+                    return super().submit(die, *args, **kwargs)
+                return super().submit(fn, *args, **kwargs)
+
+        backend = get_backend("fake_manila", executor="ray", ray_address=self.address)
+        transpiler = backend._get_transpiler()
+        transpiler.executor = DiesFirst(self.address)
+        warned = Warnings()
+        logging.getLogger("jobman").addHandler(warned)
+        try:
+            job_set = self.fake_run("fake-dies", backend)
+        finally:
+            logging.getLogger("jobman").removeHandler(warned)
+        return {"same_counts": answers(job_set) == answers(self.fake_local),
+                "same_isa": transpiled(job_set) == transpiled(self.fake_local), "warnings": warned.seen,
+                "tasks": len(transpiler.placements), "died": transpiler.executor.died}
 
     def node_dies(self) -> dict[str, Any]:
         """A worker node is killed while a chunk runs there; jobman resubmits that chunk. Should
@@ -274,6 +356,8 @@ def main() -> None:
     scenarios = Scenarios(workdir)
     report("nodes", scenarios.nodes)
     report("exact", scenarios.exact)
+    report("fake-transpiled", scenarios.fake_transpiled)
+    report("transpile-task-dies", scenarios.transpile_task_dies)
     report("killed-cluster", lambda: scenarios.coordinator_killed("cluster"))
     report("cancel", scenarios.cancel)
     report("node-dies", scenarios.node_dies)

@@ -157,10 +157,10 @@ def test_options_a_plugin_does_not_take_say_which_backends_take_them():
     aer, ibm = registry.plugin_for("aer"), registry.plugin_for("ibm_x")
     assert registry.refused_text(["mode", "transpile_option"], "aer", aer) == \
         "--mode, --transpile-option: only for fake_<device> and ibm_<device> backends, not 'aer'"
-    assert registry.refused_text(["noise_model", "executor"], "fake_manila", ibm) == \
-        ("--noise-model, --executor: only for the aer backend, not 'fake_manila' (a fake device already "
+    assert registry.refused_text(["noise_model", "ray_num_cpus"], "fake_manila", ibm) == \
+        ("--noise-model, --ray-num-cpus: only for the aer backend, not 'fake_manila' (a fake device already "
          "simulates with its own noise model)")
     assert registry.refused_text(["noise_model"], "fake_manila", ibm, terse=True, label=str) == \
         "noise_model: only for aer backend, not 'fake_manila'"
-    with pytest.raises(UsageError, match="--executor ray: only with the aer backend, not 'fake_manila'"):
-        get_backend("fake_manila", executor="ray")
+    with pytest.raises(UsageError, match="--executor dask: 'fake_manila' takes local or ray"):
+        get_backend("fake_manila", executor="dask")

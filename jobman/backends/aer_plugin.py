@@ -17,7 +17,8 @@ from jobman.exceptions import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.backends.base import Backend
 
-__all__ = ["EXECUTOR_CHOICES", "PLUGIN", "RAY_OPTIONS", "AerPlugin", "available_executors"]
+__all__ = ["EXECUTOR_CHOICES", "PLUGIN", "RAY_OPTIONS", "AerPlugin", "available_executors",
+           "recorded_executor"]
 
 #: Names of ``executor`` (besides an Executor object).
 EXECUTOR_CHOICES = ("local", "ray")
@@ -69,13 +70,7 @@ class AerPlugin(BackendPlugin):
                 **executor_options: Any) -> "Backend":
         """The recorded executor, unless ``executor`` (with its options, e.g. ``ray_address``)
         replaces it: then the recorded cluster's options do not apply."""
-        options = dict(options)
-        recorded = options.pop("executor", None) or "local"
-        executor = executor if executor is not None else recorded
-        if executor != recorded:
-            for key in RAY_OPTIONS:
-                options.pop(key, None)
-        options.update(executor_options)
+        executor, options = recorded_executor(options, executor, executor_options)
         return self.build(described["name"], executor=executor, **options)
 
     def catalogue(self, query: CatalogueQuery) -> Catalogue:
@@ -83,6 +78,21 @@ class AerPlugin(BackendPlugin):
         return Catalogue([{"name": "aer", "source": "local", "num_qubits": None, "pending_jobs": None,
                            "operational": True, "status": f"local simulator; --executor {'|'.join(executors)}",
                            "max_executions": None, "max_payload_bytes": None, "executors": executors}])
+
+
+def recorded_executor(options: dict[str, Any], executor: Any,
+                      executor_options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Where a rebuilt set runs, and its options: the executor its ``options`` record unless
+    ``executor`` replaces it (then the recorded cluster's options are dropped), with
+    ``executor_options`` (e.g. ``ray_address``) on top."""
+    options = dict(options)
+    recorded = options.pop("executor", None) or "local"
+    executor = executor if executor is not None else recorded
+    if executor != recorded:
+        for key in RAY_OPTIONS:
+            options.pop(key, None)
+    options.update(executor_options)
+    return executor, options
 
 
 def available_executors() -> list[str]:

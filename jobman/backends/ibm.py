@@ -29,6 +29,7 @@ from jobman.log import swallowed
 if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
+    from jobman.backends.ray_transpile import RayTranspiler
     from jobman.backends.transpile import Transpiler
 
 __all__ = ["IBMBackend", "MAX_EXECUTIONS", "MAX_PAYLOAD_BYTES", "MODES"]
@@ -48,8 +49,10 @@ class IBMBackend(Backend):
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
                  account: str | None = None, instance: str | None = None, service: Any = None,
                  transpile_workers: int | None = None, transpile_options: dict[str, Any] | None = None,
-                 max_payload: int | None = None) -> None:
+                 max_payload: int | None = None, executor: str | None = None,
+                 ray_address: str | None = None) -> None:
         _check_options(mode, optimization_level, sampler, max_time)
+        self.executor, self.ray_address = _check_executor(executor, ray_address, skip_transpile)
         if max_payload is not None and not 0 < max_payload <= DOCUMENTED_INPUT_LIMIT:
             raise UsageError(f"--max-payload must be between 1 byte and the documented input limit "
                              f"of {DOCUMENTED_INPUT_LIMIT // 1_000_000} MB per job, not {max_payload}")
@@ -71,7 +74,7 @@ class IBMBackend(Backend):
         self.transpile_options = self._check_transpile_options(transpile_options or {})
         self._keeper = SessionKeeper(mode, self._device, self._service, max_time, self.local)
         self._transpile_workers = transpile_workers
-        self._transpiler: Transpiler | None = None
+        self._transpiler: Transpiler | RayTranspiler | None = None
         self._shot_costs: tuple[float, float] | None = None
         self._jobs: dict[str, Any] = {}
         self._memory: dict[str, bool] = {}
@@ -87,6 +90,8 @@ class IBMBackend(Backend):
                    "max_payload": self.max_payload}
         if self.transpile_options:
             options["transpile_options"] = dict(self.transpile_options)
+        if self.executor == "ray":  # where chunks are transpiled (the set's options: resume rebuilds it)
+            options.update(executor="ray", **({"ray_address": self.ray_address} if self.ray_address else {}))
         return options
 
     def _check_transpile_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -175,13 +180,23 @@ class IBMBackend(Backend):
         except Exception as error:
             raise self._translate("usage", error) from None
 
-    def _get_transpiler(self) -> "Transpiler":
-        if self._transpiler is None:
+    def _get_transpiler(self) -> "Transpiler | RayTranspiler":
+        if self._transpiler is None and self.executor == "ray":
+            from jobman.backends.ray_transpile import RayTranspiler
+
+            self._transpiler = RayTranspiler(self._device.target, self.optimization_level,
+                                             self.transpile_options, address=self.ray_address)
+        elif self._transpiler is None:
             from jobman.backends.transpile import Transpiler
 
             self._transpiler = Transpiler(self._device.target, self.optimization_level,
                                           self._transpile_workers, options=self.transpile_options)
         return self._transpiler
+
+    def connect(self) -> None:
+        """With ``--executor ray``: connect to the cluster that transpiles, before anything runs."""
+        if self.executor == "ray":
+            self._get_transpiler().connect()  # type: ignore[union-attr]
 
     # sessions -------------------------------------------------------------------------
     def before_submit(self) -> None:
@@ -423,6 +438,20 @@ def _check_options(mode: str, optimization_level: int, sampler: str, max_time: A
         raise UsageError(f"--optimization-level must be 0-3, not {optimization_level}")
     if sampler not in SAMPLER_KINDS:
         raise UsageError(f"--sampler must be one of {', '.join(SAMPLER_KINDS)}, not {sampler!r}")
+
+
+def _check_executor(executor: str | None, ray_address: str | None,
+                    skip_transpile: bool) -> tuple[str | None, str | None]:
+    """``("ray", address)`` when chunks are transpiled on a Ray cluster, ``(None, None)`` here."""
+    if executor not in (None, "local", "ray"):
+        raise UsageError(f"--executor must be local or ray, not {executor!r}")
+    if executor != "ray":
+        if ray_address is not None:
+            raise UsageError("--ray-address: only with --executor ray")
+        return None, None
+    if skip_transpile:
+        raise UsageError("--executor ray transpiles chunks on the cluster: not with --skip-transpile")
+    return "ray", ray_address
 
 
 def _quietly(fn: Any) -> Any:

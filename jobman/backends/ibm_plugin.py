@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jobman.backends.plugins import BackendPlugin, Catalogue, CatalogueQuery, refuse_executor
+from jobman.backends.plugins import BackendPlugin, Catalogue, CatalogueQuery
+from jobman.exceptions import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.backends.base import Backend
@@ -20,25 +21,41 @@ IBM_FLAGS = ("mode", "max_time", "optimization_level", "skip_transpile", "sample
 class IBMPlugin(BackendPlugin):
     """``fake_<device>`` and ``ibm_<device>``: the IBM options of ``jobman run`` (``--mode``,
     ``--max-time``, ``-O``, ``--skip-transpile``, ``--transpile-option``, ``--sampler``,
-    ``--account``, ``--instance``, ``--max-payload``)."""
+    ``--account``, ``--instance``, ``--max-payload``), and ``--executor ray`` (``--ray-address``):
+    chunks are then transpiled as Ray tasks on the cluster, and submitted from here."""
 
     usage = "fake_<device> (e.g. fake_manila) or ibm_<device>"
     kind = "fake_<device> and ibm_<device> backends"
-    flags = frozenset(IBM_FLAGS + ("transpile_option",))
+    flags = frozenset(IBM_FLAGS + ("transpile_option", "executor", "ray_address"))
     refusal_hint = " (a fake device already simulates with its own noise model)"
 
     def serves(self, name: str) -> bool:
         return name.startswith(("fake_", "ibm_"))
 
     def build(self, name: str, executor: Any = None, **options: Any) -> "Backend":
-        if executor not in (None, "local"):
-            refuse_executor(name, executor)
+        if executor not in (None, "local", "ray"):
+            shown = executor if isinstance(executor, str) else type(executor).__name__
+            raise UsageError(f"--executor {shown}: {name!r} takes local or ray (an Executor object "
+                             "runs Aer chunks only)")
+        stray = [key for key in ("ray_num_cpus", "ray_num_gpus") if options.pop(key, None) is not None]
+        if stray:  # a transpile task is one process: its size is not the user's to set
+            raise UsageError(f"--{stray[0].replace('_', '-')}: only for Aer chunks, not {name!r}")
         from jobman.backends.ibm import IBMBackend
 
-        return IBMBackend(name, **options)
+        return IBMBackend(name, executor=executor, **options)
+
+    def rebuild(self, described: dict[str, Any], options: dict[str, Any], executor: Any = None,
+                **executor_options: Any) -> "Backend":
+        """The recorded executor (``ray``: transpiled on the cluster), unless ``executor``
+        replaces it: ``resume --executor local`` transpiles here."""
+        from jobman.backends.aer_plugin import recorded_executor
+
+        executor, options = recorded_executor(options, executor, executor_options)
+        return self.build(described["name"], executor=executor, **options)
 
     def options_from_flags(self, name: str, flags: dict[str, Any]) -> dict[str, Any]:
         options = {key: flags[key] for key in IBM_FLAGS if key in flags}
+        options.update({key: flags[key] for key in ("executor", "ray_address") if key in flags})
         if flags.get("transpile_option"):
             options["transpile_options"] = dict(flags["transpile_option"])
         return options
@@ -48,7 +65,7 @@ class IBMPlugin(BackendPlugin):
         account that cannot be reached is a warning (an error when one was asked for)."""
         from jobman.backend_names import remember_account_devices
         from jobman.backends.ibm_service import account_rows_within, fake_rows
-        from jobman.exceptions import JobmanError, UsageError
+        from jobman.exceptions import JobmanError
 
         listing = Catalogue([row.to_dict() for row in fake_rows()])
         try:

@@ -1,7 +1,8 @@
 """Aer chunks as Ray tasks: ``jobman run ... --executor ray``.
 
 Imported only when a set runs on Ray (``pip install "jobman[ray]"``); nothing else in jobman
-imports ``ray``. The jobman process is the Ray *driver*, the coordinator and the only writer
+imports ``ray`` (but :mod:`jobman.backends.ray_transpile`, which transpiles fake and IBM chunks
+on the same executor). The jobman process is the Ray *driver*, the coordinator and the only writer
 of the store. Each chunk is one task running :func:`jobman.backends.aer_chunk.run_chunk`:
 its QPY bytes go into the object store with ``ray.put`` and the task returns the packed
 outcomes. Tasks never retry by themselves (``max_retries=0``): a task whose worker or node
@@ -94,6 +95,11 @@ class RayExecutor(Executor):
             self._remotes[fn] = remote
         refs = [ray.put(arg) if isinstance(arg, bytes) else arg for arg in args]
         return _RayFuture(remote.remote(*refs, **kwargs))
+
+    def put(self, value: Any) -> Any:
+        """``value`` in the cluster's object store (connecting first): a reference for tasks."""
+        self.connect()
+        return _ray().put(value)
 
     def slots(self) -> int:
         """Tasks the cluster runs at once now: its CPUs (GPUs) over those of one task."""

@@ -1,4 +1,5 @@
-"""Options that say where Aer chunks run: ``--executor``, ``--ray-address``, ``--ray-num-cpus``.
+"""Options that say where Aer chunks run (and where fake/IBM chunks are transpiled): ``--executor``,
+``--ray-address``, ``--ray-num-cpus``.
 
 Shared by ``run``, ``resume`` and ``retry``. Nothing here imports Ray: the Ray backend is
 imported only when a set runs with ``--executor ray``.
@@ -14,14 +15,15 @@ from typing_extensions import Annotated
 CLUSTER_PANEL = "Cluster"
 
 ExecutorOption = Annotated[Optional[str], typer.Option(
-    "--executor", metavar="local|ray", help="Where Aer chunks run: worker processes here (local, "
-    "the default) or tasks on a Ray cluster (ray; needs the ray extra of jobman), e.g. --executor ray.",
+    "--executor", metavar="local|ray", help="Where Aer chunks run, or where fake/IBM "
+    "chunks are transpiled (then submitted from here): worker processes here (local, the default) or "
+    "tasks on a Ray cluster (ray; needs the ray extra of jobman), e.g. --executor ray.",
     rich_help_panel=CLUSTER_PANEL)]
 RayAddressOption = Annotated[Optional[str], typer.Option(
     "--ray-address", metavar="ADDR", help="Ray cluster to use with --executor ray, e.g. --ray-address "
     "10.0.0.5:6379 (default: Ray's RAY_ADDRESS, else a new local Ray).", rich_help_panel=CLUSTER_PANEL)]
 RayNumCpusOption = Annotated[Optional[int], typer.Option(
-    "--ray-num-cpus", min=1, metavar="N", help="CPUs per Ray task (Aer threads), e.g. --ray-num-cpus 4 "
+    "--ray-num-cpus", min=1, metavar="N", help="CPUs per Ray task of Aer chunks (Aer threads), e.g. --ray-num-cpus 4 "
     "(default 1).", rich_help_panel=CLUSTER_PANEL)]
 
 
