@@ -39,7 +39,6 @@ from jobman.fingerprint import task_digest
 from jobman.status import SetState
 
 if TYPE_CHECKING:  # pragma: no cover
-    from jobman.backends.base import Backend
     from jobman.job_set import ManagedJobSet
     from jobman.manager import JobManager
     from jobman.store import Store
@@ -131,8 +130,8 @@ _STATES = {SetState.PENDING: QiskitJobStatus.QUEUED, SetState.RUNNING: QiskitJob
 class Sampler(BaseSamplerV2):
     """A V2 sampler whose every ``run`` is a jobman job set (see the module's notes).
 
-    ``backend`` is what ``JobManager.run`` takes (``"aer"``, ``"fake_manila"``, ``"ibm_..."``,
-    a Backend object); ``store`` the store's folder (``$JOBMAN_HOME`` by default) or
+    ``backend`` is a backend name as ``JobManager.run`` takes it (``"aer"``, ``"fake_manila"``,
+    ``"ibm_..."``, ``"provider:module:callable"``); ``store`` the store's folder (``$JOBMAN_HOME`` by default) or
     ``manager`` a :class:`~jobman.manager.JobManager`. ``memory`` (default True) keeps each
     shot, so BitArrays hold the shots in the order they were taken, as SamplerV2's do; with
     False only counts are stored and a BitArray holds each outcome as often as it was counted,
@@ -141,7 +140,7 @@ class Sampler(BaseSamplerV2):
     ``transpile_options``, ``tags``, ``executor``, ...).
     """
 
-    def __init__(self, backend: "str | Backend" = "aer", *, name: str | None = None,
+    def __init__(self, backend: str = "aer", *, name: str | None = None,
                  store: "Store | str | None" = None, default_shots: int = 1024, shots: int | None = None,
                  seed: int | None = None, chunk_size: int | None = None, memory: bool = True,
                  manager: "JobManager | None" = None, **options: Any) -> None:
@@ -151,6 +150,10 @@ class Sampler(BaseSamplerV2):
             raise UsageError("give shots or default_shots, not both")
         if manager is not None and store is not None:
             raise UsageError("give a store or a manager, not both")
+        if not isinstance(backend, str):  # a Backend object is closed when one set's run ends
+            raise UsageError(f"backend: give a backend name ('aer', 'fake_manila', 'ibm_...', "
+                             f"'provider:module:callable'), not {type(backend).__name__}: a Sampler "
+                             "opens the backend afresh for each run")
         self.backend = backend
         self.name = name
         self.default_shots = shots if shots is not None else default_shots
@@ -182,8 +185,7 @@ class Sampler(BaseSamplerV2):
     def qiskit_backend(self) -> Any:
         """The Qiskit backend the sampler's jobs run on, for code that transpiles for it
         (qiskit-experiments reads it as ``sampler._backend``): an ``AerSimulator`` for ``"aer"``,
-        the fake device for ``"fake_*"``, the device of a Backend object that holds one; else
-        None."""
+        the fake device for ``"fake_*"``; else None."""
         if self._qiskit_backend is None:
             self._qiskit_backend = _qiskit_backend(self.backend)
         return self._qiskit_backend
@@ -193,8 +195,7 @@ class Sampler(BaseSamplerV2):
         return self.qiskit_backend
 
     def _digest(self, pubs: list[SamplerPub], shots: int) -> str:
-        backend = self.backend if isinstance(self.backend, str) else self.backend.describe()
-        settings = {"shots": shots, "seed": self.seed, "memory": self.memory, "backend": backend,
+        settings = {"shots": shots, "seed": self.seed, "memory": self.memory, "backend": self.backend,
                     **{key: _described(self.options.get(key)) for key in SAMPLE_OPTIONS}}
         return task_digest([pub.circuit for pub in pubs], [_values(pub) for pub in pubs], settings)
 
@@ -269,10 +270,8 @@ def _described(value: Any) -> Any:
     return to_dict() if callable(to_dict) else value
 
 
-def _qiskit_backend(backend: Any) -> Any:
-    """The Qiskit backend behind a jobman backend name or object (see Sampler.qiskit_backend)."""
-    if not isinstance(backend, str):
-        return getattr(backend, "device", None) or getattr(backend, "_device", None)
+def _qiskit_backend(backend: str) -> Any:
+    """The Qiskit backend behind a jobman backend name (see Sampler.qiskit_backend)."""
     if backend == "aer":
         from qiskit_aer import AerSimulator
 

@@ -137,6 +137,10 @@ def test_pubs_of_other_shots_in_one_run_are_refused_before_anything_is_stored(st
         sampler(store_dir).run([(circuit, values(2, 4))])
     with pytest.raises(UsageError, match="not a single one"):
         sampler(store_dir).run((circuit, values(2, 3)))
+    from qiskit_aer import AerSimulator
+
+    with pytest.raises(UsageError, match="backend: give a backend name .* not AerSimulator"):
+        jobman.Sampler(backend=AerSimulator())
     assert not store_dir.exists() or not Store(store_dir).set_ids()
     own = sampler(store_dir).run([(circuit, values(2, 3), 10), (circuit, values(1, 3), 10)], shots=SHOTS)
     assert [pub.data.meas.num_shots for pub in own.result()] == [10, 10]  # a PUB's own shots win
