@@ -93,7 +93,8 @@ class Engine:
         self.options = options
         self.config = config or EngineConfig()
         self.clock = clock
-        self.ledger = Ledger(set_store, clock, on_change)
+        self.ledger = Ledger(set_store, clock, on_change,
+                             durable=getattr(backend, "durable_records", True))
         self.records: dict[int, ChunkRecord] = {r.index: r for r in set_store.chunks()}
         self.retries = 0  #: transient errors retried, calls and jobs together
         self.submitted = 0  #: jobs submitted by this engine
@@ -101,6 +102,7 @@ class Engine:
         self._open_parts: dict[int, int] = {}  # chunk -> parts of a split job still to end, less one
         self._full = False  # the service refused a job for holding too many: wait for one to end
         self._room_waits = 0
+        self._reported: list[float] | None = None  # seconds and circuits the backend reported
         #: Why submitting stopped at the usage budget (the rest stays PENDING), or None.
         self.budget_stop: dict[str, Any] | None = None
 
@@ -275,7 +277,7 @@ class Engine:
                 entry.update(status=ERROR, error=message(error), finished=self.now())
                 if getattr(error, "job_id", None):  # the job exists but was refused (and cancelled)
                     entry["job_id"] = error.job_id  # type: ignore[attr-defined]
-                self.set.save_chunk(record)
+                self.set.save_chunk(record, sync=self.ledger.durable)
                 raise
 
         return submit_once
@@ -433,20 +435,28 @@ class Engine:
 
     def _measured_rate(self) -> float | None:
         """Seconds per circuit the backend reported for the attempts of this set so far."""
-        seconds = circuits = 0.0
-        for record in self.records.values():
-            for attempt in record.attempts:
-                used = attempt_usage(attempt)
-                if used is not None:
-                    seconds += used
-                    circuits += len(attempt_indices(attempt))
+        if self._reported is None:  # once: then kept up to date by _record_usage
+            self._reported = [0.0, 0]
+            for record in self.records.values():
+                for attempt in record.attempts:
+                    self._count_usage(attempt)
+        seconds, circuits = self._reported
         return seconds / circuits if circuits else None
+
+    def _count_usage(self, attempt: dict[str, Any]) -> None:
+        used = attempt_usage(attempt)
+        if used is not None and self._reported is not None:
+            self._reported[0] += used
+            self._reported[1] += len(attempt_indices(attempt))
 
     def _record_usage(self, flight: Flight) -> None:
         """Keep the usage the backend reports for a finished job with its attempt."""
         usage = quietly(lambda: self.backend.job_usage(flight.job_id))
         if usage:
+            had = attempt_usage(flight.attempt) is not None
             flight.attempt["usage"] = usage
+            if not had:
+                self._count_usage(flight.attempt)
 
     def _finish(self, flight: Flight, status: JobStatus, queue: list[WorkItem],
                 inflight: dict[str, Flight]) -> None:

@@ -32,10 +32,12 @@ class Ledger:
     """Reads, merges and writes result lines; saves chunk records and reports their changes."""
 
     def __init__(self, set_store: "SetStore", clock: Callable[[], float],
-                 on_change: Callable[[ChunkRecord], None] | None = None) -> None:
+                 on_change: Callable[[ChunkRecord], None] | None = None, durable: bool = True) -> None:
         self.set = set_store
         self.clock = clock
         self.on_change = on_change
+        #: Whether records reach the disk before each next step (see ``Backend.durable_records``).
+        self.durable = durable
 
     def lines(self, record: ChunkRecord) -> list[Line]:
         """The chunk's stored lines, or PENDING ones when it has none yet."""
@@ -76,7 +78,7 @@ class Ledger:
         """Change a chunk's status; save it and tell ``on_change``."""
         record.set_status(status, self.clock())
         if save:
-            self.set.save_chunk(record, sync=sync)
+            self.set.save_chunk(record, sync=sync and self.durable)
             if self.on_change is not None:
                 self.on_change(record)
 

@@ -76,6 +76,7 @@ class AerBase(Backend):
 
     name = "aer"
     reattachable = False
+    durable_records = False  # a lost job costs nothing: it runs again on resume
     runs_sweeps = True  # a chunk's points of one circuit: one run with parameter_binds
     #: Whether chunks run on this machine (else its own simulator checks options on the CPU:
     #: a GPU may be on the executor's nodes only).

@@ -99,6 +99,10 @@ class Backend(ABC):
     name: str = "backend"
     #: Whether a job id recorded before a crash can be re-attached after it.
     reattachable: bool = False
+    #: Whether each chunk record must be on the disk before the next step (an attempt before
+    #: its job is submitted): a job whose record a power cut lost could be paid for, or run, twice.
+    #: False for a local simulator, whose lost work is simply run again on resume.
+    durable_records: bool = True
     #: Sensible number of jobs to keep in flight at once.
     default_max_in_flight: int = 2
     #: Whether ``default_max_in_flight`` follows something that changes while a set runs (a
