@@ -226,7 +226,7 @@ class Scenarios:
 
     def transpile_task_dies(self) -> dict[str, Any]:
         """The first transpile task's worker dies (os._exit in the task): that slice is sent
-        again, and the run ends with the local answer."""
+        again, and the chunk's ISA circuits are those of the local run, none lost."""
         from jobman.backends import get_backend
         from jobman.backends.ray_executor import RayExecutor
 
@@ -242,14 +242,16 @@ class Scenarios:
         backend = get_backend("fake_manila", executor="ray", ray_address=self.address)
         transpiler = backend._get_transpiler()
         transpiler.executor = DiesFirst(self.address)
+        with open(self.inputs["isa"], "rb") as handle:
+            made = qpy.load(handle)
         warned = Warnings()
         logging.getLogger("jobman").addHandler(warned)
         try:
-            job_set = self.fake_run("fake-dies", backend)
+            isa = transpiler.run(made, SEED)  # as the engine asks it for the one chunk
         finally:
             logging.getLogger("jobman").removeHandler(warned)
-        return {"same_counts": answers(job_set) == answers(self.fake_local),
-                "same_isa": transpiled(job_set) == transpiled(self.fake_local), "warnings": warned.seen,
+            backend.close()
+        return {"same_isa": isa == transpiled(self.fake_local), "circuits": len(isa), "warnings": warned.seen,
                 "tasks": len(transpiler.placements), "died": transpiler.executor.died}
 
     def node_dies(self) -> dict[str, Any]:

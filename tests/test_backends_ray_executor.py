@@ -87,8 +87,8 @@ def test_fake_backend_chunks_are_transpiled_on_the_cluster_exactly_as_here(scena
 
 def test_a_transpile_task_that_dies_is_sent_again_and_nothing_is_lost(scenarios):
     facts = scenario(scenarios, "transpile-task-dies")
-    assert facts["died"] and facts["tasks"] == 2
-    assert facts["same_isa"] and facts["same_counts"]
+    assert facts["died"] and facts["tasks"] == 2  # both slices transpiled on the cluster in the end
+    assert facts["same_isa"] and facts["circuits"] == 32
     [warning] = facts["warnings"]
     assert warning.startswith("a Ray task transpiling 16 circuits failed (WorkerCrashedError") and \
         warning.endswith("sending it again")

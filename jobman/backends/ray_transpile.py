@@ -91,13 +91,13 @@ class RayTranspiler:
         size = -(-len(circuits) // pieces)
         return [circuits[i:i + size] for i in range(0, len(circuits), size)]
 
-    def _send(self, piece: list["QuantumCircuit"], seed: int) -> Future:
+    def _send(self, piece: list["QuantumCircuit"], seed: int) -> "Future[dict[str, Any]]":
         """One task for ``piece``; a future holding the error when it cannot be sent."""
         try:
             return self.executor.submit(transpile_task, self._token, self._target(), self.optimization_level,
                                         seed, _to_qpy(piece), self.options)
         except Exception as error:
-            failed: Future = Future()
+            failed: "Future[dict[str, Any]]" = Future()
             failed.set_exception(error)
             return failed
 
@@ -106,7 +106,7 @@ class RayTranspiler:
             self._target_ref = self.executor.put(self.target)
         return self._target_ref
 
-    def _collect(self, piece: list["QuantumCircuit"], future: Future, seed: int) -> list["QuantumCircuit"]:
+    def _collect(self, piece: list["QuantumCircuit"], future: "Future[dict[str, Any]]", seed: int) -> list["QuantumCircuit"]:
         """The slice's ISA circuits: from its task, from a resent one, or transpiled here."""
         from ray.exceptions import RayTaskError
 
