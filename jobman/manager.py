@@ -98,7 +98,10 @@ class JobManager:
         ``{"method": "density_matrix"}``). With ``fake_*``/``ibm_*``: ``transpile_options`` for
         ``generate_preset_pass_manager`` (e.g. ``{"scheduling_method": "alap"}``). All are
         recorded in the set, and resume and retry run with exactly them. ``executor`` overrides
-        the manager's (see :class:`JobManager`; it applies to Aer only).
+        the manager's (see :class:`JobManager`; the manager's applies to Aer only). With
+        ``fake_*``/``ibm_*``, ``executor="ray"`` transpiles the chunks as Ray tasks (on the cluster
+        ``RAY_ADDRESS`` names; elsewhere: ``backend=get_backend("fake_manila", executor="ray",
+        ray_address=...)``) and submits them from here.
         """
         source, set_store, backend_obj = self._new_set(circuits, backend, **task)
         held = _hold_or_close(set_store, (source, backend_obj))

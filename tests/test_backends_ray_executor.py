@@ -174,6 +174,11 @@ def test_a_fake_backend_on_ray_records_its_cluster_and_resumes_locally_without_i
         assert "ray_address" not in local.options()
         with pytest.raises(UsageError, match="--ray-num-cpus: only for Aer chunks"):
             backend_from_record(described, ray_num_cpus=2)
+        from jobman.manager import _backend
+
+        named = _backend("fake_manila", None, None, None, executor="ray")  # run(..., executor="ray")
+        assert named.executor == "ray" and named.options()["executor"] == "ray"
+        named.close()
     finally:
         backend.close()
 
