@@ -121,8 +121,9 @@ def test_cancel_cancels_the_call_and_close_leaves_the_executor_up():
 def test_unknown_executors_and_misplaced_options_are_usage_errors():
     with pytest.raises(UsageError, match="unknown executor"):
         get_backend("aer", executor="spark")
-    with pytest.raises(UsageError, match="only with the aer backend"):
-        get_backend("fake_manila", executor="ray")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # fake devices take ray (transpiling), no pool
+        with pytest.raises(UsageError, match="an Executor object runs Aer chunks only"):
+            get_backend("fake_manila", executor=pool)
     with pytest.raises(UsageError, match="--ray-address: only with --executor ray"):
         get_backend("aer", ray_address="127.0.0.1:6379")
 
