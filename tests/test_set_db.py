@@ -203,8 +203,8 @@ def test_a_full_disk_mid_run_stops_with_a_resume_hint_and_resume_finishes(tmp_pa
     manager = JobManager(tmp_path / "store")
     with pytest.raises(StoreError, match=r"cannot write .*set\.db: database or disk is full; when the "
                                          r"store is writable again, run `jobman resume \S+`"):
-        manager.run(make_basis_circuits(25, 5), shots=SHOTS, chunk_size=5, max_in_flight=1,
-                    memory=True)  # shot memory: a chunk's results need new pages
+        manager.run(make_basis_circuits(25, 5), shots=4000, chunk_size=5, max_in_flight=1,
+                    memory=True)  # 4000 shots of memory a circuit: a chunk's results need new pages
     monkeypatch.setattr(DbSetData, "write_results", real)
     (set_id,) = manager.store.set_ids()
     stopped = manager.store.open_set(set_id)
@@ -212,7 +212,7 @@ def test_a_full_disk_mid_run_stops_with_a_resume_hint_and_resume_finishes(tmp_pa
     job_set = manager.resume(set_id)
     assert job_set.status().value == "DONE"
     assert [job_set.results().get_counts(i) for i in range(25)] == [
-        {format(i % 32, "05b"): SHOTS} for i in range(25)]
+        {format(i % 32, "05b"): 4000} for i in range(25)]
 
 
 def test_names_are_found_by_index_and_a_chunk_without_names_is_named_on_resume(tmp_path, small_qpy):
