@@ -300,13 +300,14 @@ class DbSetData:
             raise DamagedSetError(f"{self.results_location(chunk)}: circuit {index}: {error}") from None
 
     def read_memory(self, chunk: int) -> list[list[str] | None] | None:
-        lines = self.result_lines(chunk, memory=True)
-        if lines is None:
+        if not self.has_results(chunk):
             return None
+        rows = self.db.query("SELECT shots FROM memory WHERE circuit >= ? AND circuit < ? ORDER BY circuit",
+                             self.owner.chunk_range(chunk))
         try:
-            return [json.loads(line) for line in lines]
-        except ValueError as error:
-            raise DamagedSetError(f"{self.results_location(chunk)}: shot memory is not JSON "
+            return [unpack_shots(row[0]) for row in rows] or None  # unpacked once, no JSON between
+        except (ValueError, IndexError) as error:
+            raise DamagedSetError(f"{self.results_location(chunk)}: shot memory is damaged "
                                   f"({error})") from None
 
     def result_lines(self, chunk: int, memory: bool = False, expected: int | None = None
