@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from jobman.backends.base import CircuitOutcome, RunOptions
 from jobman.exceptions import BackendError
@@ -221,25 +221,21 @@ def run_sweep(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
     fails the run as a whole, each half of the points runs on its own (seeds shifted as in
     :func:`run_isolating`), so that only the points at fault fail, each with Aer's reason."""
     parameters = list(circuit.parameters)
-    try:
+
+    def run_once(values: Sequence[Sequence[float]], run_options: dict[str, Any]) -> Any:
         if any(len(row) != len(parameters) for row in values):
             raise ValueError(f"{len(parameters)} parameters, but values of another length")
         binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
         result = simulator.run([circuit], parameter_binds=binds, **run_options).result()
         if len(result.results) != len(values):
             raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")
-    except Exception as error:
-        if len(values) <= 1:
-            return [CircuitOutcome(JobStatus.ERROR, getattr(circuit, "num_clbits", 0),
-                                   error=f"Aer cannot run this point: {_one_line(error)}")
-                    for _ in values]
-        half = len(values) // 2
-        later = dict(run_options)
-        if "seed_simulator" in later:
-            later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
-        return (run_sweep(simulator, circuit, values[:half], run_options)
-                + run_sweep(simulator, circuit, values[half:], later))
-    return [_outcome(experiment) for experiment in result.results]
+        return result
+
+    def failed(_point: Any, error: Exception) -> CircuitOutcome:
+        return CircuitOutcome(JobStatus.ERROR, getattr(circuit, "num_clbits", 0),
+                              error=f"Aer cannot run this point: {_one_line(error)}")
+
+    return _bisected(list(values), run_options, run_once, failed)
 
 
 def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -> list[CircuitOutcome]:
@@ -249,19 +245,30 @@ def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -
     with Aer's own reason; the others get the results they would have had in the whole run,
     since the second half's seed is shifted by :data:`SEED_STRIDE` per circuit left behind.
     """
+    def failed(circuit: Any, error: Exception) -> CircuitOutcome:
+        return CircuitOutcome(JobStatus.ERROR, getattr(circuit, "num_clbits", 0),
+                              error=f"Aer cannot run this circuit: {_one_line(error)}")
+
+    return _bisected(circuits, run_options, lambda items, options: simulator.run(items, **options).result(),
+                     failed)
+
+
+def _bisected(items: list, run_options: dict[str, Any], run_once: Callable[[list, dict[str, Any]], Any],
+              failed: Callable[[Any, Exception], CircuitOutcome]) -> list[CircuitOutcome]:
+    """``run_once(items, run_options)``'s outcomes; when it raises, each half of ``items`` runs
+    on its own, the second half's ``seed_simulator`` moved on by :data:`SEED_STRIDE` per item
+    left behind, down to single items that fail with ``failed(item, error)``."""
     try:
-        result = simulator.run(circuits, **run_options).result()
+        result = run_once(items, run_options)
     except Exception as error:
-        if len(circuits) <= 1:
-            return [CircuitOutcome(JobStatus.ERROR, getattr(c, "num_clbits", 0),
-                                   error=f"Aer cannot run this circuit: {_one_line(error)}")
-                    for c in circuits]
-        half = len(circuits) // 2
+        if len(items) <= 1:
+            return [failed(item, error) for item in items]
+        half = len(items) // 2
         later = dict(run_options)
         if "seed_simulator" in later:
             later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
-        return (run_isolating(simulator, circuits[:half], run_options)
-                + run_isolating(simulator, circuits[half:], later))
+        return (_bisected(items[:half], run_options, run_once, failed)
+                + _bisected(items[half:], later, run_once, failed))
     return [_outcome(experiment) for experiment in result.results]
 
 
