@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit import QuantumCircuit
 from qiskit.primitives import BasePrimitiveJob, BaseSamplerV2, PrimitiveResult
 from qiskit.providers import JobStatus
 from qiskit_aer.primitives import SamplerV2
@@ -27,21 +27,10 @@ from jobman.manager import JobManager
 from jobman.sampler import DIGEST_TAG
 from jobman.store import Store
 from test_sweep import ansatz, values
+from workloads import FEATURES
 
 SHOTS, SEED = 64, 11
 WAIT = 120
-
-
-def two_registers() -> QuantumCircuit:
-    """A Bell pair and a third qubit flipped, measured into registers ``a`` (2 bits) and ``b``."""
-    a, b = ClassicalRegister(2, "a"), ClassicalRegister(1, "b")
-    circuit = QuantumCircuit(QuantumRegister(3), a, b, name="regs")
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.x(2)
-    circuit.measure([0, 1], a)
-    circuit.measure(2, b[0])
-    return circuit
 
 
 def sampler(store_dir, **options) -> jobman.Sampler:
@@ -62,14 +51,14 @@ def test_samples_are_qiskit_aer_sampler_v2_s_at_the_same_seed(store_dir):
     circuit = ansatz(2)
     first, second = circuit.parameters
     broadcast = {first: np.linspace(0, 1, 4)[:, None] * np.ones((4, 3)), second: np.ones((4, 3))}
-    pubs = [(ansatz(), values(2, 3, 3)), (circuit, broadcast), two_registers()]
+    pubs = [(ansatz(), values(2, 3, 3)), (circuit, broadcast), FEATURES["several_registers"]()]
     sampler_ = sampler(store_dir, chunk_size=5)
     assert isinstance(sampler_, BaseSamplerV2)
     ours = sampler_.run(pubs, shots=SHOTS).result()
     theirs = SamplerV2(seed=SEED).run(pubs, shots=SHOTS).result()
     assert_same_samples(ours, theirs)
     assert ours[1].data.meas.shape == (4, 3) and ours[2].data.b.get_counts() == {"1": SHOTS}
-    default = sampler(store_dir, default_shots=32).run([two_registers()]).result()
+    default = sampler(store_dir, default_shots=32).run([FEATURES["several_registers"]()]).result()
     assert default[0].data.a.num_shots == 32
 
 
