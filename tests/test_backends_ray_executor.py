@@ -140,6 +140,20 @@ def test_the_ray_backend_records_how_to_find_its_cluster_again():
         backend.close()
 
 
+def test_a_connection_begun_early_is_taken_over_with_what_it_met():
+    pytest.importorskip("ray", reason="Ray is not installed")
+    from jobman.backends.ray_executor import RayExecutor, connect_early, forget_early
+    from jobman.exceptions import BackendError
+
+    connect_early("127.0.0.1:9")  # nothing listens there
+    with pytest.raises(BackendError, match="cannot reach the Ray cluster at 127.0.0.1:9"):
+        RayExecutor("127.0.0.1:9").connect()  # the early thread's error, raised here
+    connect_early("127.0.0.1:9")
+    forget_early()  # a run that failed before connecting: the connection is dropped
+    with pytest.raises(BackendError, match="cannot reach"):
+        RayExecutor("127.0.0.1:9").connect()  # and a later executor connects on its own
+
+
 def test_a_gone_cluster_is_one_error_line_and_nothing_is_made(store_dir, small_qpy):
     pytest.importorskip("ray", reason="Ray is not installed")
     done = run_jobman("run", str(small_qpy), "--executor", "ray", "--ray-address", "127.0.0.1:9")

@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.aer_chunk import (SEED_STRIDE, Runs, chunk_seed, encode_circuits, plan_items,
-                                       quiet_aer_logs, run_chunk, split_ranges, unpack_answer)
+                                       preload, quiet_aer_logs, run_chunk, split_ranges, unpack_answer)
 from jobman.backends.base import (JOB_NOT_FOUND, Backend, BackendLimits, ChunkJob, CircuitOutcome,
                                   RunOptions)
 from jobman.exceptions import BackendError
@@ -368,9 +368,7 @@ def serve() -> None:
     """The loop of a worker process (see :class:`_Worker`)."""
     stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever else writes to stdout (Aer's C++ too) goes to stderr, not the answers
-    import qiskit.qpy  # noqa: F401  (now, while jobman reads its inputs)
-    import qiskit_aer  # noqa: F401
-
+    preload()  # now, while jobman reads its inputs
     quiet_aer_logs()
 
     simulator_options = pickle.load(stdin)

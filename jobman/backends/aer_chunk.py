@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
 __all__ = ["SEED_STRIDE", "Ranges", "Runs", "chunk_seed", "encode_circuits", "pack_outcome", "plan_items",
-           "plan_runs", "run_chunk", "split_ranges", "unpack_answer", "unpack_outcome"]
+           "plan_runs", "preload", "run_chunk", "split_ranges", "unpack_answer", "unpack_outcome"]
 
 #: Aer gives experiment i of a run the seed ``seed_simulator + SEED_STRIDE * i``.
 SEED_STRIDE = 2113
@@ -191,6 +191,13 @@ def _simulator(options: dict[str, Any]) -> Any:
     simulator = AerSimulator(**options)
     _local.simulator = (options, simulator)
     return simulator
+
+
+def preload() -> None:
+    """Import what :func:`run_chunk` needs (qiskit's QPY, Aer) now, in a worker that is idle
+    anyway, instead of in its first chunk."""
+    import qiskit.qpy  # noqa: F401
+    import qiskit_aer  # noqa: F401
 
 
 def quiet_aer_logs() -> None:

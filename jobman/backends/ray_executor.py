@@ -24,10 +24,13 @@ import time
 from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
 from typing import Any, Callable
 
+from jobman.backends.aer_chunk import preload
 from jobman.backends.aer_executor import ExecutorAerBackend
 from jobman.exceptions import BackendError, UsageError
 
-__all__ = ["RayAerBackend", "RayExecutor"]
+__all__ = ["RayAerBackend", "RayExecutor", "connect_early"]
+
+log = logging.getLogger(__name__)
 
 #: Seconds a cluster's CPU count is trusted before asking Ray again.
 SLOTS_TTL = 2.0
@@ -43,6 +46,79 @@ def _ray() -> Any:
     return ray
 
 
+class _Connection:
+    """A connection begun on a thread by :func:`connect_early`, for the executor to take over."""
+
+    def __init__(self, address: str | None, num_cpus: float, num_gpus: float) -> None:
+        self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
+        self.error: BaseException | None = None
+        self.warming: list[Any] = []  # the warm-up tasks' refs (never waited for)
+        self.thread = threading.Thread(target=self._connect, name="jobman-ray-connect", daemon=True)
+        self.thread.start()
+
+    def _connect(self) -> None:
+        try:
+            connect_to(self.address)
+            ray = _ray()
+            slots = int(ray.cluster_resources().get("GPU" if self.num_gpus else "CPU", 0)
+                        // max(self.num_gpus or self.num_cpus, 1e-9))
+            warm = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)(preload)
+            self.warming = [warm.remote() for _ in range(max(1, slots))]
+        except BaseException as error:  # raised again, in the main thread, by RayExecutor.connect
+            self.error = error
+
+
+_early: dict[str | None, _Connection] = {}
+
+
+def connect_early(address: str, num_cpus: float = 1, num_gpus: float = 0) -> None:
+    """Begin connecting to the running cluster at ``address`` now, on a thread, and start one
+    task per slot that imports qiskit and Aer on its nodes, so that Ray's start-up and the
+    workers' imports overlap this process's own (``jobman run`` calls it before it imports
+    qiskit). The :class:`RayExecutor` for the same address takes the connection over in
+    :meth:`~RayExecutor.connect` and raises there what it met; :func:`forget_early` drops it.
+
+    Only for a cluster that is already up: a local Ray started on a thread by a process that
+    then fails could be left running."""
+    if address not in _early:
+        _early[address] = _Connection(address, num_cpus, num_gpus)
+
+
+def forget_early() -> None:
+    """Drop the connections :func:`connect_early` began and no executor took (the run failed
+    before it connected): wait for them and disconnect."""
+    while _early:
+        _, early = _early.popitem()
+        early.thread.join(CONNECT_TIMEOUT)
+        if early.error is None and _ray().is_initialized():
+            _ray().shutdown()
+
+
+def connect_to(address: str | None) -> None:
+    """``ray.init`` to the cluster at ``address``; BackendError (not transient) when it cannot be reached."""
+    ray = _ray()
+    _check_reachable(address)
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+    except Exception as error:
+        raise BackendError(f"cannot connect to the Ray cluster at {address or 'its default address'}: "
+                           f"{error}; `jobman resume --executor local` carries on without it",
+                           transient=False) from None
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast (instead of Ray's long reconnect loop) on a ``host:port`` that is gone."""
+    host, _, port = (address or "").rpartition(":")
+    if not host or "://" in host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        raise BackendError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}; "
+                           "`jobman resume --executor local` carries on without it",
+                           transient=False) from None
+
+
 class RayExecutor(Executor):
     """A ``concurrent.futures.Executor`` whose calls are Ray tasks (``max_retries=0``).
 
@@ -55,35 +131,25 @@ class RayExecutor(Executor):
         self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
         self._started = False  # whether this executor called ray.init (and so shuts it down)
         self._remotes: dict[Callable[..., Any], Any] = {}
+        self._warming: list[Any] = []  # refs of the warm-up tasks of connect_early, kept until shutdown
         self._slots = (0, float("-inf"))  # (slots, when asked)
         self._lock = threading.Lock()
 
     def connect(self) -> None:
-        """Connect to the cluster now; BackendError (not transient) when it cannot be reached."""
+        """Connect to the cluster now (or wait for :func:`connect_early`'s connection to the same
+        address); BackendError (not transient) when it cannot be reached."""
         ray = _ray()
         with self._lock:
+            early = _early.pop(self.address, None)
+            if early is not None:
+                early.thread.join()
+                if early.error is not None:
+                    raise early.error
+                self._started, self._warming = ray.is_initialized(), early.warming
             if ray.is_initialized():
                 return
-            self._check_reachable()
-            try:
-                ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR)
-            except Exception as error:
-                raise BackendError(f"cannot connect to the Ray cluster at {self.address or 'its default address'}: "
-                                   f"{error}; `jobman resume --executor local` carries on without it",
-                                   transient=False) from None
+            connect_to(self.address)
             self._started = True
-
-    def _check_reachable(self) -> None:
-        """Fail fast (instead of Ray's long reconnect loop) on a ``host:port`` that is gone."""
-        host, _, port = (self.address or "").rpartition(":")
-        if not host or "://" in host or not port.isdigit():
-            return
-        try:
-            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
-        except OSError as error:
-            raise BackendError(f"cannot reach the Ray cluster at {self.address}: {error.strerror or error}; "
-                               "`jobman resume --executor local` carries on without it",
-                               transient=False) from None
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         self.connect()
@@ -119,7 +185,7 @@ class RayExecutor(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Disconnect from the cluster if this executor connected (the cluster stays up)."""
         if self._started:
-            self._started = False
+            self._started, self._warming = False, []
             _ray().shutdown()
 
 

@@ -7,7 +7,8 @@ imported only when a set runs with ``--executor ray``.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import os
+from typing import Any, Callable, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -37,6 +38,21 @@ def executor_options(executor: Optional[str], ray_address: Optional[str],
         raise UsageError(f"--executor must be {' or '.join(EXECUTOR_CHOICES)}, not {executor!r}")
     given = {"executor": executor, "ray_address": ray_address, "ray_num_cpus": ray_num_cpus}
     return {key: value for key, value in given.items() if value is not None}
+
+
+def early_cluster(executor: Optional[str], ray_address: Optional[str],
+                  ray_num_cpus: Optional[int]) -> Optional[Callable[[], None]]:
+    """With ``--executor ray`` and a running cluster's address (``--ray-address`` or
+    ``RAY_ADDRESS``), begin connecting to it now, before jobman imports qiskit (see
+    :func:`jobman.backends.ray_executor.connect_early`); the function that drops that connection
+    if the run fails before using it. None when nothing was begun."""
+    address = ray_address or os.environ.get("RAY_ADDRESS")
+    if executor != "ray" or not address or address == "auto" or (ray_num_cpus is not None and ray_num_cpus <= 0):
+        return None
+    from jobman.backends.ray_executor import connect_early, forget_early  # imports no Ray itself
+
+    connect_early(address, ray_num_cpus or 1)
+    return forget_early
 
 
 def executor_flags(executor: Optional[str], ray_address: Optional[str],

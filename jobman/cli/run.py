@@ -10,7 +10,7 @@ import typer
 from typing_extensions import Annotated
 
 from jobman.cli.app import JsonOption, StoreOption, app, flag, open_store, terminal
-from jobman.cli.cluster import ExecutorOption, RayAddressOption, RayNumCpusOption, executor_options
+from jobman.cli.cluster import ExecutorOption, RayAddressOption, RayNumCpusOption, early_cluster, executor_options
 from jobman.cli.detach import DetachOption
 from jobman.cli.formatting import totals
 from jobman.cli.progress import follow
@@ -141,12 +141,18 @@ def run_command(
         raise UsageError("--json: only with --dry-run")
     tags = parse_tags(tag)
     budget = parse_duration(max_usage, "--max-usage")
-    backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
+    early = early_cluster(executor, ray_address, ray_num_cpus) if not (dry_run or detach) else None
+    try:
+        backend_obj = build_backend(backend, noise_model=noise_model, backend_options=backend_option,
                                 transpile_options=transpile_option, mode=mode, max_time=max_time, optimization_level=optimization_level,
                                 skip_transpile=skip_transpile, sampler=sampler, account=account,
                                 instance=instance, max_in_flight=max_in_flight,
                                 max_payload=parse_size(max_payload, "--max-payload"),
                                 cluster=executor_options(executor, ray_address, ray_num_cpus))
+    except BaseException:
+        if early is not None:
+            early()  # the connection begun for nothing: closed
+        raise
     if dry_run:
         from jobman.cli.dry_run import show_dry_run
 
