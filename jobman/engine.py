@@ -392,7 +392,7 @@ class Engine:
                     key = id(item.circuit)
                     if key not in checked:
                         checked[key] = self.backend.validate(item.circuit) or circuit_problem(
-                            item.circuit, swept=True)
+                            item.circuit, swept=True, measured=item.observables is None)
                     reason = checked[key] or item.problem()
                 else:
                     reason = self.backend.validate(item) or circuit_problem(item)
@@ -638,9 +638,10 @@ def bind_points(circuits: dict[int, Any], rejected: dict[int, str]) -> dict[int,
     return bound
 
 
-def circuit_problem(circuit: Any, swept: bool = False) -> str | None:
+def circuit_problem(circuit: Any, swept: bool = False, measured: bool = True) -> str | None:
     """Why a circuit cannot give a result on any backend, or None (``swept``: its parameters
-    get values from a sweep, so they may be unbound).
+    get values from a sweep, so they may be unbound; ``measured=False``: an estimator PUB's,
+    whose observables say what is measured).
 
     Checked per circuit so that one bad circuit fails alone instead of failing its whole job.
     """
@@ -649,7 +650,7 @@ def circuit_problem(circuit: Any, swept: bool = False) -> str | None:
     stored = stored_problem(circuit)
     if stored:
         return stored
-    if circuit.num_clbits == 0 or not _has_measure(circuit):
+    if measured and (circuit.num_clbits == 0 or not _has_measure(circuit)):
         return "circuit has no measurements; add measure_all() or measure into classical bits"
     if circuit.num_parameters and not swept:
         shown = ", ".join(str(p) for p in list(circuit.parameters)[:3])

@@ -1,5 +1,18 @@
-"""jobman as a Qiskit estimator: :class:`Estimator` implements ``qiskit.primitives.BaseEstimatorV2``
-on top of :class:`~jobman.sampler.Sampler`, by measurement (as qiskit's ``BackendEstimatorV2``).
+"""jobman as a Qiskit estimator: :class:`Estimator` implements ``qiskit.primitives.BaseEstimatorV2``.
+
+**Two paths.** On ``aer`` (the default) each ``run`` is an estimator task: a job set whose
+points are the PUBs' parameter points, and Aer computes the exact expectation values of each
+PUB's observables there (``save_expectation_value`` per Pauli string, ``parameter_binds``), so
+the values are those of qiskit-aer's ``EstimatorV2`` on the same PUBs, in the same broadcast
+shape: ``stds`` are the precision, and a precision above 0 adds normal noise of that size from
+``numpy.random.default_rng(seed)``, as there (``EstimatorV2(options={"run_options":
+{"seed_simulator": seed}})`` gives the same numbers). The default precision is then 0.0, as
+qiskit-aer's. Each circuit, its values and its observables (as JSON) are stored once; chunks
+are persisted, retried and resumable as in any set, and a PUB's point that Aer cannot run
+fails alone with Aer's reason.
+
+On every other backend (and with ``by_measurement=True``) the Estimator measures, on top of
+:class:`~jobman.sampler.Sampler` (as qiskit's ``BackendEstimatorV2``):
 
 For each PUB ``(circuit, observables, parameter_values, precision)`` the Pauli terms of its
 observables are put in qubit-wise commuting groups; each group is one measured copy of the
@@ -24,7 +37,8 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.providers import JobStatus as QiskitJobStatus
 
 from jobman.exceptions import UsageError
-from jobman.sampler import Sampler, SamplerJob
+from jobman.fingerprint import task_digest
+from jobman.sampler import DIGEST_TAG, SAMPLE_OPTIONS, Sampler, SamplerJob, _described
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -89,13 +103,14 @@ class _Plan:
 class EstimatorJob(BasePrimitiveJob[PrimitiveResult[PubResult], QiskitJobStatus]):
     """An :class:`Estimator` run: one job set (``job_id()`` its id), read as expectation values."""
 
-    def __init__(self, sampled: SamplerJob, plans: list[_Plan], shots: int) -> None:
+    def __init__(self, sampled: SamplerJob, plans: list[_Plan] | None = None, shots: int = 0) -> None:
         super().__init__(sampled.job_id(), picked_up=sampled.picked_up)
         self._sampled, self._plans, self._shots = sampled, plans, shots
 
     @property
     def sampler_job(self) -> SamplerJob:
-        """The Sampler job that measures the groups (its ``job_set`` is the set)."""
+        """The job of the set behind this one (its ``job_set``): on Aer the estimator task's own,
+        by measurement the Sampler job that measures the groups."""
         return self._sampled
 
     def status(self) -> QiskitJobStatus:
@@ -124,6 +139,8 @@ class EstimatorJob(BasePrimitiveJob[PrimitiveResult[PubResult], QiskitJobStatus]
 
     def result(self, timeout: float | None = None) -> PrimitiveResult[PubResult]:
         """Wait for the set, then one ``PubResult`` (``evs``, ``stds`` in the PUB's shape) per PUB."""
+        if self._plans is None:  # an estimator task: its set reads back as PubResults
+            return self._sampled.result(timeout)
         measured = self._sampled.result(timeout)
         pubs, at = [], 0
         for plan in self._plans:
@@ -138,12 +155,16 @@ class Estimator(BaseEstimatorV2):
 
     Options are :class:`~jobman.sampler.Sampler`'s (``backend``, ``name``, ``store`` or
     ``manager``, ``seed``, ``chunk_size``, and ``JobManager.run``'s), with
-    ``default_precision`` instead of shots.
+    ``default_precision`` instead of shots (0.0 on Aer, exact values; 0.015625 by measurement).
+    ``by_measurement`` (default: on every backend but ``aer``) estimates by measuring.
     """
 
-    def __init__(self, backend: Any = "aer", *, default_precision: float = DEFAULT_PRECISION,
-                 **options: Any) -> None:
-        _check_precision(default_precision, "default_precision")
+    def __init__(self, backend: Any = "aer", *, default_precision: float | None = None,
+                 by_measurement: bool | None = None, **options: Any) -> None:
+        self.by_measurement = backend != "aer" if by_measurement is None else bool(by_measurement)
+        if default_precision is None:
+            default_precision = DEFAULT_PRECISION if self.by_measurement else 0.0
+        self._check(default_precision, "default_precision")
         self.default_precision = default_precision
         self.sampler = Sampler(backend, memory=False, **options)
 
@@ -151,14 +172,50 @@ class Estimator(BaseEstimatorV2):
         """Run the PUBs as one job set (or pick up an earlier identical run's) and return its job
         at once; bad input raises here."""
         if precision is not None:
-            _check_precision(precision, "precision")
-        plans = [_Plan(pub) for pub in _coerce(pubs, precision if precision is not None
-                                               else self.default_precision)]
+            self._check(precision, "precision")
+        coerced = _coerce(pubs, precision if precision is not None else self.default_precision)
+        if not self.by_measurement:
+            return self._run_exact(coerced)
+        plans = [_Plan(pub) for pub in coerced]
         shots = _shots(plans)
         sampler_pubs = [item for plan in plans for item in plan.sampler_pubs()]
         if not sampler_pubs:
             raise UsageError("the observables are all identity: nothing to measure")
         return EstimatorJob(self.sampler.run(sampler_pubs, shots=shots), plans, shots)
+
+    def _run_exact(self, pubs: list[EstimatorPub]) -> EstimatorJob:
+        """The PUBs as one estimator task on the backend (or an earlier identical run's set)."""
+        sampler = self.sampler
+        digest = self._digest(pubs)
+        if sampler.name is not None:
+            found = sampler._find(digest)
+            if found is not None:
+                return EstimatorJob(SamplerJob(sampler._pick_up(found), picked_up=True))
+        options = dict(sampler.options, tags={**(sampler.options.get("tags") or {}), DIGEST_TAG: digest})
+        job_set = sampler.manager.run(pubs, sampler.backend, wait=False, shots=sampler.default_shots,
+                                      seed=sampler.seed, chunk_size=sampler.chunk_size,
+                                      name=sampler.name or "estimator", **options)
+        return EstimatorJob(SamplerJob(job_set))
+
+    def _digest(self, pubs: list[EstimatorPub]) -> str:
+        from jobman.estimator_input import flat_terms
+
+        sampler = self.sampler
+        settings = {"kind": "estimator", "seed": sampler.seed, "backend": sampler.backend,
+                    "shots": sampler.default_shots,
+                    "observables": [[list(pub.observables.shape), flat_terms(pub.observables)] for pub in pubs],
+                    "precision": [pub.precision for pub in pubs],
+                    **{key: _described(sampler.options.get(key)) for key in SAMPLE_OPTIONS}}
+        return task_digest([pub.circuit for pub in pubs],
+                           [pub.parameter_values.as_array(pub.circuit.parameters) for pub in pubs], settings)
+
+    def _check(self, value: Any, what: str) -> None:
+        if self.by_measurement:
+            _check_precision(value, what)
+        else:
+            from jobman.estimator_input import check_precision
+
+            check_precision(value, what)
 
 
 def _coerce(pubs: Iterable[Any], precision: float) -> list[EstimatorPub]:

@@ -3,7 +3,8 @@
 One line per circuit, always: ``{"index", "name", "status", "num_clbits", "counts", "error"}``,
 plus ``"metadata"`` (the circuit's ``QuantumCircuit.metadata``, as the backend returned it) and
 ``"creg_sizes"`` (the circuit's register sizes, which split outcomes into registers as
-Qiskit prints them). Lines stored before jobman recorded registers have no ``"creg_sizes"``:
+Qiskit prints them), and for a point of an estimator PUB ``"evs"`` and ``"stds"`` (one per
+observable of its PUB, flat; its ``"counts"`` are ``{}``). Lines stored before jobman recorded registers have no ``"creg_sizes"``:
 their outcomes read as one bitstring over all clbits, as they always did.
 Lines are merged into what is stored (so a retry replaces only its circuits) and written
 atomically *before* the chunk record that depends on them: a crash between the two leaves
@@ -108,10 +109,13 @@ def chunk_status(lines: list[Line]) -> JobStatus:
 def outcome_line(index: int, name: str | None, outcome: CircuitOutcome) -> Line:
     """The line of a circuit the backend returned."""
     failed = outcome.status is not JobStatus.DONE
-    return {"index": index, "name": name, "status": outcome.status.value,
+    line = {"index": index, "name": name, "status": outcome.status.value,
             "num_clbits": outcome.num_clbits, "counts": outcome.counts,
             "error": outcome.error or (NO_RESULT if failed else None),
             "creg_sizes": outcome.creg_sizes, "metadata": outcome.metadata}
+    if outcome.evs is not None:  # a point of an estimator PUB (its counts: {}, nothing sampled)
+        line.update(evs=outcome.evs, stds=outcome.stds)
+    return line
 
 
 def failed_line(index: int, name: str | None, status: str, reason: str | None) -> Line:

@@ -136,7 +136,8 @@ class JobManager:
                  backend_options: dict[str, Any] | None = None,
                  transpile_options: dict[str, Any] | None = None, notify_command: str | None = None,
                  tags: dict[str, str] | None = None, executor: Any = None,
-                 parameters: str | os.PathLike | None = None
+                 parameters: str | os.PathLike | None = None,
+                 observables: str | os.PathLike | None = None, precision: float = 0.0
                  ) -> tuple["CircuitSource", SetStore, Backend]:
         """Check the options, open the inputs and the backend, and write the new set."""
         _check_options(shots, seed, on_failure, max_in_flight, max_retries)
@@ -156,7 +157,7 @@ class JobManager:
         try:
             source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
                                              seed, chunk_size, name, memory, notify_command, tags,
-                                             parameters)
+                                             parameters, (observables, precision))
         except BaseException:
             self.store.discard_staging(set_id)
             backend_obj.close()
@@ -190,14 +191,19 @@ class JobManager:
     def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
                 shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool,
                 notify_command: str | None = None, tags: dict[str, str] | None = None,
-                parameters: str | os.PathLike | None = None) -> tuple["CircuitSource", SetStore]:
-        """Open the inputs, plan the chunks and write the new set (it appears whole or not)."""
-        circuits, pub_values = _split_pubs(circuits, shots, parameters)
+                parameters: str | os.PathLike | None = None,
+                observed: tuple[Any, float] = (None, 0.0)) -> tuple["CircuitSource", SetStore]:
+        """Open the inputs, plan the chunks and write the new set (it appears whole or not).
+        ``observed``: the ``--observables`` file and precision of an estimator task."""
+        circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters, observed[0])
+        if (estimates is not None or observed[0] is not None) and not backend.runs_estimates:
+            raise UsageError(f"backend {backend.name} does not compute expectation values (only aer does); "
+                             "on other backends jobman.Estimator(backend=...) estimates them by measurement")
         source, inputs = self._open_inputs(circuits, set_id)
         sweep = None
-        if pub_values is not None or parameters is not None:
+        if pub_values is not None or parameters is not None or observed[0] is not None:
             source, sweep = _plan_sweep(source, pub_values, parameters,
-                                        self.store.staging_folder(set_id))
+                                        self.store.staging_folder(set_id), estimates, observed)
         options = RunOptions(shots=shots, seed=seed, memory=memory)
         size = chunk_size_for(len(source), shots, backend.limits(), chunk_size,
                               payload_per_circuit(source, backend))
@@ -633,17 +639,43 @@ def _split_pubs(circuits: Any, shots: int, parameters: Any) -> tuple[Any, Any]:
     return coerce_pubs(items, shots)
 
 
-def _plan_sweep(source: Any, pub_values: Any, parameters: Any, staging: Path) -> tuple[Any, dict[str, Any]]:
-    """The sweep over ``source``: the PUBs' values, or those of the ``parameters`` file."""
+def _task_pubs(circuits: Any, shots: int, parameters: Any, observables: Any) -> tuple[Any, Any, Any]:
+    """(circuits, values per PUB, observables per PUB) of ``EstimatorPub`` objects;
+    (circuits, values, None) of SamplerV2-style PUBs; (circuits, None, None) for anything else."""
+    if not isinstance(circuits, (str, os.PathLike)):
+        from jobman.estimator_input import coerce_estimator_pubs, is_estimator_list
+
+        items = list(circuits)
+        if is_estimator_list(items):
+            if parameters is not None or observables is not None:
+                raise UsageError("parameters, observables: give them in the PUBs or in files, not both")
+            return coerce_estimator_pubs(items)
+        circuits = items
+    return (*_split_pubs(circuits, shots, parameters), None)
+
+
+def _plan_sweep(source: Any, pub_values: Any, parameters: Any, staging: Path, estimates: Any = None,
+                observed: tuple[Any, float] = (None, 0.0)) -> tuple[Any, dict[str, Any]]:
+    """The sweep over ``source``: the PUBs' values, or those of the ``parameters`` file (one
+    point per circuit without it); with observables (``estimates``, or the ``observed`` file and
+    precision), an estimator task."""
+    import numpy as np
+
     from jobman.sweep_input import check_entries, plan_sweep, values_for_files
 
     try:
         if pub_values is not None:
             entries = list(enumerate(pub_values))
-        else:
+        elif parameters is not None:
             entries = values_for_files(source, parameters)
             check_entries(source, entries, f"--parameters {parameters}")
-        return plan_sweep(source, entries, staging)
+        else:
+            entries = [(index, np.zeros((0,))) for index in range(len(source))]
+        if observed[0] is not None:
+            from jobman.estimator_input import observables_for_files
+
+            estimates = observables_for_files(source, observed[0], entries, observed[1])
+        return plan_sweep(source, entries, staging, estimates)
     except BaseException:
         source.close()
         raise

@@ -4,7 +4,8 @@
   ``SamplerPubResult`` per circuit (in index order), whose ``DataBin`` holds a ``BitArray``
   per classical register, named as the circuit names them, as ``SamplerV2`` gives them.
   A sweep's set (PUBs) gives one ``SamplerPubResult`` per PUB instead, its BitArrays in the
-  PUB's shape, put back together from its points across chunks.
+  PUB's shape, put back together from its points across chunks; an estimator task's set gives
+  one ``PubResult`` (``evs``, ``stds``) per PUB, as qiskit-aer's ``EstimatorV2`` does.
 * :func:`to_qiskit_result`: a ``qiskit.result.Result`` with one experiment per circuit, its
   counts and memory under the header Aer writes (``creg_sizes``, ``memory_slots``, the
   circuit's metadata), so ``get_counts`` formats outcomes exactly as Aer's result does.
@@ -36,6 +37,8 @@ def to_primitive_result(set_store: "SetStore") -> "PrimitiveResult":
     """The set's circuits as ``SamplerV2`` would return them (see the module's notes)."""
     from qiskit.primitives import BitArray, DataBin, PrimitiveResult, SamplerPubResult
 
+    if set_store.record.sweep is not None and _estimates(set_store):
+        return PrimitiveResult(_estimator_pubs(set_store), metadata={"version": 2, "job_set_id": set_store.id})
     if set_store.record.sweep is not None:
         return PrimitiveResult(list(_sweep_pubs(set_store)),
                                metadata={"version": 2, "job_set_id": set_store.id})
@@ -102,6 +105,30 @@ def _sweep_pubs(set_store: "SetStore") -> Iterator[Any]:
                                                    "circuit_metadata": circuit.metadata,
                                                    "start": start, "name": circuit.name})
             at, points = at + 1, []
+
+
+def _estimates(set_store: "SetStore") -> bool:
+    return any(pub.get("observables") is not None for pub in set_store.record.sweep["pubs"])
+
+
+def _estimator_pubs(set_store: "SetStore") -> list[Any]:
+    """One ``PubResult`` per estimator PUB: ``evs`` and ``stds`` in its broadcast shape, as
+    qiskit-aer's ``EstimatorV2`` gives them (see :mod:`jobman.pub_data`)."""
+    from qiskit.primitives import DataBin, PubResult
+
+    from jobman.manager import task_source
+    from jobman.pub_data import pub_records, read_pub
+
+    _check_done(set_store)
+    results = []
+    with task_source(set_store, verify=False) as source:
+        for number, record in enumerate(pub_records(set_store)):
+            data = read_pub(set_store, number)
+            circuit = source.circuits.load(record.circuit, record.circuit + 1)[0]
+            results.append(PubResult(DataBin(evs=data.evs, stds=data.stds, shape=data.shape),
+                                     metadata={"target_precision": record.precision,
+                                               "circuit_metadata": circuit.metadata}))
+    return results
 
 
 def _pub_data(circuit: "QuantumCircuit", points: list[tuple[Line, "list[str] | None"]],

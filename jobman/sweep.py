@@ -46,23 +46,48 @@ class PubRecord:
     shape: tuple[int, ...]
     parameters: int
     start: int
+    #: An estimator PUB's observables array shape (its observables are in the set's
+    #: observables file, see :mod:`jobman.observables`); None for a Sampler PUB.
+    observables: tuple[int, ...] | None = None
+    #: An estimator PUB's precision (its ``stds``; with ``> 0`` evs get noise as qiskit-aer's).
+    precision: float | None = None
 
     @property
     def size(self) -> int:
         """Its number of points (``prod(shape)``, 1 for shape ``()``)."""
         return math.prod(self.shape)
 
+    @property
+    def estimates(self) -> bool:
+        """Whether this is an estimator PUB (expectation values, not samples)."""
+        return self.observables is not None
+
+    def result_shape(self) -> tuple[int, ...]:
+        """The shape of its result: the values' shape, broadcast with the observables' for an
+        estimator PUB (as ``EstimatorPub.shape``)."""
+        if self.observables is None:
+            return self.shape
+        import numpy as np
+
+        return tuple(int(n) for n in np.broadcast_shapes(self.observables, self.shape))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"circuit": self.circuit, "shape": list(self.shape), "parameters": self.parameters,
-                "start": self.start}
+        data: dict[str, Any] = {"circuit": self.circuit, "shape": list(self.shape),
+                                "parameters": self.parameters, "start": self.start}
+        if self.observables is not None:
+            data.update(observables=list(self.observables), precision=self.precision)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PubRecord:
         """Inverse of :meth:`to_dict`."""
         try:
+            observables = data.get("observables")
             return cls(int(data["circuit"]), tuple(int(n) for n in data["shape"]), int(data["parameters"]),
-                       int(data["start"]))
+                       int(data["start"]),
+                       None if observables is None else tuple(int(n) for n in observables),
+                       None if data.get("precision") is None else float(data["precision"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"invalid PUB record: {data!r}") from exc
 
@@ -78,6 +103,11 @@ class SweepPoint:
     pub: int
     position: tuple[int, ...]
     label: str
+    #: An estimator PUB's observables, flattened: per observable its ``(pauli, coefficient)``
+    #: terms (shared by every point of the PUB); None for a Sampler PUB's point.
+    observables: "tuple[tuple[tuple[str, float], ...], ...] | None" = None
+    #: An estimator PUB's precision (see :class:`PubRecord`).
+    precision: float = 0.0
 
     @property
     def name(self) -> str:
@@ -120,15 +150,17 @@ def point_name(name: str, position: tuple[int, ...]) -> str:
 class SweepSource:
     """The points of a sweep, by task index, over the circuits of ``circuits``.
 
-    ``values[p]`` is PUB ``p``'s values as an array of shape ``(size, parameters)``.
+    ``values[p]`` is PUB ``p``'s values as an array of shape ``(size, parameters)``;
+    ``observables[p]`` an estimator PUB's flattened observables (see :class:`SweepPoint`).
     """
 
     def __init__(self, circuits: "CircuitSource", pubs: Sequence[PubRecord],
-                 values: Sequence["np.ndarray"]) -> None:
+                 values: Sequence["np.ndarray"], observables: Sequence[Any] | None = None) -> None:
         self.circuits = circuits
         self.files: list[InputFile] = circuits.files
         self.pubs = list(pubs)
         self._values = list(values)
+        self._observables = list(observables) if observables is not None else [None] * len(self.pubs)
         self._starts = [pub.start for pub in self.pubs]
         self._total = self.pubs[-1].start + self.pubs[-1].size if self.pubs else 0
         self._loaded: dict[int, Any] = {}  # circuit index -> circuit, for the last chunk only
@@ -149,10 +181,11 @@ class SweepSource:
             loaded[pub.circuit] = circuit
             name = circuit.name
             rows = self._values[p]
+            observables, precision = self._observables[p], pub.precision or 0.0
             for j in range(lo, hi):
                 position = _unravel(j, pub.shape)
                 points.append(SweepPoint(circuit, tuple(rows[j].tolist()), p, position,
-                                         point_name(name, position)))
+                                         point_name(name, position), observables, precision))
         self._loaded = loaded
         return points
 
@@ -269,7 +302,12 @@ def open_sweep(circuits: "CircuitSource", sweep: dict[str, Any], folder: Path, *
     """The sweep a set records (``SetRecord.sweep``) over its reopened circuits."""
     pubs = [PubRecord.from_dict(d) for d in sweep.get("pubs") or []]
     values = load_values(folder / VALUES_FILE, sweep.get("values") or {}, pubs, verify=verify)
-    return SweepSource(circuits, pubs, values)
+    observables = None
+    if sweep.get("observables") is not None:
+        from jobman.observables import OBSERVABLES_FILE, load_observables
+
+        observables = load_observables(folder / OBSERVABLES_FILE, sweep["observables"], pubs, verify=verify)
+    return SweepSource(circuits, pubs, values, observables)
 
 
 def check_values(array: Any, what: str) -> "np.ndarray":

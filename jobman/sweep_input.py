@@ -18,6 +18,7 @@ from jobman.sweep import PubRecord, SweepSource, check_values, read_values_file,
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+    from jobman.estimator_input import Estimates
     from jobman.inputs import CircuitSource
 
 #: One PUB before it is planned: (circuit index in the inputs, values of shape S + (P,)).
@@ -111,25 +112,35 @@ def check_entries(source: "CircuitSource", entries: list[Entry], where: str) -> 
                              f"values have {values.shape[-1]} (shape {values.shape}, expected (..., {wanted}))")
 
 
-def plan_sweep(source: "CircuitSource", entries: list[Entry], folder: Path
-               ) -> tuple[SweepSource, dict[str, Any]]:
-    """The sweep's source and its record (``SetRecord.sweep``), values written to ``folder``."""
+def plan_sweep(source: "CircuitSource", entries: list[Entry], folder: Path,
+               estimates: "Sequence[Estimates] | None" = None) -> tuple[SweepSource, dict[str, Any]]:
+    """The sweep's source and its record (``SetRecord.sweep``), values written to ``folder``;
+    with ``estimates`` (one per entry) an estimator task, its observables written beside them."""
     pubs: list[PubRecord] = []
     arrays: list[Any] = []
     start = 0
-    for index, values in entries:
+    for number, (index, values) in enumerate(entries):
         shape, parameters = tuple(int(n) for n in values.shape[:-1]), int(values.shape[-1])
-        pub = PubRecord(index, shape, parameters, start)
+        estimate = estimates[number] if estimates is not None else None
+        pub = PubRecord(index, shape, parameters, start, None if estimate is None else estimate.shape,
+                        None if estimate is None else estimate.precision)
         if pub.size == 0:
             raise UsageError(f"PUB {len(pubs)} (circuit {index}) has no points (values of shape "
                              f"{values.shape})")
         pubs.append(pub)
         arrays.append(values)
         start += pub.size
-    record = {"values": save_values(folder / "inputs" / "parameters.npz", arrays),
-              "pubs": [pub.to_dict() for pub in pubs]}
+    record: dict[str, Any] = {"values": save_values(folder / "inputs" / "parameters.npz", arrays),
+                              "pubs": [pub.to_dict() for pub in pubs]}
+    observables = None
+    if estimates is not None:
+        from jobman.observables import OBSERVABLES_FILE, save_observables
+
+        observables = [tuple(e.terms) for e in estimates]
+        record["observables"] = save_observables(folder / OBSERVABLES_FILE, [e.terms for e in estimates],
+                                                 [e.names for e in estimates])
     flat = [array.reshape(pub.size, pub.parameters) for pub, array in zip(pubs, arrays)]
-    return SweepSource(source, pubs, flat), record
+    return SweepSource(source, pubs, flat, observables), record
 
 
 def _kind(item: Any) -> str:

@@ -1,8 +1,10 @@
-"""``jobman.Estimator`` on real Aer: expectation values by measurement, within their standard errors
+"""``jobman.Estimator`` on real Aer with ``by_measurement=True``: expectation values by measurement, within their standard errors
 of the exact values (qiskit's StatevectorEstimator, qiskit-aer's EstimatorV2), broadcasting of
 observables against values, the job API, precision, and a run picked up by name."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -38,7 +40,9 @@ OBSERVABLES = [[SparsePauliOp.from_list([("ZZI", 1), ("IXI", 0.5), ("III", 2)])]
 
 
 def estimator(store_dir, **options) -> jobman.Estimator:
+    """By measurement unless told otherwise (the exact path on Aer: the tests further down)."""
     options.setdefault("seed", SEED)
+    options.setdefault("by_measurement", True)
     return jobman.Estimator(manager=JobManager(store_dir, poll_interval=0.05), **options)
 
 
@@ -84,4 +88,95 @@ def test_bad_pubs_are_refused_before_anything_is_stored(store_dir):
             estimator(store_dir).run(pubs)
     with pytest.raises(UsageError, match="precision must be a positive number"):
         estimator(store_dir).run([(circuit(), "ZZZ", [0, 0])], precision=0)
+    assert not store_dir.exists() or not Store(store_dir).set_ids()
+
+
+# the exact path on Aer: an estimator task ---------------------------------------------------
+def bell() -> QuantumCircuit:
+    built = QuantumCircuit(2, name="bell")
+    built.h(0)
+    built.cx(0, 1)
+    return built
+
+
+def exact_pubs() -> list:
+    """Several circuits, several observables, broadcasting (3, 1) x (4,) and (3,) x ()."""
+    values = np.random.default_rng(1).uniform(0, 3, (4, 2))
+    return [(circuit(), OBSERVABLES, values), (circuit(), "ZZZ", values[0]), (bell(), ["ZZ", "XX", "YY"])]
+
+
+def exact(store_dir, **options) -> jobman.Estimator:
+    options.setdefault("seed", SEED)
+    return jobman.Estimator(manager=JobManager(store_dir, poll_interval=0.05), **options)
+
+
+def assert_same(ours, theirs) -> None:
+    assert len(ours) == len(theirs)
+    for mine, ref in zip(ours, theirs):
+        assert mine.data.shape == ref.data.shape == mine.data.evs.shape == mine.data.stds.shape
+        assert np.array_equal(mine.data.evs, ref.data.evs) and np.array_equal(mine.data.stds, ref.data.stds)
+        assert mine.metadata["target_precision"] == ref.metadata["target_precision"]
+
+
+def test_on_aer_the_values_are_qiskit_aer_estimator_v2_s_bit_for_bit(store_dir):
+    job = exact(store_dir, chunk_size=3).run(exact_pubs())
+    ours = job.result()
+    assert job.status() is JobStatus.DONE and ours[0].data.evs.shape == (3, 4)
+    assert_same(ours, EstimatorV2().run(exact_pubs()).result())
+    assert np.allclose(ours[0].data.evs[1], 1) and np.all(ours[0].data.stds == 0)
+    noisy = exact(store_dir, chunk_size=2).run(exact_pubs(), precision=0.1).result()
+    seeded = EstimatorV2(options={"run_options": {"seed_simulator": SEED}})
+    assert_same(noisy, seeded.run(exact_pubs(), precision=0.1).result())
+    set_store = Store(store_dir).open_set(job.job_id())
+    pubs = set_store.record.sweep["pubs"]
+    assert [p["shape"] for p in pubs] == [[4], [], []] and [p["observables"] for p in pubs] == [[3, 1], [], [3]]
+    observables = json.loads((set_store.paths.folder / "inputs" / "observables.json").read_text())
+    assert observables["pubs"][2]["terms"] == [[["ZZ", 1.0]], [["XX", 1.0]], [["YY", 1.0]]]
+    assert set_store.read_results(0)[0]["evs"] and set_store.read_results(0)[0]["counts"] == {}
+
+
+def test_an_interrupted_estimator_task_is_picked_up_by_name_and_runs_only_what_is_missing(store_dir):
+    from jobman.estimator_input import coerce_estimator_pubs  # noqa: F401  (the task's inputs)
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    def stop_after_chunk_1(record) -> None:
+        if record.index == 1 and record.status == "DONE":
+            raise KeyboardInterrupt
+
+    estimator_ = exact(store_dir, name="vqe", chunk_size=2, max_in_flight=1)
+    pubs = [EstimatorPub.coerce(pub, 0.0) for pub in exact_pubs()]
+    digest = estimator_._digest(pubs)
+    with pytest.raises(jobman.exceptions.Interrupted):
+        estimator_.sampler.manager.run(pubs, "aer", seed=SEED, chunk_size=2, name="vqe", max_in_flight=1,
+                                       tags={"jobman.sampler.inputs": digest}, on_change=stop_after_chunk_1)
+    first = Store(store_dir).open_set(None)
+    assert [c.status for c in first.chunks()][:2] == ["DONE", "DONE"] and first.chunks()[-1].status != "DONE"
+    job = exact(store_dir, name="vqe", chunk_size=2).run(exact_pubs())
+    assert job.job_id() == first.id and job.metadata["picked_up"]
+    assert_same(job.result(), EstimatorV2().run(exact_pubs()).result())
+    assert len(Store(store_dir).open_set(first.id).chunk(0).attempts) == 1  # not run again
+
+
+def test_a_pub_that_cannot_run_fails_alone_with_its_reason(store_dir):
+    from jobman.pub_data import read_pub
+
+    wide = QuantumCircuit(40, name="wide")
+    wide.h(range(40))
+    wide.t(range(40))  # not Clifford: a statevector of 40 qubits, more memory than there is
+    job = exact(store_dir).run([(bell(), "ZZ"), (wide, "Z" * 40)])
+    with pytest.raises(jobman.exceptions.JobmanError, match="did not end DONE"):
+        job.result()
+    set_store = Store(store_dir).open_set(job.job_id())
+    done, failed = read_pub(set_store, 0), read_pub(set_store, 1)
+    assert done.status.value == "DONE" and done.evs.tolist() == 1.0
+    assert failed.status.value == "ERROR" and "Insufficient memory" in failed.errors[0]["error"] and failed.evs is None
+
+
+def test_estimator_tasks_need_a_backend_that_computes_expectation_values(store_dir):
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    with pytest.raises(UsageError, match="backend fake_manila does not compute expectation values"):
+        JobManager(store_dir).run([EstimatorPub.coerce((bell(), "ZZ"))], "fake_manila")
+    with pytest.raises(UsageError, match="precision must be a finite number, 0 or more"):
+        exact(store_dir).run([(bell(), "ZZ")], precision=-1)
     assert not store_dir.exists() or not Store(store_dir).set_ids()

@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from qiskit import QuantumCircuit
 
 __all__ = ["SEED_STRIDE", "Ranges", "Runs", "chunk_seed", "encode_circuits", "pack_outcome", "plan_items",
-           "plan_runs", "preload", "run_chunk", "split_ranges", "unpack_answer", "unpack_outcome"]
+           "plan_runs", "preload", "run_chunk", "run_estimates", "split_ranges", "unpack_answer",
+           "unpack_outcome"]
 
 #: Aer gives experiment i of a run the seed ``seed_simulator + SEED_STRIDE * i``.
 SEED_STRIDE = 2113
@@ -49,7 +50,7 @@ Ranges = list[tuple[int, int]]
 #: One entry per Aer run: ``[number of circuits, run options]``.
 Runs = list[tuple[int, dict[str, Any]]]
 #: A packed :class:`CircuitOutcome`:
-#: ``(status, num_clbits, counts, memory, error, metadata, creg_sizes)``.
+#: ``(status, num_clbits, counts, memory, error, metadata, creg_sizes, evs, stds)``.
 Packed = tuple[Any, ...]
 
 
@@ -87,7 +88,11 @@ def plan_items(ranges: Sequence[tuple[int, int]], items: Sequence[Any], options:
             first = items[lo]
             index = start + lo - offset
             run = plan_runs([(index, index + hi - lo)], options, extra)[0]
-            if first.values:
+            if first.observables is not None:  # an estimator PUB: its points' expectation values
+                circuits.append(first.circuit)
+                run[1].update(sweep=[item.values for item in items[lo:hi]], memory=False,
+                              estimate={"observables": first.observables, "precision": first.precision})
+            elif first.values:
                 circuits.append(first.circuit)
                 run[1]["sweep"] = [item.values for item in items[lo:hi]]
             else:  # nothing to bind: the circuit itself, once per point
@@ -168,14 +173,14 @@ def unpack_answer(answer: dict[str, Any]) -> list[CircuitOutcome]:
 def pack_outcome(outcome: CircuitOutcome) -> Packed:
     """A :class:`CircuitOutcome` as a tuple of builtins (small and quick to pickle)."""
     return (outcome.status.value, outcome.num_clbits, outcome.counts, outcome.memory, outcome.error,
-            outcome.metadata, outcome.creg_sizes)
+            outcome.metadata, outcome.creg_sizes, outcome.evs, outcome.stds)
 
 
 def unpack_outcome(packed: Sequence[Any]) -> CircuitOutcome:
     """The inverse of :func:`pack_outcome`."""
-    status, num_clbits, counts, memory, error, metadata, creg_sizes = packed
+    status, num_clbits, counts, memory, error, metadata, creg_sizes, evs, stds = packed
     return CircuitOutcome(JobStatus(status), num_clbits, counts=counts, memory=memory, error=error,
-                          metadata=metadata, creg_sizes=creg_sizes)
+                          metadata=metadata, creg_sizes=creg_sizes, evs=evs, stds=stds)
 
 
 _local = threading.local()  # one simulator per thread (executors may run chunks on threads)
@@ -211,7 +216,13 @@ def _run(simulator: Any, circuits: list, runs: Runs) -> list[Packed]:
     outcomes: list[Packed] = []
     offset = 0
     for count, run_options in runs:
-        if "sweep" in run_options:
+        if "estimate" in run_options:
+            options = dict(run_options)
+            estimate = options.pop("estimate")
+            batch = run_estimates(simulator, circuits[offset], options.pop("sweep"), estimate["observables"],
+                                  estimate["precision"], options)
+            offset += 1
+        elif "sweep" in run_options:
             options = dict(run_options)
             batch = run_sweep(simulator, circuits[offset], options.pop("sweep"), options)
             offset += 1
@@ -245,6 +256,56 @@ def run_sweep(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
     return _bisected(list(values), run_options, run_once, failed)
 
 
+def run_estimates(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
+                  observables: Sequence[Sequence[tuple[str, float]]], precision: float,
+                  run_options: dict[str, Any]) -> list[CircuitOutcome]:
+    """The expectation values of ``observables`` (each a list of (pauli, coefficient) terms)
+    at every row of ``values``, as qiskit-aer's ``EstimatorV2`` computes them: one
+    ``save_expectation_value`` per Pauli string over all the circuit's qubits, one Aer run with
+    ``parameter_binds``, and per observable the sum of coefficient x value in its terms' order
+    (so the floats are the same). ``stds`` are ``precision``, as there. Points at fault fail
+    alone (halves run on their own, as in :func:`run_sweep`)."""
+    from qiskit.quantum_info import Pauli
+
+    measured = circuit.copy()
+    labels = list(dict.fromkeys(label for terms in observables for label, _ in terms))
+    for label in labels:
+        measured.save_expectation_value(Pauli(label), qubits=range(circuit.num_qubits), label=label)
+    parameters = list(circuit.parameters)
+
+    def run_once(values: Sequence[Sequence[float]], run_options: dict[str, Any]) -> list[CircuitOutcome]:
+        if not parameters:  # nothing to bind: every point has the circuit's own values
+            result = simulator.run([measured], **run_options).result()
+            return [_estimate(result.results[0], observables, precision)] * len(values)
+        if any(len(row) != len(parameters) for row in values):
+            raise ValueError(f"{len(parameters)} parameters, but values of another length")
+        binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
+        result = simulator.run([measured], parameter_binds=binds, **run_options).result()
+        if len(result.results) != len(values):
+            raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")
+        return [_estimate(experiment, observables, precision) for experiment in result.results]
+
+    def failed(_point: Any, error: Exception) -> CircuitOutcome:
+        return CircuitOutcome(JobStatus.ERROR, 0, error=f"Aer cannot run this point: {_one_line(error)}")
+
+    return _bisected(list(values), run_options, run_once, failed, estimated=True)
+
+
+def _estimate(experiment: Any, observables: Sequence[Sequence[tuple[str, float]]],
+              precision: float) -> CircuitOutcome:
+    """One point's expectation values from its Aer experiment (see :func:`run_estimates`)."""
+    if not experiment.success:
+        return CircuitOutcome(JobStatus.ERROR, 0, error=str(experiment.status))
+    saved = experiment.data.to_dict() if hasattr(experiment.data, "to_dict") else dict(experiment.data)
+    evs = []
+    for terms in observables:
+        value = 0.0
+        for label, coeff in terms:
+            value += saved[label] * coeff
+        evs.append(float(value))
+    return CircuitOutcome(JobStatus.DONE, 0, counts={}, evs=evs, stds=[float(precision)] * len(evs))
+
+
 def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -> list[CircuitOutcome]:
     """One Aer run of ``circuits``; when Aer fails the run as a whole, each half runs on its own.
 
@@ -261,10 +322,12 @@ def run_isolating(simulator: Any, circuits: list, run_options: dict[str, Any]) -
 
 
 def _bisected(items: list, run_options: dict[str, Any], run_once: Callable[[list, dict[str, Any]], Any],
-              failed: Callable[[Any, Exception], CircuitOutcome]) -> list[CircuitOutcome]:
-    """``run_once(items, run_options)``'s outcomes; when it raises, each half of ``items`` runs
-    on its own, the second half's ``seed_simulator`` moved on by :data:`SEED_STRIDE` per item
-    left behind, down to single items that fail with ``failed(item, error)``."""
+              failed: Callable[[Any, Exception], CircuitOutcome], estimated: bool = False
+              ) -> list[CircuitOutcome]:
+    """``run_once(items, run_options)``'s outcomes (its Result's experiments; the outcomes
+    themselves when ``estimated``); when it raises, each half of ``items`` runs on its own, the
+    second half's ``seed_simulator`` moved on by :data:`SEED_STRIDE` per item left behind, down
+    to single items that fail with ``failed(item, error)``."""
     try:
         result = run_once(items, run_options)
     except Exception as error:
@@ -274,9 +337,9 @@ def _bisected(items: list, run_options: dict[str, Any], run_once: Callable[[list
         later = dict(run_options)
         if "seed_simulator" in later:
             later["seed_simulator"] = (later["seed_simulator"] + SEED_STRIDE * half) % (2**63)
-        return (_bisected(items[:half], run_options, run_once, failed)
-                + _bisected(items[half:], later, run_once, failed))
-    return [_outcome(experiment) for experiment in result.results]
+        return (_bisected(items[:half], run_options, run_once, failed, estimated)
+                + _bisected(items[half:], later, run_once, failed, estimated))
+    return list(result) if estimated else [_outcome(experiment) for experiment in result.results]
 
 
 def _one_line(error: BaseException) -> str:

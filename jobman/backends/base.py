@@ -65,6 +65,10 @@ class CircuitOutcome:
     error: str | None = None
     metadata: dict[str, Any] | None = None
     creg_sizes: list[int] | None = None
+    #: A point of an estimator PUB: the expectation value of each of its PUB's observables
+    #: (flat, C order) and its standard error; None for circuits that were sampled.
+    evs: list[float] | None = None
+    stds: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,11 @@ class Backend(ABC):
     #: (:class:`~jobman.sweep.SweepPoint`: a PUB's circuit and one row of its values) and run
     #: them without bound copies; otherwise the engine gives them bound circuits.
     runs_sweeps: bool = False
+
+    #: Whether the backend computes the expectation values of an estimator PUB's points (a
+    #: :class:`~jobman.sweep.SweepPoint` with ``observables``) itself, as
+    #: ``CircuitOutcome.evs``; only such backends take estimator tasks.
+    runs_estimates: bool = False
 
     #: Whether :meth:`prepare` is costly (transpiling): the engine then stores what it returns,
     #: so that resume, retry and split halves never prepare the same circuits twice.
