@@ -128,10 +128,11 @@ _jobman() {
         result)
             case "$prev" in
                 --circuit|-c) :; return ;;
+                --pub|-P) :; return ;;
                 --top|-t) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --json --top -t --memory --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--circuit -c --pub -P --json --top -t --memory --store -q --quiet -v --verbose -h --help"; else _jobman_sets; fi
             ;;
         resume)
             case "$prev" in
@@ -168,6 +169,8 @@ _jobman() {
                 --instance) :; return ;;
                 --max-payload) :; return ;;
                 --parameters|-p) _jobman_files; return ;;
+                --observables) _jobman_files; return ;;
+                --precision) :; return ;;
                 --shots|-s) :; return ;;
                 --seed) :; return ;;
                 --chunk-size|-k) :; return ;;
@@ -183,7 +186,7 @@ _jobman() {
                 --ray-num-cpus) :; return ;;
                 --store) _jobman_dirs; return ;;
             esac
-            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --parameters -p --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
+            if [[ $cur == -* ]]; then _jobman_reply -W "--backend -b --noise-model --backend-option --mode --max-time --optimization-level -O --skip-transpile --transpile-option --sampler --account --instance --max-payload --parameters -p --observables --precision --shots -s --seed --chunk-size -k --name -n --tag --memory --max-in-flight --max-retries --on-failure --max-usage --dry-run --json --notify-command --detach -d --executor --ray-address --ray-num-cpus --store -q --quiet -v --verbose -h --help"; else _jobman_files; fi
             ;;
         show)
             case "$prev" in

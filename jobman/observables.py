@@ -139,7 +139,7 @@ def _flat(nested: Any) -> list[Any]:
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    text = json.dumps(value)  # as the file writes it
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -64,12 +64,18 @@ class CircuitResult:
     memory: list[str] | None = None
     creg_sizes: list[int] | None = None
     metadata: dict[str, Any] | None = None  # the circuit's QuantumCircuit.metadata
+    #: A point of an estimator PUB: the exact value of each observable of its PUB (flat) and
+    #: its std (see :mod:`jobman.pub_data` for the PUB's broadcast arrays); else None.
+    evs: list[float] | None = None
+    stds: list[float] | None = None
 
     def to_dict(self, memory: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "name": self.name, "status": self.status.value,
                                 "counts": self.counts, "error": self.error, "metadata": self.metadata}
         if memory:
             data["memory"] = self.memory
+        if self.evs is not None:
+            data.update(evs=self.evs, stds=self.stds)
         return data
 
 
@@ -243,7 +249,7 @@ def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,
         counts = format_counts(counts, num_clbits, creg_sizes)
     return CircuitResult(index, line.get("name"), JobStatus(line["status"]), counts,
                          line.get("error"), num_clbits, creg_sizes=creg_sizes,
-                         metadata=line.get("metadata"))
+                         metadata=line.get("metadata"), evs=line.get("evs"), stds=line.get("stds"))
 
 
 def _no_result(result: CircuitResult) -> str:

@@ -78,7 +78,7 @@ def test_run_help_reads_well():
     assert "Usage: jobman run [OPTIONS] INPUT..." in text
     words = " ".join(text.replace("│", " ").split())
     assert "--memory Keep" in words and "(default: 1000;" in words and "(default: 2 on aer, 3 on IBM)" in words
-    assert "--shots       -s      N " in text
+    assert "--shots        -s      N " in text
 
 
 def test_unknown_option_suggests_only_close_ones():

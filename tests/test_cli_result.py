@@ -70,3 +70,31 @@ def test_a_set_from_before_names_were_recorded_at_creation_still_works(tmp_path,
     assert missing.exit_code == 1 and missing.stderr == (
         "Error: no circuit named 'c5' in this job set (this set does not record the names of circuits "
         "that have not run yet; they are known once they run)\n")
+
+
+def test_a_sweep_s_pub_by_pub_and_what_is_refused(tmp_path):
+    import numpy as np
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Parameter
+
+    from jobman.manager import JobManager
+
+    theta, circuit = Parameter("t"), QuantumCircuit(1, name="flip")
+    circuit.rx(theta, 0)
+    circuit.measure_all()
+    JobManager(tmp_path).run([(circuit, np.array([[[0.0], [np.pi]]]))], shots=10, seed=1)
+    shown = invoke("result", "--pub", "0", "--json", store=tmp_path)
+    data = json.loads(shown.stdout)
+    assert (shown.exit_code, data["kind"], data["shape"], data["counts"]) == (0, "sampler", [1, 2],
+                                                                              [[{"0": 10}, {"1": 10}]])
+    text = invoke("result", "--pub", "0", store=tmp_path).stdout
+    assert text == "pub 0 (flip): DONE, sampler, shape (1, 2), 2 points\n  [0, 0]: 0:10\n  [0, 1]: 1:10\n"
+    for args, message in ((["--pub", "1"], "--pub 1: job set "), ([], "give --circuit SPEC or --pub P"),
+                          (["--pub", "0", "-c", "0"], "give --circuit SPEC or --pub P")):
+        refused = invoke("result", *args, store=tmp_path)
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {message}")
+
+
+def test_pub_of_a_set_of_plain_circuits_is_refused(demo_store):
+    refused = invoke("result", BETA, "--pub", "0", store=demo_store)
+    assert refused.exit_code == 2 and refused.stderr == f"Error: job set {BETA} holds circuits, not PUBs: use --circuit\n"

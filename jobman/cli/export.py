@@ -19,6 +19,8 @@ from jobman.cli.output import to_json
 from jobman.exceptions import UsageError
 
 CSV_COLUMNS = ("index", "name", "status", "outcome", "count", "error")
+#: An estimator task's CSV: a row per point and observable (``observable``: its flat index).
+ESTIMATOR_COLUMNS = ("index", "name", "status", "observable", "ev", "std", "error")
 
 
 @app.command("export")
@@ -38,8 +40,9 @@ def export_command(
 ) -> int:
     """Export a job set's merged result as JSON Lines, CSV, JSON or Parquet.
 
-    Per circuit: index, name, status, counts (outcome and count in CSV), error, and with
-    --memory the per-shot outcomes.
+    Per circuit (a sweep's: per point): index, name, status, counts (outcome and count in CSV),
+    error, and with --memory the per-shot outcomes; an estimator task's points have evs and
+    stds (one per observable of the PUB; in CSV a row per observable).
 
     Example: jobman export --format csv --output results.csv
     """
@@ -115,12 +118,18 @@ def write_json(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]
 
 
 def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]) -> int:
-    """Columns index,name,status,outcome,count,error: a row per outcome, one for a circuit without."""
+    """Columns index,name,status,outcome,count,error: a row per outcome, one for a circuit without;
+    for an estimator task index,name,status,observable,ev,std,error: a row per point and observable."""
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    estimates = any(p.get("observables") is not None for p in (set_store.record.sweep or {}).get("pubs", []))
+    writer.writerow(ESTIMATOR_COLUMNS if estimates else CSV_COLUMNS)
     missing = 0
     for row in circuits:
         head = (row["index"], row["name"] or "", row["status"])
+        if estimates and row.get("evs") is not None:
+            for k, (ev, std) in enumerate(zip(row["evs"], row["stds"])):
+                writer.writerow(head + (k, repr(ev), repr(std), row["error"] or ""))
+            continue
         if row["counts"] is None:
             missing += 1
             writer.writerow(head + ("", "", row["error"] or ""))

@@ -87,6 +87,15 @@ def run_command(
                           "num_parameters), one point per row after the leading axes (an .npz keyed by "
                           "circuit name or index when the inputs hold several circuits), e.g. "
                           "--parameters values.npy.", rich_help_panel="Task")] = None,
+    observables: Annotated[Optional[Path], typer.Option("--observables", metavar="H.json",
+                           help="Estimate expectation values instead of sampling (aer: exact, as "
+                           "qiskit-aer's EstimatorV2): a JSON list of [pauli, coefficient] pairs per "
+                           "observable, e.g. [[\"ZZ\", 1.0], [\"XI\", 0.5]], a list of them, or an "
+                           "object of named ones; broadcast against --parameters.",
+                           rich_help_panel="Task")] = None,
+    precision: Annotated[float, typer.Option("--precision", metavar="P", help="With --observables: "
+                         "the stds; above 0 the evs get normal noise of that size, seeded by --seed, as "
+                         "qiskit-aer's EstimatorV2.", rich_help_panel="Task")] = 0.0,
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed (default: picked at random "
@@ -131,6 +140,8 @@ def run_command(
     Example: jobman run examples/circuits.qpy --shots 1000 --seed 7
 
     Example: jobman run ansatz.qpy --parameters values.npy --shots 100 (a sweep: one point per row)
+
+    Example: jobman run ansatz.qpy --observables H.json --parameters values.npy (expectation values)
     (plan first: jobman run circuits.qpy --backend fake_manila --dry-run)
 
     Example: SET=$(jobman run circuits.qpy --detach --notify-command 'notify-send "$JOBMAN_SET_STATE"')
@@ -139,6 +150,15 @@ def run_command(
 
     if json_output and not dry_run:
         raise UsageError("--json: only with --dry-run")
+    if observables is None and precision != 0.0:
+        raise UsageError("--precision: only with --observables")
+    if observables is not None and (dry_run or memory):
+        raise UsageError(f"--observables: not with {'--dry-run' if dry_run else '--memory'} (an estimator "
+                         "task samples nothing)")
+    if observables is not None:
+        from jobman.estimator_input import check_precision
+
+        check_precision(precision, "--precision")
     tags = parse_tags(tag)
     budget = parse_duration(max_usage, "--max-usage")
     early = early_cluster(executor, ray_address, ray_num_cpus) if not (dry_run or detach) else None
@@ -172,6 +192,8 @@ def run_command(
                 notify_command=notify_command, max_usage=budget, tags=tags)
     if parameters is not None:
         task["parameters"] = str(parameters)
+    if observables is not None:
+        task.update(observables=str(observables), precision=precision)
     if detach:
         from jobman.cli.detach import launch
 
