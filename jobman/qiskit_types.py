@@ -58,6 +58,9 @@ def to_qiskit_result(set_store: "SetStore") -> "Result":
     """The set's circuits as one ``qiskit.result.Result`` (see the module's notes)."""
     from qiskit.result import Result
 
+    if set_store.record.sweep is not None and _estimates(set_store):
+        raise JobmanError(f"job set {set_store.id} is an estimator task: it has expectation values, not "
+                          "counts; use to_primitive_result()")
     experiments = []
     for circuit, line, shots in _circuits(set_store):
         data: dict[str, Any] = {"counts": dict(line["counts"])}

@@ -176,6 +176,9 @@ class ManagedResult:
         result = self.circuit(key)
         if result.counts is None:
             raise JobmanError(_no_result(result))
+        if result.evs is not None:
+            raise JobmanError(f"circuit {result.index} is a point of an estimator PUB: it has expectation "
+                              "values, not counts (circuit(i).evs, to_primitive_result())")
         return result.counts
 
     def get_memory(self, key: int | str) -> list[str]:

@@ -180,3 +180,12 @@ def test_estimator_tasks_need_a_backend_that_computes_expectation_values(store_d
     with pytest.raises(UsageError, match="precision must be a finite number, 0 or more"):
         exact(store_dir).run([(bell(), "ZZ")], precision=-1)
     assert not store_dir.exists() or not Store(store_dir).set_ids()
+
+
+def test_on_any_executor_the_values_are_the_local_ones(store_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        manager = JobManager(store_dir, executor=pool, poll_interval=0.05)
+        ours = jobman.Estimator(manager=manager, seed=SEED, chunk_size=2).run(exact_pubs()).result()
+    assert_same(ours, EstimatorV2().run(exact_pubs()).result())

@@ -128,3 +128,22 @@ def test_a_killed_estimator_run_resumes_where_it_stopped(files, store_dir):
     data = json.loads(run_jobman("result", "--pub", "0", "--json").stdout)
     theirs = EstimatorV2().run([(ansatz(), H_OPS, files["values"])]).result()[0].data
     assert np.array_equal(np.array(data["evs"]), theirs.evs)
+
+
+def test_a_point_reads_as_evs_and_counts_are_refused(files, store_dir):
+    from jobman.exceptions import JobmanError
+    from jobman.result import ManagedResult
+
+    assert runner.invoke(app, run_args(files)).exit_code == 0
+    point = runner.invoke(app, ["result", "-c", "1"])
+    assert point.exit_code == 0 and point.stdout.startswith("circuit 1 (ansatz[1]): DONE\n  evs: ")
+    result = ManagedResult(Store(store_dir).open_set(None))
+    assert len(result.circuit(1).evs) == 2
+    with pytest.raises(JobmanError, match="point of an estimator PUB"):
+        result.get_counts(1)
+    with pytest.raises(JobmanError, match="is an estimator task"):
+        result.to_qiskit_result()
+    parquet = runner.invoke(app, ["export", "-f", "parquet", "-o", str(files["dir"] / "out.parquet")])
+    assert parquet.exit_code == 2 and "--format parquet holds counts" in parquet.stderr
+    shown = " ".join(runner.invoke(app, ["show"]).stdout.replace("│", " ").split())
+    assert "points 0-2, observables (2, 1), precision 0.0" in shown and "observables inputs/observables.json" in shown

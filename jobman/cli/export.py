@@ -53,6 +53,9 @@ def export_command(
     if fmt == "parquet" and (output is None or str(output) == "-"):
         raise UsageError("--format parquet needs --output FILE (a Parquet file is not a stream)")
     set_store = open_store(store).open_set(set_id)
+    if fmt == "parquet" and _estimates(set_store):
+        raise UsageError("--format parquet holds counts; an estimator task's evs and stds export as jsonl, "
+                         "json or csv")
     if fmt == "parquet":
         return _export_parquet(ManagedResult(set_store), set_store, output)
     if memory and not set_store.record.options.get("memory"):
@@ -121,7 +124,7 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
     """Columns index,name,status,outcome,count,error: a row per outcome, one for a circuit without;
     for an estimator task index,name,status,observable,ev,std,error: a row per point and observable."""
     writer = csv.writer(stream, lineterminator="\n")
-    estimates = any(p.get("observables") is not None for p in (set_store.record.sweep or {}).get("pubs", []))
+    estimates = _estimates(set_store)
     writer.writerow(ESTIMATOR_COLUMNS if estimates else CSV_COLUMNS)
     missing = 0
     for row in circuits:
@@ -137,6 +140,11 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
         for outcome, count in row["counts"].items():
             writer.writerow(head + (outcome, count, row["error"] or ""))
     return missing
+
+
+def _estimates(set_store: Any) -> bool:
+    """Whether the set is an estimator task (its PUBs have observables)."""
+    return any(p.get("observables") is not None for p in (set_store.record.sweep or {}).get("pubs", []))
 
 
 WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}

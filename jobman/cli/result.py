@@ -77,6 +77,8 @@ def _render(item, memory: bool) -> str:
     head = f"circuit {item.index}" + (f" ({item.name})" if item.name else "") + f": {item.status.value}"
     if item.counts is None:
         return head + (f": {item.error}" if item.error else "")
+    if item.evs is not None:  # a point of an estimator PUB
+        return "\n".join([head, "  evs: " + " ".join(map(repr, item.evs)), "  stds: " + " ".join(map(repr, item.stds))])
     rows = sorted(item.counts.items(), key=lambda kv: (-kv[1], kv[0]))
     lines = [head] + [f"  {bits} {count}" for bits, count in rows]
     if memory and item.memory is not None:

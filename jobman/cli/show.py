@@ -127,9 +127,16 @@ def _sweep(sweep: dict[str, Any] | None) -> list[str]:
         size = 1
         for n in pub["shape"]:
             size *= n
-        shape = "(" + ", ".join(str(n) for n in pub["shape"]) + ("," if len(pub["shape"]) == 1 else "") + ")"
-        lines.append(f"PUB {number}: circuit {pub['circuit']}, shape {shape} x {pub['parameters']} parameters, "
-                     f"points {pub['start']}-{pub['start'] + size - 1}")
-    values = sweep.get("values") or {}
-    lines.append(f"values {values.get('path')}  {byte_size(values.get('size'))}  sha256 {values.get('sha256', '-')}")
+        observed = "" if pub.get("observables") is None else (
+            f", observables {_shape(pub['observables'])}, precision {pub.get('precision')}")
+        lines.append(f"PUB {number}: circuit {pub['circuit']}, shape {_shape(pub['shape'])} x {pub['parameters']} "
+                     f"parameters, points {pub['start']}-{pub['start'] + size - 1}{observed}")
+    for key in ("values", "observables"):
+        item = sweep.get(key)
+        if item is not None:
+            lines.append(f"{key} {item.get('path')}  {byte_size(item.get('size'))}  sha256 {item.get('sha256', '-')}")
     return lines
+
+
+def _shape(shape: list[int]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
