@@ -189,3 +189,16 @@ def test_on_any_executor_the_values_are_the_local_ones(store_dir):
         manager = JobManager(store_dir, executor=pool, poll_interval=0.05)
         ours = jobman.Estimator(manager=manager, seed=SEED, chunk_size=2).run(exact_pubs()).result()
     assert_same(ours, EstimatorV2().run(exact_pubs()).result())
+
+
+def test_with_a_noise_model_the_values_are_still_qiskit_aer_s(store_dir):
+    from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+    noise = NoiseModel()
+    noise.add_all_qubit_quantum_error(depolarizing_error(0.05, 2), ["cx"])
+    pubs = [(bell(), ["ZZ", "XX"])] + exact_pubs()[:1]
+    ours = exact(store_dir, chunk_size=3, noise_model=noise).run(pubs).result()
+    theirs = EstimatorV2(options={"backend_options": {"noise_model": noise},
+                                  "run_options": {"seed_simulator": SEED}}).run(pubs).result()
+    assert_same(ours, theirs)
+    assert np.allclose(ours[0].data.evs, [0.95, 0.95])  # the noise shows: 1 - p for a depolarized Bell pair

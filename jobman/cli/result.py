@@ -101,7 +101,8 @@ def _show_pub(set_store, number: int, json_out: bool) -> int:
 
 def _render_pub(data) -> str:
     head = (f"pub {data.pub}" + (f" ({data.name})" if data.name else "")
-            + f": {data.status.value}, {data.kind}, shape {tuple(data.shape)}, {data.record.size} points")
+            + f": {data.status.value}, {data.kind}, shape {tuple(data.shape)}, {data.record.size} point"
+            + ("s" if data.record.size != 1 else ""))
     lines = [head]
     for error in data.errors[:5]:
         lines.append(f"  point {error['index']}: {error['status']}" + (f": {error['error']}" if error["error"] else ""))
