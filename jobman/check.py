@@ -21,6 +21,7 @@ from jobman.spec import format_ranges
 from jobman.status import JobStatus
 
 if TYPE_CHECKING:  # pragma: no cover
+    from jobman.bookkeeping import Bookkeeping
     from jobman.engine import Engine
     from jobman.store import SetStore
 
@@ -149,29 +150,29 @@ def _fault(error: StoreError) -> str:
     return rest if sep and "/" in head else text
 
 
-def repair(engine: "Engine") -> list[int]:
+def repair(books: "Bookkeeping") -> list[int]:
     """Before resuming: give every chunk with missing or unsound results sound lines again
     (PENDING where none can be kept) and reopen it; return the chunks repaired."""
     from jobman.ledger import failed_line
 
-    problems = engine.set.integrity_problems()
+    problems = books.set.integrity_problems()
     if problems:  # never write into a database SQLite finds damaged
-        raise DamagedSetError(f"{engine.set.paths.folder / 'set.db'}: integrity_check: {problems[0]} "
+        raise DamagedSetError(f"{books.set.paths.folder / 'set.db'}: integrity_check: {problems[0]} "
                               f"({NO_REPAIR})")
     repaired = []
-    for record in engine.records.values():
-        found = verdict(engine.set, record)
+    for record in books.records.values():
+        found = verdict(books.set, record)
         if not found.findings:
             continue
         lines = [line if line is not None else failed_line(record.start + pos, None, PENDING, None)
                  for pos, line in enumerate(found.lines or [None] * record.size)]
-        engine.set.write_results(record.index, lines, [line.get("name") for line in lines])
+        books.set.write_results(record.index, lines, [line.get("name") for line in lines])
         if found.rerun():
             record.failed, record.error = [], None
             if record.job_status.is_final:
-                engine.ledger.set_status(record, JobStatus.PENDING)
+                books.ledger.set_status(record, JobStatus.PENDING)
         else:
-            engine.ledger.close(record, lines)
+            books.ledger.close(record, lines)
         repaired.append(record.index)
     return repaired
 
@@ -180,5 +181,5 @@ def plan_resume(engine: "Engine") -> tuple[list[Any], list[Any]]:
     """:func:`jobman.recovery.plan_unfinished`, after :func:`repair`."""
     from jobman.recovery import plan_unfinished
 
-    repair(engine)
-    return plan_unfinished(engine)
+    repair(engine.books)
+    return plan_unfinished(engine.books, engine.calls, engine.submitter.names)

@@ -98,7 +98,8 @@ def plan_dry_run(source: "CircuitSource", backend: Backend, options: RunOptions,
 def _sample(source: "CircuitSource", backend: Backend, options: RunOptions
             ) -> tuple[list[SampleCircuit], bool]:
     """A few circuits spread over the input, prepared as the backend would run them."""
-    from jobman.engine import circuit_problem, message
+    from jobman.log import message
+    from jobman.submitter import circuit_problem
 
     rows: list[SampleCircuit] = []
     for index in sample_indices(len(source)):

@@ -19,15 +19,16 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequenc
 
 from jobman.backends import backend_from_record, backend_record, get_backend
 from jobman.backends.base import Backend, RunOptions
-from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig, Flight, WorkItem
+from jobman.bookkeeping import Bookkeeping, Flight, WorkItem
+from jobman.engine import ON_FAILURE_CHOICES, Engine, EngineConfig
 from jobman.recovery import cancel_unfinished, plan_retry, plan_unfinished
-from jobman.exceptions import BackendError, Interrupted, JobmanError, SetLockedError, StoreError, UsageError
+from jobman.retry import BackendCalls, RetryPolicy
+from jobman.exceptions import Interrupted, JobmanError, SetLockedError, StoreError, UsageError
 from jobman.fsio import make_folder
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
 from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord, new_attempt
 from jobman.job_set import ManagedJobSet
 from jobman.notify import OPTION as NOTIFY_OPTION, notify
-from jobman.retry import RetryPolicy
 from jobman.status import JobStatus
 from jobman.store import SetStore, Store, atomic_write, new_set_id
 from jobman.summary import describe_failure, exit_code, summarize
@@ -109,7 +110,7 @@ class JobManager:
         def drive() -> ManagedJobSet:
             if on_created is not None:
                 on_created(self._handle(set_store))
-            return self._drive(set_store, source, backend_obj, plan_unfinished, on_change)
+            return self._drive(set_store, source, backend_obj, _unfinished, on_change)
 
         return self._launch(set_store, held, drive, wait, (source, backend_obj))
 
@@ -279,7 +280,7 @@ class JobManager:
         with _closing(source, backend), _resumable(set_store.id), set_store.lock():
             if on_created is not None:
                 on_created(ManagedJobSet(set_store))
-            return self._drive(set_store, source, backend, plan_unfinished, on_change)
+            return self._drive(set_store, source, backend, _unfinished, on_change)
 
     def _create_adopted(self, usable: list[Any], skipped: list[Any], backend: Backend, set_id: str,
                         name: str | None, note: dict[str, Any] | None) -> tuple["CircuitSource", SetStore]:
@@ -355,7 +356,7 @@ class JobManager:
         wanted = None if indices is None else set(indices)
         set_store, held = self.hold(set_id, retry=True, indices=wanted, held_lock=held_lock)
         return self._launch(set_store, held, lambda: self._continue(
-            set_store, backend, lambda e: (plan_retry(e, wanted), []), on_change, on_failure,
+            set_store, backend, lambda e: (plan_retry(e.books, wanted), []), on_change, on_failure,
             on_start, (executor, executor_options)), wait)
 
     def hold(self, set_id: str | None = None, *, retry: bool = False,
@@ -508,33 +509,19 @@ class JobManager:
             return
         live_jobs = any(a.get("job_id") and a.get("status") not in ATTEMPT_FINAL
                         for a in (c.last_attempt() or {} for c in unfinished))
-        backend_obj = backend or (_restore_backend(set_store) if live_jobs else _NoBackend())
+        backend_obj = backend or (_restore_backend(set_store) if live_jobs else None)
         try:
-            engine = Engine(set_store, None, backend_obj,  # type: ignore[arg-type]
-                            RunOptions.from_dict(set_store.record.options), self._config(set_store),
-                            clock=self.clock)
-            cancel_unfinished(engine)
+            books = Bookkeeping(set_store, self.clock)
+            calls = None if backend_obj is None else BackendCalls(backend_obj, self._config(set_store).retry)
+            cancel_unfinished(books, calls)
         finally:
-            if backend is None:
+            if backend is None and backend_obj is not None:
                 backend_obj.close()
 
 
-class _NoBackend(Backend):
-    """Stands in for the backend when a set with no live job is cancelled offline."""
-
-    name = "none"
-
-    def submit(self, job: Any, circuits: Any, options: Any) -> str:
-        raise BackendError("no backend")
-
-    def status(self, job_id: str) -> JobStatus:
-        raise BackendError("no backend")
-
-    def result(self, job_id: str) -> list:
-        raise BackendError("no backend")
-
-    def cancel(self, job_id: str) -> None:
-        raise BackendError("no backend")
+def _unfinished(engine: Engine) -> "tuple[list[WorkItem], list[Flight]]":
+    """The plan of a new set, and of a set picked up again: :func:`plan_unfinished`."""
+    return plan_unfinished(engine.books, engine.calls, engine.submitter.names)
 
 
 @contextmanager

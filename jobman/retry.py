@@ -1,4 +1,5 @@
-"""How backend calls and failed jobs are retried: one small policy object.
+"""How backend calls and failed jobs are retried: one small policy object, and
+:class:`BackendCalls`, the calls to one backend made under it.
 
 The same backoff serves both levels: a backend *call* (submit, status, result, cancel) that
 raises a transient error is retried in place (through tenacity), and a *job* that ends in a
@@ -10,12 +11,15 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import tenacity
 
 from jobman.exceptions import UsageError
 from jobman.log import swallowed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.backends.base import Backend
 
 T = TypeVar("T")
 
@@ -82,3 +86,28 @@ def _safe(is_transient: Callable[[BaseException], bool], error: BaseException) -
     except Exception as failure:
         swallowed("the backend's error classifier (taken as permanent)", failure)
         return False
+
+
+class BackendCalls:
+    """Calls to one backend, each retried on the backend's transient errors by ``policy``;
+    :attr:`retries` counts the retries made."""
+
+    def __init__(self, backend: "Backend", policy: RetryPolicy) -> None:
+        self.backend = backend
+        self.policy = policy
+        self.retries = 0
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether the backend says ``error`` may pass (a broken classifier means "no")."""
+        try:
+            return isinstance(error, Exception) and bool(self.backend.is_transient(error))
+        except Exception as failure:
+            swallowed("the backend's is_transient (taken as not transient)", failure)
+            return False
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """A backend call, retried on transient errors by the policy."""
+        return self.policy.call(fn, self.is_transient, self._count_retry)
+
+    def _count_retry(self, attempt: int, error: BaseException) -> None:
+        self.retries += 1

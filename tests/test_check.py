@@ -189,11 +189,9 @@ def test_resume_keeps_sound_lines_of_a_truncated_results_file(tmp_path):
     assert finding.repair == "resume re-runs circuits 6-7"
 
     from jobman.check import repair
-    from jobman.engine import Engine
-    from jobman.backends.base import RunOptions
+    from jobman.bookkeeping import Bookkeeping
 
-    engine = Engine(set_store, None, None, RunOptions(shots=SHOTS))  # type: ignore[arg-type]
-    assert repair(engine) == [1]
+    assert repair(Bookkeeping(set_store)) == [1]
     record = set_store.chunk(1)
     assert record.status == "PENDING"
     kept = set_store.read_results(1)

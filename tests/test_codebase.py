@@ -12,12 +12,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Modules that must not import the terminal, the CLI or a network client.
-CORE = ("jobman.engine", "jobman.store", "jobman.ledger", "jobman.recovery", "jobman.records",
-        "jobman.summary", "jobman.plan", "jobman.retry", "jobman.log", "jobman.histogram", "jobman.timeline")
+CORE = ("jobman.engine", "jobman.bookkeeping", "jobman.submitter", "jobman.store", "jobman.ledger",
+        "jobman.recovery", "jobman.records", "jobman.summary", "jobman.plan", "jobman.retry", "jobman.log", "jobman.histogram", "jobman.timeline")
 #: What CORE must not pull in.
 OUTSIDE = ("typer", "click", "rich", "qiskit_ibm_runtime", "ray", "requests", "jobman.cli", "matplotlib")
 #: Checked by mypy --strict.
-STRICT = ("jobman/engine.py", "jobman/store.py", "jobman/log.py")
+STRICT = ("jobman/engine.py", "jobman/bookkeeping.py", "jobman/submitter.py", "jobman/recovery.py",
+          "jobman/store.py", "jobman/log.py")
 
 
 def _tool(module: str) -> None:

@@ -3,11 +3,9 @@ and re-attaching after a crash. Nothing waits in real time; every scripted fault
 
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter
 
 from conftest import expected_counts
 from fault_backend import IDEAL_AND_AER, FaultLab, SimulatedCrash, lab  # noqa: F401  (the fixture)
-from jobman.engine import circuit_problem
 from jobman.exceptions import Interrupted
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
@@ -42,23 +40,7 @@ def lines_of(set_store: SetStore) -> list[dict]:
             for line in set_store.read_results(chunk) or []]
 
 
-# per-circuit problems -------------------------------------------------------------------
-def test_circuit_problem_names_missing_measurements_and_unbound_parameters():
-    assert circuit_problem(make_basis_circuits(1, 2)[0]) is None
-    assert circuit_problem(no_measure()).startswith("circuit has no measurements")
-    with_clbits = QuantumCircuit(1, 1)
-    with_clbits.x(0)
-    assert circuit_problem(with_clbits).startswith("circuit has no measurements")
-    nested = QuantumCircuit(1, 1)
-    with nested.if_test((nested.clbits[0], 0)):
-        nested.measure(0, 0)
-    assert circuit_problem(nested) is None
-    param = QuantumCircuit(1)
-    param.rx(Parameter("theta"), 0)
-    param.measure_all()
-    assert circuit_problem(param) == "circuit has unbound parameters (theta); assign them before running"
-
-
+# per-circuit problems (circuit_problem itself: tests/test_submitter.py) -------------------
 def test_one_bad_circuit_fails_alone_and_is_named_with_its_reason(store_dir, lab):
     circuits = make_basis_circuits(30, 5)
     circuits[13] = no_measure("c13")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from jobman.engine import quietly
-from jobman.log import swallowed
+from jobman.log import quietly, swallowed
 
 
 def _broken() -> None:

@@ -1,19 +1,20 @@
 """Recovery from the store alone: what each unfinished chunk becomes on resume (closed,
 re-attached, or submitted again), failed circuits picked for retry, and offline cancel.
 
-A real store on disk; the backend is a stand-in service that knows some job ids (the
-engine never runs here: recovery only plans)."""
+A real store on disk and the chunk book-keeping alone; the backend is a stand-in service that
+knows some job ids, reached through BackendCalls (no engine, no circuits: recovery only plans)."""
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 from jobman.backends.base import JOB_NOT_FOUND, Backend, ChunkJob, CircuitOutcome, RunOptions
-from jobman.engine import Engine
+from jobman.bookkeeping import Bookkeeping
 from jobman.exceptions import BackendError
 from jobman.ledger import failed_line
 from jobman.records import new_attempt
 from jobman.recovery import LOST, cancel_unfinished, plan_retry, plan_unfinished
+from jobman.retry import BackendCalls, RetryPolicy
 from jobman.status import JobStatus
 from jobman.store import Store
 from test_store import make_set
@@ -46,12 +47,15 @@ class Service(Backend):
         self.cancelled.append(job_id)
 
 
-def _engine(tmp_path, backend: Backend, prepare=None) -> Engine:
+def _books(tmp_path, prepare=None) -> Bookkeeping:
     set_store = make_set(Store(tmp_path), SET, total=8, chunk_size=4)  # chunks 0-3 and 4-7
     if prepare is not None:
         prepare(set_store)
-    set_store = Store(tmp_path).open_set(SET)
-    return Engine(set_store, None, backend, RunOptions(shots=10), clock=lambda: 9.0)  # type: ignore[arg-type]
+    return Bookkeeping(Store(tmp_path).open_set(SET), clock=lambda: 9.0)
+
+
+def _calls(backend: Backend) -> BackendCalls:
+    return BackendCalls(backend, RetryPolicy(sleep=lambda seconds: None))
 
 
 def _submitted(set_store, chunk: int, job_id: str | None, status: str = "QUEUED") -> None:
@@ -69,16 +73,14 @@ def test_a_chunk_whose_lines_are_all_written_is_closed_and_nothing_reruns(tmp_pa
         set_store.write_results(0, [dict(failed_line(i, None, "DONE", None), counts={"0x0": 10})
                                     for i in range(4)], [None] * 4)
 
-    engine = _engine(tmp_path, Service({}), prepare)
-    work, attached = plan_unfinished(engine)
+    work, attached = plan_unfinished(_books(tmp_path, prepare), _calls(Service({})))
     assert attached == [] and [(w.chunk, w.runs) for w in work] == [(1, [(4, 8)])]
     assert Store(tmp_path).open_set(SET).chunk(0).status == "DONE"
 
 
 def test_a_job_the_service_still_knows_is_followed_again(tmp_path):
-    engine = _engine(tmp_path, Service({"job-0": JobStatus.RUNNING}),
-                     lambda s: _submitted(s, 0, "job-0"))
-    work, attached = plan_unfinished(engine)
+    books = _books(tmp_path, lambda s: _submitted(s, 0, "job-0"))
+    work, attached = plan_unfinished(books, _calls(Service({"job-0": JobStatus.RUNNING})))
     assert [(f.job_id, f.item.runs) for f in attached] == [("job-0", [(0, 4)])]
     assert [w.chunk for w in work] == [1]  # the never-submitted chunk
     assert Store(tmp_path).open_set(SET).chunk(0).status == "RUNNING"
@@ -86,8 +88,8 @@ def test_a_job_the_service_still_knows_is_followed_again(tmp_path):
 
 def test_a_job_the_service_does_not_know_is_lost_and_its_circuits_go_again(tmp_path):
     service = Service({})
-    engine = _engine(tmp_path, service, lambda s: _submitted(s, 0, "job-gone"))
-    work, attached = plan_unfinished(engine)
+    work, attached = plan_unfinished(_books(tmp_path, lambda s: _submitted(s, 0, "job-gone")),
+                                     _calls(service))
     assert attached == [] and [(w.chunk, w.runs) for w in work] == [(0, [(0, 4)]), (1, [(4, 8)])]
     record = Store(tmp_path).open_set(SET).chunk(0)
     assert record.status == "PENDING"
@@ -97,8 +99,8 @@ def test_a_job_the_service_does_not_know_is_lost_and_its_circuits_go_again(tmp_p
 
 def test_jobs_of_a_backend_that_cannot_reattach_are_submitted_again(tmp_path):
     service = Service({"job-0": JobStatus.RUNNING}, reattachable=False)
-    engine = _engine(tmp_path, service, lambda s: _submitted(s, 0, "job-0"))
-    work, attached = plan_unfinished(engine)
+    work, attached = plan_unfinished(_books(tmp_path, lambda s: _submitted(s, 0, "job-0")),
+                                     _calls(service))
     assert attached == [] and [w.chunk for w in work] == [0, 1]
     assert service.cancelled == []  # Aer's jobs died with their process
 
@@ -110,16 +112,16 @@ def test_retry_picks_the_failed_circuits_of_finished_chunks_or_only_those_asked(
         record.set_status(JobStatus.DONE, now=1.0)
         set_store.save_chunk(record)
 
-    engine = _engine(tmp_path, Service({}), prepare)
-    assert [(w.chunk, w.runs) for w in plan_retry(engine)] == [(1, [(5, 7)])]
-    assert [(w.chunk, w.runs) for w in plan_retry(engine, [6, 0])] == [(1, [(6, 7)])]
-    assert plan_retry(engine, [0]) == []
+    books = _books(tmp_path, prepare)  # no backend at all
+    assert [(w.chunk, w.runs) for w in plan_retry(books)] == [(1, [(5, 7)])]
+    assert [(w.chunk, w.runs) for w in plan_retry(books, [6, 0])] == [(1, [(6, 7)])]
+    assert plan_retry(books, [0]) == []
 
 
 def test_offline_cancel_cancels_the_live_job_and_every_circuit_without_a_result(tmp_path):
     service = Service({"job-0": JobStatus.QUEUED})
-    engine = _engine(tmp_path, service, lambda s: _submitted(s, 0, "job-0"))
-    cancel_unfinished(engine, "cancelled by request")
+    cancel_unfinished(_books(tmp_path, lambda s: _submitted(s, 0, "job-0")), _calls(service),
+                      "cancelled by request")
     assert service.cancelled == ["job-0"]
     set_store = Store(tmp_path).open_set(SET)
     for chunk in (0, 1):

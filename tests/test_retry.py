@@ -10,7 +10,7 @@ from fault_backend import FaultLab, lab  # noqa: F401  (the fixture)
 from jobman.exceptions import BackendError, UsageError
 from jobman.inputs import make_basis_circuits
 from jobman.manager import JobManager
-from jobman.retry import RetryPolicy
+from jobman.retry import BackendCalls, RetryPolicy
 from jobman.status import JobStatus, SetState
 
 
@@ -229,3 +229,18 @@ def test_transient_cancel_calls_are_retried(store_dir, lab):
     job_set = run(store_dir, lab, n=30)
     assert lab.jobs_of(1)[0].cancelled and lab.calls["cancel"] >= 3
     assert job_set.statuses()[1] is JobStatus.CANCELLED
+
+
+def test_backend_calls_retry_transient_errors_count_them_and_take_a_broken_classifier_as_permanent(lab):
+    calls = BackendCalls(lab.backend(), RetryPolicy(max_retries=3, sleep=lab.clock.sleep))
+    lab.fail_calls("status", times=2)
+    with pytest.raises(BackendError):
+        calls.call(lambda: calls.backend.status("no-such-job"))  # two transient failures, then not found
+    assert calls.retries == 2 and lab.calls["status"] == 3 and len(lab.clock.sleeps) == 2
+
+    class Broken(type(lab.backend())):
+        def is_transient(self, error):
+            raise RuntimeError("classifier bug")
+
+    broken = BackendCalls(Broken(lab, False, None, 2), RetryPolicy())
+    assert broken.is_transient(BackendError("busy", transient=True)) is False

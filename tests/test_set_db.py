@@ -85,11 +85,9 @@ def test_resume_keeps_the_sound_lines_of_a_chunk_that_lost_some(tmp_path):
     (finding,) = check_set(set_store)
     assert DB_NAME in finding.file and "has 2 result lines for the chunk's 4" in finding.fault
 
-    from jobman.backends.base import RunOptions
-    from jobman.engine import Engine
+    from jobman.bookkeeping import Bookkeeping
 
-    engine = Engine(set_store, None, None, RunOptions(shots=SHOTS))  # type: ignore[arg-type]
-    assert repair(engine) == [1]
+    assert repair(Bookkeeping(set_store)) == [1]
     assert set_store.chunk(1).status == "PENDING"
     kept = set_store.read_results(1)
     assert [line["status"] for line in kept] == ["DONE", "PENDING", "PENDING", "PENDING"]
