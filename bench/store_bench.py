@@ -47,13 +47,13 @@ def make_set(root: Path, set_id: str, circuits: int, chunk: int, store_format: s
     chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
     set_store = Store(root).create_set(record, chunks, names=lambda a, b: [f"c{i}" for i in range(a, b)])
     now = time.time()
-    for chunk_record in chunks:
-        lines = [{"index": i, "name": f"c{i}", "status": "DONE", "counts": {format(i % 32, "05b"): SHOTS},
-                  "error": None} for i in range(chunk_record.start, chunk_record.stop)]
-        set_store.write_results(chunk_record.index, lines, [line["name"] for line in lines])
-        chunk_record.set_status(JobStatus.DONE, now)
-        set_store.save_chunk(chunk_record, sync=False)
-    set_store.close()
+    with set_store.lock():  # as a run holds it (and catalogues the set as it lets go)
+        for chunk_record in chunks:
+            lines = [{"index": i, "name": f"c{i}", "status": "DONE", "counts": {format(i % 32, "05b"): SHOTS},
+                      "error": None} for i in range(chunk_record.start, chunk_record.stop)]
+            set_store.write_results(chunk_record.index, lines, [line["name"] for line in lines])
+            chunk_record.set_status(JobStatus.DONE, now)
+            set_store.save_chunk(chunk_record, sync=False)
     return time.perf_counter() - started
 
 

@@ -43,6 +43,7 @@ from jobman.records import FORMAT_VERSION, READABLE_FORMATS, SWEEP_FORMAT_VERSIO
 from jobman.validate import ShapeError, check_set_data
 
 if TYPE_CHECKING:  # pragma: no cover
+    from jobman.catalogue import Listing
     from jobman.chunk_digest import SetTotals
 
 __all__ = ["Store", "SetStore", "atomic_write", "read_json", "write_json", "new_set_id"]
@@ -205,7 +206,8 @@ class Store:
             return False
         if stat.S_ISLNK(mode):
             return True
-        return stat.S_ISDIR(mode) and any(os.path.lexists(path / part) for part in ("set.json", "chunks"))
+        return stat.S_ISDIR(mode) and any(os.path.lexists(os.path.join(path, part))
+                                          for part in ("set.json", "chunks"))
 
     def resolve(self, id_or_prefix: str | None) -> str:
         """The full id for a prefix or a set name; the newest set when None."""
@@ -261,6 +263,12 @@ class Store:
         """Whether a live process holds the lock of the set in folder ``set_id``."""
         return lock_is_held(SetPaths(self.root, check_set_id(set_id)).lock_file)
 
+    def listing(self) -> "Listing":
+        """Every set's ``jobman list`` row, through the store's catalogue (:mod:`jobman.catalogue`)."""
+        from jobman.catalogue import Listing
+
+        return Listing(self)
+
     def list_sets(self) -> list["SetStore"]:
         """Every readable job set, newest first."""
         return [opened for _, opened in self.scan() if isinstance(opened, SetStore)]
@@ -284,6 +292,9 @@ class Store:
             with hold_lock(paths.lock_file, set_id):
                 os.replace(paths.folder, trash)
                 shutil.rmtree(trash, ignore_errors=True)
+            from jobman.catalogue import Catalogue
+
+            Catalogue(self.root).update({}, {set_id})
         except OSError as error:
             raise StoreError(f"cannot delete job set {set_id}: {error.strerror or error}") from None
         except StoreError as error:
@@ -473,6 +484,9 @@ class SetStore:
         finally:
             try:
                 self.close()  # the writer's connection: the set is at rest again
+                from jobman.catalogue import Catalogue
+
+                Catalogue(self.paths.root).record(self)  # `jobman list` need not read it again
             finally:
                 handle.close()  # closing releases the lock; the kernel does it too if we die
 

@@ -84,43 +84,40 @@ def _wanted_tags(given: Optional[List[str]]) -> dict[str, Optional[str]]:
 
 def _rows(store: Any, wanted: set[str], pattern: Optional[str], limit: Optional[int],
           tags: "dict[str, Optional[str]] | None" = None) -> Iterator[dict[str, Any]]:
-    """Matching sets, newest first; stops reading the store once ``limit`` are found."""
+    """Matching sets, newest first (rows from the store's catalogue where they are still
+    true); stops reading the store once ``limit`` are found."""
+    listing = store.listing()
+    try:
+        found = 0
+        for set_id, row in listing.rows():
+            if limit is not None and found >= limit:
+                return
+            row = _matching(set_id, row, pattern, tags)
+            if row is None or (wanted and row["status"] not in wanted):
+                continue
+            found += 1
+            yield row
+    finally:
+        listing.save()
+
+
+def _matching(set_id: str, row: Any, pattern: Optional[str], tags: "dict[str, Optional[str]] | None"
+              ) -> Optional[dict[str, Any]]:
+    """The set's row if its name and tags match; a damaged set's row says DAMAGED (and a
+    warning names the fault), unless a name or tags are asked for."""
     from jobman.records import tags_match
 
-    found = 0
-    for set_id, opened in store.scan():
-        if limit is not None and found >= limit:
-            return
-        if tags and (not hasattr(opened, "record") or not tags_match(opened.record.tags, tags)):
-            continue
-        row = _row(set_id, opened, pattern)
-        if row is None or (wanted and row["status"] not in wanted):
-            continue
-        found += 1
-        yield row
-
-
-def _row(set_id: str, opened: Any, pattern: Optional[str]) -> Optional[dict[str, Any]]:
-    """A set's row; a damaged set's row says DAMAGED (and a warning names the fault)."""
-    from jobman.exceptions import StoreError
-    from jobman.summary import summarize
-
-    if not isinstance(opened, StoreError):
-        if pattern is not None and not name_matches(opened.record.name, pattern):
+    if isinstance(row, dict):
+        if pattern is not None and not name_matches(row["name"], pattern):
             return None
-        try:
-            summary = summarize(opened)
-        except StoreError as error:
-            opened = error
-        else:
-            row = {key: summary[key] for key in COLUMNS + ("copy_of",) if key in summary}
-            row["tags"] = dict(opened.record.tags)
-            return row
-    if pattern is not None:
+        if tags and not tags_match(row["tags"], tags):
+            return None
+        return row
+    if pattern is not None or tags:
         return None
-    terminal.warn(f"job set {set_id} is damaged: {opened}")
+    terminal.warn(f"job set {set_id} is damaged: {row}")
     return {"id": set_id, "name": None, "status": DAMAGED, "backend": None, "total": None,
-            "created": None, "circuits": {}, "error": str(opened)}
+            "created": None, "circuits": {}, "error": str(row)}
 
 
 def check_statuses(statuses: Optional[List[str]], what: str, extra: tuple[str, ...] = ()) -> set[str]:
