@@ -10,7 +10,8 @@ a chunk's results appear whole or not at all, whatever kills the process; a comm
 ``sync`` (an attempt recorded before its job is submitted) is on disk before the call returns,
 the others by the next synced one (a power loss can only lose work to run again).
 
-Schema (``PRAGMA user_version`` = 2)::
+Schema (``PRAGMA user_version`` = 3; a set of schema 2 is read as it is, and given schema 3's
+``tally``, triggers and indexes by its first write: :mod:`jobman.set_tally`)::
 
     chunks(chunk INTEGER PRIMARY KEY, start, stop, status, record,  -- record: ChunkRecord JSON
            updated, started, failed, touched, final, usage_seconds,  -- its share of the summary
@@ -21,6 +22,8 @@ Schema (``PRAGMA user_version`` = 2)::
     named(chunk INTEGER PRIMARY KEY)                                -- chunks whose names are known
     finished(chunk INTEGER PRIMARY KEY)                             -- chunks whose results are stored
     transpiled(chunk INTEGER PRIMARY KEY, indices, qpy)             -- prepared circuits, QPY
+    tally(status, failed, chunks, circuits, finals, touched,         -- the chunks added up per
+          usage_seconds, usage_reported, estimated, counted, lost)  -- (status, failed), by triggers
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from jobman import set_tally
 from jobman.chunk_digest import COLUMNS, SetTotals, digest
 from jobman.exceptions import DamagedSetError, StoreError
 from jobman.log import swallowed
@@ -44,7 +48,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from jobman.store import SetStore
 
 DB_NAME = "set.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Schemas this jobman reads (2: before the tally; a writer migrates it to 3).
+READABLE_SCHEMAS = (2, 3)
 SCHEMA = """
 CREATE TABLE chunks (chunk INTEGER PRIMARY KEY, start INTEGER NOT NULL, stop INTEGER NOT NULL,
                      status TEXT NOT NULL, record TEXT NOT NULL, updated REAL NOT NULL, started REAL,
@@ -75,6 +81,7 @@ class SetDatabase:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._wal = False  # whether this process put the database in WAL mode to write it
+        self.version = SCHEMA_VERSION  # the schema found when the database was opened
 
     # opening ----------------------------------------------------------------------------
     @classmethod
@@ -97,6 +104,7 @@ class SetDatabase:
                 known = names(chunk.start, chunk.stop) if names is not None else None
                 if known is not None:
                     _put_names(connection, chunk.index, chunk.start, known)
+            set_tally.add_tally(connection)
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             connection.execute("COMMIT")
         finally:
@@ -121,9 +129,11 @@ class SetDatabase:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as error:
             raise DamagedSetError(f"{self.path}: not a jobman database ({error})") from None
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_SCHEMAS:
             connection.close()
-            raise DamagedSetError(f"{self.path}: database schema {version}, not {SCHEMA_VERSION}")
+            raise DamagedSetError(f"{self.path}: database schema {version}, not "
+                                  f"{' or '.join(map(str, READABLE_SCHEMAS))}")
+        self.version = version
         self._local.connection = connection
         with self._guard:
             self._all.append(connection)
@@ -158,6 +168,11 @@ class SetDatabase:
         except sqlite3.DatabaseError as error:
             raise DamagedSetError(f"{self.path}: {error}") from None
 
+    def tallied(self) -> bool:
+        """Whether the database keeps its running totals (schema 3)."""
+        self.connection()
+        return self.version >= 3
+
     # writing ----------------------------------------------------------------------------
     def write(self, sync: bool = True) -> "_Transaction":
         """A write transaction (``with db.write() as cursor: ...``), committed at the end."""
@@ -175,6 +190,7 @@ class SetDatabase:
 class _Transaction:
     def __init__(self, db: SetDatabase, sync: bool) -> None:
         self.db, self.sync = db, sync
+        self.migrated = False
 
     def __enter__(self) -> sqlite3.Connection:
         connection = self.db.connection()
@@ -184,15 +200,28 @@ class _Transaction:
                 self.db._wal = True
             connection.execute(f"PRAGMA synchronous={'FULL' if self.sync else 'NORMAL'}")
             connection.execute("BEGIN IMMEDIATE")
+            if self.db.version < SCHEMA_VERSION:
+                self._migrate(connection)
         except sqlite3.OperationalError as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise StoreError(f"cannot write {self.db.path}: {error}") from None
         self.connection = connection
         return connection
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        """Schema 2 to 3 (the tally), in the first write's transaction: whole or not at all."""
+        if connection.execute("PRAGMA user_version").fetchone()[0] == 2:
+            set_tally.add_tally(connection)
+            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self.migrated = True  # the schema is 3 once this transaction commits
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         if kind is None:
             try:
                 self.connection.execute("COMMIT")
+                if self.migrated:
+                    self.db.version = SCHEMA_VERSION
                 return
             except sqlite3.Error as failure:
                 error = failure
@@ -214,6 +243,14 @@ def _put_names(connection: sqlite3.Connection, chunk: int, start: int, names: Se
                            ((start + pos, chunk, None if name is None else str(name))
                             for pos, name in enumerate(names)))
     connection.execute("INSERT OR IGNORE INTO named VALUES (?)", (chunk,))
+
+
+def _same(one: SetTotals, other: SetTotals) -> bool:
+    """Whether two totals agree (sums of seconds to a microsecond)."""
+    def rounded(totals: SetTotals) -> dict[str, Any]:
+        return {key: round(value, 6) if isinstance(value, float) else value
+                for key, value in vars(totals).items()}
+    return rounded(one) == rounded(other)
 
 
 def _dumps(data: Any) -> str:
@@ -332,49 +369,12 @@ class DbSetData:
         return {row[0] for row in self.db.query("SELECT chunk FROM finished")}
 
     def totals(self) -> SetTotals:
-        """The set's chunks added up by one query (and one more for the chunks with failed
-        ranges, read whole, or final chunks whose results are gone)."""
-        counts: dict[str, int] = {}
-        plain: dict[str, int] = {}
-        number, final, lost_count, reported = 0, 0, 0, 0
-        started: float | None = None
-        updated: float | None = None
-        touched, any_failed, kinds = False, False, []
-        seconds = estimated = counted = 0.0
-        for (status, failed, chunks, circuits, first, last, finals, touch, usage, jobs, estimate, cost,
-             kind, lost) in self.db.query(
-                "SELECT status, failed, count(*), sum(stop - start), min(started), max(updated), "
-                "sum(final), max(touched), sum(usage_seconds), sum(usage_reported), sum(estimated), "
-                "sum(counted), min(CASE WHEN usage_kind IS NOT NULL THEN printf('%012d %s', c.chunk, "
-                "usage_kind) END), sum(final AND f.chunk IS NULL) "
-                "FROM chunks AS c LEFT JOIN finished AS f ON f.chunk = c.chunk GROUP BY status, failed"):
-            counts[status] = counts.get(status, 0) + chunks
-            if failed:
-                any_failed = True
-            else:
-                plain[status] = plain.get(status, 0) + circuits
-            number, final, lost_count = number + chunks, final + finals, lost_count + lost
-            started = first if started is None or (first is not None and first < started) else started
-            updated = last if updated is None or (last is not None and last > updated) else updated
-            touched = touched or bool(touch)
-            seconds, reported = seconds + usage, reported + jobs
-            estimated, counted = estimated + estimate, counted + cost
-            if kind is not None:
-                kinds.append(kind)
-        if number != self.owner.record.num_chunks:
-            raise DamagedSetError(f"{self.db.path}: has {number} chunk records; the set has "
-                                  f"{self.owner.record.num_chunks} chunks")
-        failed_rows = self.db.query("SELECT chunk, record FROM chunks WHERE failed = 1 ORDER BY chunk") \
-            if any_failed else []
-        lost_chunks = [row[0] for row in self.db.query(
-            "SELECT chunk FROM chunks WHERE final = 1 AND chunk NOT IN (SELECT chunk FROM finished)")] \
-            if lost_count else []
-        return SetTotals(chunks=number, chunk_counts=counts, plain_circuits=plain,
-                         failed_records=[self._chunk(index, text) for index, text in failed_rows],
-                         lost=lost_chunks, started=started, updated=updated, all_final=final == number,
-                         any_touched=touched, usage_seconds=seconds, usage_reported=reported,
-                         usage_kind=min(kinds).split(" ", 1)[1] if kinds else None,
-                         estimated=estimated, counted=counted)
+        """The set's chunks added up from its tally (schema 2: by one scan of its chunks)."""
+        return self._totals(self.db.tallied())
+
+    def _totals(self, tallied: bool) -> SetTotals:
+        return set_tally.totals(self.db.query, self._chunk, self.owner.record.num_chunks, tallied,
+                                str(self.db.path))
 
     # names --------------------------------------------------------------------------
     def read_names(self, chunk: int) -> list[str] | None:
@@ -438,8 +438,16 @@ class DbSetData:
 
     # checking -----------------------------------------------------------------------
     def integrity_problems(self) -> list[str]:
-        """What SQLite's own ``PRAGMA integrity_check`` finds in the set's database."""
-        return self.db.integrity_problems()
+        """What SQLite's own ``PRAGMA integrity_check`` finds in the set's database, and a
+        tally that disagrees with the chunks it adds up."""
+        problems = self.db.integrity_problems()
+        try:
+            if not problems and self.db.tallied() and not _same(self._totals(True), self._totals(False)):
+                problems.append(f"{self.db.path}: the tally disagrees with the chunks it adds up "
+                                "(edited by hand?)")
+        except DamagedSetError as error:  # missing chunks: the set's own checks name them
+            swallowed(f"comparing the tally of {self.db.path}", error)
+        return problems
 
 
 __all__ = ["DB_NAME", "DbSetData", "SetDatabase", "database_path"]
