@@ -77,11 +77,12 @@ def store(files, store_dir) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every file under the store with a hash of its bytes (lock files are not data)."""
+    """Every file under the store with a hash of its bytes (lock files and the catalogue, a
+    cache of `jobman list` rows, are not data)."""
     if not root.is_dir():
         return {"<not a directory>": str(root.exists())}
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "lock"}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("lock", ".catalogue.db")}
 
 
 def invoke(*args: str):
@@ -140,7 +141,7 @@ def test_unknown_ambiguous_and_path_like_set_ids(store, command):
     head, *rest = command
     refused(store, [head, "nope", *rest], "no job set matches 'nope'; run `jobman list`", 1)
     refused(store, [head, "../../etc", *rest], "no job set matches '../../etc'; run `jobman list`", 1)
-    ids = sorted(p.name for p in store.iterdir())
+    ids = sorted(p.name for p in store.iterdir() if not p.name.startswith("."))  # not the catalogue
     before = snapshot(store)
     result = invoke(head, "2", *rest)
     assert result.exit_code == 1
