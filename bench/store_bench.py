@@ -103,6 +103,10 @@ def lookups(work: Path, circuits: int, chunk: int, reps: int, formats: list[str]
         print(f"# made {sets_listed:,} format 2 sets of 100 circuits in {time.perf_counter() - started:.1f} s",
               flush=True)
         commands[f"list ({sets_listed:,} sets)"] = [sys.executable, "-m", "jobman", "list", "--store", str(many)]
+        # the catalogue deleted first: every set read (and catalogued again)
+        cold = (f"import os, runpy, sys; os.remove({str(many / '.catalogue.db')!r}); "
+                f"sys.argv = ['jobman', 'list', '--store', {str(many)!r}]; runpy.run_module('jobman', run_name='__main__')")
+        commands[f"list ({sets_listed:,}, no catalogue)"] = [sys.executable, "-c", cold]
     times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(reps):
         for label, command in commands.items():
