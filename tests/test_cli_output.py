@@ -83,7 +83,7 @@ def test_each_invocation_starts_loud_and_plain(demo_store):
 def test_usage_errors_say_where_help_is(demo_store):
     result = invoke("result", store=demo_store)
     assert result.exit_code == 2
-    assert result.stderr == ("Error: Missing option '--circuit' / '-c'.\n"
+    assert result.stderr == ("Error: Missing option '--circuit' / '-c' (or '--pub').\n"
                              "Try 'jobman result --help' for help.\n")
     unknown = invoke("frobnicate")
     assert unknown.stderr == "Error: No such command 'frobnicate'.\nTry 'jobman --help' for help.\n"

@@ -89,8 +89,8 @@ def test_a_sweep_s_pub_by_pub_and_what_is_refused(tmp_path):
                                                                               [[{"0": 10}, {"1": 10}]])
     text = invoke("result", "--pub", "0", store=tmp_path).stdout
     assert text == "pub 0 (flip): DONE, sampler, shape (1, 2), 2 points\n  [0, 0]: 0:10\n  [0, 1]: 1:10\n"
-    for args, message in ((["--pub", "1"], "--pub 1: job set "), ([], "give --circuit SPEC or --pub P"),
-                          (["--pub", "0", "-c", "0"], "give --circuit SPEC or --pub P")):
+    for args, message in ((["--pub", "1"], "--pub 1: job set "), ([], "Missing option '--circuit' / '-c' (or"),
+                          (["--pub", "0", "-c", "0"], "Give --circuit or --pub, not both.\nTry 'jobman result")):
         refused = invoke("result", *args, store=tmp_path)
         assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {message}")
 

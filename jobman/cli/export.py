@@ -144,7 +144,8 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
 
 def _estimates(set_store: Any) -> bool:
     """Whether the set is an estimator task (its PUBs have observables)."""
-    return any(p.get("observables") is not None for p in (set_store.record.sweep or {}).get("pubs", []))
+    sweep = set_store.record.sweep if set_store is not None else None
+    return any(p.get("observables") is not None for p in (sweep or {}).get("pubs", []))
 
 
 WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}

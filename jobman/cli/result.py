@@ -41,8 +41,10 @@ def result_command(
     from jobman.result import ManagedResult
     from jobman.spec import parse_spec, unique_names
 
-    if (circuit is None) == (pub is None):
-        raise UsageError("give --circuit SPEC or --pub P (one of them)")
+    if (circuit is None) == (pub is None):  # as click says a missing option, with where help is
+        said = "Missing option '--circuit' / '-c' (or '--pub')." if circuit is None else \
+            "Give --circuit or --pub, not both."
+        raise UsageError(f"{said}\nTry 'jobman result --help' for help.")
     set_store = open_store(store).open_set(set_id)
     if pub is not None:
         if memory or top is not None:
