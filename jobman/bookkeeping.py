@@ -29,7 +29,6 @@ from jobman.status import JobStatus
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.store import SetStore
 
-ATTEMPT_LOST = "LOST"  #: an attempt whose job is gone: the backend does not know it (or its process died)
 CANCEL_REASON = "cancelled by request (jobman cancel)"
 #: Chunk statuses that say a job is being made or run (none is left so after a Ctrl-C).
 LIVE = (JobStatus.TRANSPILING, JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.RUNNING)

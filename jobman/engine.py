@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from jobman.backends.base import Backend, RunOptions
-from jobman.bookkeeping import (ATTEMPT_LOST, CANCEL_REASON, Bookkeeping, Flight, WorkItem,
-                                attempt_job, indices_of)
+from jobman.bookkeeping import CANCEL_REASON, Bookkeeping, Flight, WorkItem, attempt_job, indices_of
 from jobman.exceptions import BackendError, Interrupted
 from jobman.ledger import CANCELLED, ERROR, outcome_line
 from jobman.log import log, message, quietly, swallowed
-from jobman.records import ChunkRecord
+from jobman.records import ATTEMPT_LOST, ChunkRecord
 from jobman.retry import BackendCalls, RetryPolicy
 from jobman.status import JobStatus
 from jobman.submitter import Submitter, bind_points, circuit_problem

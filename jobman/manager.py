@@ -26,7 +26,7 @@ from jobman.retry import BackendCalls, RetryPolicy
 from jobman.exceptions import Interrupted, JobmanError, SetLockedError, StoreError, UsageError
 from jobman.fsio import make_folder
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
-from jobman.records import ATTEMPT_FINAL, ChunkRecord, SetRecord, new_attempt
+from jobman.records import ATTEMPT_FINAL, ChunkRecord, EngineOptions, SetRecord, new_attempt
 from jobman.job_set import ManagedJobSet
 from jobman.notify import OPTION as NOTIFY_OPTION, notify
 from jobman.status import JobStatus
@@ -153,8 +153,8 @@ class JobManager:
         set_id = new_set_id()
         if not backend_obj.elastic_in_flight:  # the effective value (a cluster's changes: None)
             max_in_flight = max_in_flight or backend_obj.default_max_in_flight
-        engine_options = {"max_in_flight": max_in_flight, "max_retries": max_retries,
-                          "on_failure": on_failure, "max_usage": max_usage}
+        engine_options = EngineOptions(max_in_flight=max_in_flight, max_retries=max_retries,
+                                       on_failure=on_failure, max_usage=max_usage)
         try:
             source, set_store = self._create(circuits, backend_obj, set_id, engine_options, shots,
                                              seed, chunk_size, name, memory, notify_command, tags,
@@ -189,7 +189,7 @@ class JobManager:
         finally:
             backend_obj.close()
 
-    def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: dict[str, Any],
+    def _create(self, circuits: Any, backend: Backend, set_id: str, engine_options: EngineOptions,
                 shots: int, seed: int | None, chunk_size: int | None, name: str | None, memory: bool,
                 notify_command: str | None = None, tags: dict[str, str] | None = None,
                 parameters: str | os.PathLike | None = None,
@@ -215,7 +215,7 @@ class JobManager:
                            inputs=inputs, backend=described, options=options.to_dict(),
                            total=len(source), chunk_size=size, num_chunks=len(ranges),
                            tags=dict(tags or {}), sweep=sweep)  # its format: see Store.create_set
-        record.options["engine"] = engine_options
+        record.options["engine"] = engine_options.to_dict()
         if notify_command is not None:
             record.options[NOTIFY_OPTION] = str(notify_command)
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
@@ -446,13 +446,10 @@ class JobManager:
         return ManagedJobSet(set_store, manager=self)
 
     def _config(self, set_store: SetStore, on_failure: str | None = None) -> EngineConfig:
-        engine_opts = set_store.record.options.get("engine", {})
-        return EngineConfig(max_in_flight=engine_opts.get("max_in_flight"),
-                            poll_interval=self.poll_interval,
-                            on_failure=on_failure or engine_opts.get("on_failure", "continue"),
-                            max_usage=engine_opts.get("max_usage"),
-                            retry=RetryPolicy(max_retries=engine_opts.get("max_retries", 3),
-                                              sleep=self.sleep))
+        recorded = set_store.record.engine_options()
+        return EngineConfig(max_in_flight=recorded.max_in_flight, poll_interval=self.poll_interval,
+                            on_failure=on_failure or recorded.on_failure, max_usage=recorded.max_usage,
+                            retry=RetryPolicy(max_retries=recorded.max_retries, sleep=self.sleep))
 
     # reading and cancelling -----------------------------------------------------------
     def job_set(self, set_id: str | None = None) -> ManagedJobSet:

@@ -47,14 +47,40 @@ class SetRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def engine_options(self) -> "EngineOptions":
+        """How the set's runs drive its backend (``options["engine"]``)."""
+        return EngineOptions.from_dict(self.options.get("engine"))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SetRecord":
         known = {name for name in cls.__dataclass_fields__}
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-#: Attempt statuses after which the attempt's job is over (``LOST``: its process died first).
-ATTEMPT_FINAL = ("DONE", "ERROR", "CANCELLED", "LOST")
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a set's runs drive its backend, stored as ``SetRecord.options["engine"]`` (a key
+    that a set does not record reads as its default)."""
+
+    max_in_flight: int | None = None  #: None: the backend's default (a cluster's: its size)
+    max_retries: int = 3
+    on_failure: str = "continue"
+    max_usage: float | None = None  #: seconds of usage the set may use, None: no budget
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "EngineOptions":
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in (data or {}).items() if key in known})
+
+
+#: The status of an attempt whose job is gone: the backend does not know it, or the process that
+#: followed it died first (its circuits are submitted again). Not a :class:`JobStatus`: no chunk has it.
+ATTEMPT_LOST = "LOST"
+#: Attempt statuses after which the attempt's job is over.
+ATTEMPT_FINAL = ("DONE", "ERROR", "CANCELLED", ATTEMPT_LOST)
 
 
 @dataclass

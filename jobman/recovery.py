@@ -18,11 +18,10 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable, Sequence
 
-from jobman.bookkeeping import (ATTEMPT_LOST, CANCEL_REASON, Bookkeeping, Flight, WorkItem,
-                                attempt_job, indices_of)
+from jobman.bookkeeping import CANCEL_REASON, Bookkeeping, Flight, WorkItem, attempt_job, indices_of
 from jobman.ledger import CANCELLED, ERROR, failed_lines, owed
 from jobman.log import quietly
-from jobman.records import ATTEMPT_FINAL, ChunkRecord
+from jobman.records import ATTEMPT_FINAL, ATTEMPT_LOST, ChunkRecord
 from jobman.retry import BackendCalls
 from jobman.spec import to_ranges
 from jobman.status import JobStatus

@@ -152,7 +152,7 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         "circuits": parts["circuits"], "failed": failed_count(parts["circuits"]),
         "chunks": parts["chunks"], "failures": parts["failures"], "running": running,
         "sessions": [dict(session) for session in record.sessions],
-        "usage": dict(parts["usage"], max_usage=record.options.get("engine", {}).get("max_usage")),
+        "usage": dict(parts["usage"], max_usage=record.engine_options().max_usage),
         "stopped": record.stopped,
     }
     summary["failure_groups"] = group_data(summary["failures"])

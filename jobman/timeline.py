@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Literal, Sequence
 
-from jobman.records import ChunkRecord, attempt_indices
+from jobman.records import ATTEMPT_LOST, ChunkRecord, attempt_indices
 from jobman.spec import format_range
 
 DONE, ERROR, CANCELLED, RETRIED, UNFINISHED = "DONE", "ERROR", "CANCELLED", "retried", "unfinished"
@@ -113,7 +113,7 @@ def _outcome(attempt: dict[str, Any], later: Sequence[dict[str, Any]]) -> str:
     status = attempt.get("status")
     if status == DONE:
         return DONE
-    if status not in (ERROR, CANCELLED, "LOST"):
+    if status not in (ERROR, CANCELLED, ATTEMPT_LOST):
         return UNFINISHED
     mine = set(attempt_indices(attempt))
     if any(mine & set(attempt_indices(other)) for other in later):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jobman.records import (FORMAT_VERSION, ChunkRecord, SetRecord, attempt_indices, compress_ranges,
+from jobman.records import (ATTEMPT_FINAL, ATTEMPT_LOST, FORMAT_VERSION, EngineOptions, ChunkRecord, SetRecord, attempt_indices, compress_ranges,
                             new_attempt)
 from jobman.status import JobStatus
 
@@ -55,3 +55,21 @@ def test_tags_parse_from_key_value_pairs_and_match_by_key_or_value():
         id="s", name="n", created=1.0, inputs=[], backend={}, options={}, total=0, chunk_size=1,
         num_chunks=0).to_dict().items() if k != "tags"})  # written before tags existed
     assert old.tags == {}
+
+
+def test_a_lost_attempt_is_final_and_is_no_chunk_status():
+    assert ATTEMPT_LOST == "LOST" and ATTEMPT_LOST in ATTEMPT_FINAL
+    assert ATTEMPT_LOST not in {status.value for status in JobStatus}
+
+
+def test_engine_options_read_what_a_set_recorded_and_default_the_rest():
+    record = SetRecord(id="s", name="n", created=1.0, inputs=[], backend={"name": "aer"},
+                       options={"shots": 10, "engine": {"max_in_flight": 4, "max_retries": 1,
+                                                        "on_failure": "abort", "max_usage": 60.0}},
+                       total=1, chunk_size=1, num_chunks=1)
+    options = record.engine_options()
+    assert (options.max_in_flight, options.max_retries, options.on_failure, options.max_usage) == (4, 1, "abort", 60.0)
+    assert options.to_dict() == record.options["engine"]  # the same keys, in the same order
+    adopted = EngineOptions.from_dict({"max_in_flight": None, "max_retries": 3, "on_failure": "continue",
+                                       "future": True})
+    assert adopted == EngineOptions() and EngineOptions.from_dict(None) == EngineOptions()
