@@ -93,8 +93,7 @@ def observables_for_files(source: "CircuitSource", path: "str | os.PathLike[str]
             np.broadcast_shapes(shape, values.shape[:-1])
         except ValueError:
             raise UsageError(f"{where}: observables of shape {shape} do not broadcast with the parameter "
-                             f"values' shape {values.shape[:-1]} of circuit {index} (nest the observables "
-                             "as [[obs1], [obs2]] to get each one at every point)") from None
+                             f"values' shape {values.shape[:-1]} of circuit {index} ({_nesting_hint(values)})") from None
     return [Estimates(shape, terms, precision, names) for _ in entries]
 
 
@@ -125,3 +124,14 @@ def _measures(circuit: Any) -> bool:
         if operation.name == "measure" or any(_measures(b) for b in getattr(operation, "blocks", ())):
             return True
     return False
+
+
+def _nesting_hint(values: "np.ndarray") -> str:
+    """How to nest a list of observables so that each one is taken at every point of ``values``."""
+    depth = len(values.shape) - 1  # the values' leading (point) axes
+    if depth == 0:
+        return "one point: give one observable or any shape of them"
+    wrapped = "obs1"
+    for _ in range(depth):
+        wrapped = f"[{wrapped}]"
+    return f"nest the observables as [{wrapped}, ...] to get each one at every point"

@@ -93,7 +93,7 @@ def test_cli_estimates_are_qiskit_aer_s_and_read_back_by_pub(files, store_dir):
                            "imaginary part in its coefficients."),
     ("[[[\"ZZI\", 1]], [[\"XXI\", 1]]]", "observables of shape (2,) do not broadcast with the parameter "
                                        "values' shape (3,) of circuit 0 (nest the observables as "
-                                       "[[obs1], [obs2]] to get each one at every point)"),
+                                       "[[obs1], ...] to get each one at every point)"),
 ])
 def test_bad_observables_are_one_error_line_exit_2_and_nothing_stored(files, store_dir, content, message):
     path = files["dir"] / "H.json"
