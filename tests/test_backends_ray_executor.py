@@ -154,6 +154,14 @@ def test_a_connection_begun_early_is_taken_over_with_what_it_met():
         RayExecutor("127.0.0.1:9").connect()  # and a later executor connects on its own
 
 
+def test_a_gone_cluster_named_by_ray_address_is_one_error_line_too(store_dir, small_qpy):
+    pytest.importorskip("ray", reason="Ray is not installed")
+    done = run_jobman("run", str(small_qpy), "--executor", "ray", env={"RAY_ADDRESS": "127.0.0.1:9"})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("Error: cannot reach the Ray cluster at 127.0.0.1:9")
+    assert not store_dir.exists() or not any(p.is_dir() for p in store_dir.iterdir())
+
+
 def test_a_gone_cluster_is_one_error_line_and_nothing_is_made(store_dir, small_qpy):
     pytest.importorskip("ray", reason="Ray is not installed")
     done = run_jobman("run", str(small_qpy), "--executor", "ray", "--ray-address", "127.0.0.1:9")

@@ -18,6 +18,7 @@ If this process is killed, Ray ends its tasks with it (they belong to the driver
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -71,8 +72,9 @@ class _Connection:
 _early: dict[str | None, _Connection] = {}
 
 
-def connect_early(address: str, num_cpus: float = 1, num_gpus: float = 0) -> None:
-    """Begin connecting to the running cluster at ``address`` now, on a thread, and start one
+def connect_early(address: str | None, num_cpus: float = 1, num_gpus: float = 0) -> None:
+    """Begin connecting to the running cluster at ``address`` (None: ``RAY_ADDRESS``, which
+    the caller checked is set) now, on a thread, and start one
     task per slot that imports qiskit and Aer on its nodes, so that Ray's start-up and the
     workers' imports overlap this process's own (``jobman run`` calls it before it imports
     qiskit). The :class:`RayExecutor` for the same address takes the connection over in
@@ -97,7 +99,7 @@ def forget_early() -> None:
 def connect_to(address: str | None) -> None:
     """``ray.init`` to the cluster at ``address``; BackendError (not transient) when it cannot be reached."""
     ray = _ray()
-    _check_reachable(address)
+    _check_reachable(address or os.environ.get("RAY_ADDRESS"))
     try:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except Exception as error:

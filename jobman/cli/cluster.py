@@ -51,7 +51,7 @@ def early_cluster(executor: Optional[str], ray_address: Optional[str],
         return None
     from jobman.backends.ray_executor import connect_early, forget_early  # imports no Ray itself
 
-    connect_early(address, ray_num_cpus or 1)
+    connect_early(ray_address, ray_num_cpus or 1)  # keyed as the backend's executor will ask for it
     return forget_early
 
 

@@ -34,7 +34,7 @@ from qiskit_ibm_runtime.quantum_program.converters.converters_2_0 import passthr
 from qiskit_ibm_runtime.quantum_program.params_converters import QUANTUM_PROGRAM_PARAMS_CONVERTERS
 from samplomatic.quantum_program import CircuitItem, SamplexItem
 
-from .simulate import JobExecutionError
+from .simulate import DECODE_LOCK, JobExecutionError
 
 
 def run_executor(raw_params: str, simulator: AerSimulator, seed: int | None) -> str:
@@ -42,7 +42,8 @@ def run_executor(raw_params: str, simulator: AerSimulator, seed: int | None) -> 
     try:
         params = json.loads(raw_params)
         converter = QUANTUM_PROGRAM_PARAMS_CONVERTERS[params["schema_version"]]
-        program, _options = converter.decoder(converter.model.model_validate(params))
+        with DECODE_LOCK:  # see simulate.DECODE_LOCK
+            program, _options = converter.decoder(converter.model.model_validate(params))
     except Exception as ex:  # noqa: BLE001 - any decoding problem is a validation error
         raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}") from ex
 

@@ -32,6 +32,14 @@ _SIM_CACHE: dict[tuple[str, bool], AerSimulator] = {}
 _SIM_LOCK = threading.Lock()
 
 
+#: One decoding at a time across the stand-in's job threads. Loading QPY can ``ast.parse``
+#: parameter expressions, and CPython 3.11 keeps the AST converter's recursion depth in state
+#: that threads share (python/cpython gh-106905 and the reports around it): two jobs decoded at
+#: once failed one with "AST constructor recursion depth mismatch" (seen once in CI on 3.11.7),
+#: which the real service never does.
+DECODE_LOCK = threading.Lock()
+
+
 class JobExecutionError(Exception):
     """A job could not be executed; carries the error code the job should fail with."""
 
@@ -70,8 +78,9 @@ def run_program(
     """
     if program_id == "sampler":
         try:
-            params = decode_params(raw_params)
-            pubs = _sampler_pubs(params)
+            with DECODE_LOCK:
+                params = decode_params(raw_params)
+                pubs = _sampler_pubs(params)
         except Exception as ex:  # noqa: BLE001 - any decoding problem is a validation error
             raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}") from ex
         return _run_sampler(pubs, simulator, seed)
