@@ -241,19 +241,26 @@ def run_sweep(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
     parameters = list(circuit.parameters)
 
     def run_once(values: Sequence[Sequence[float]], run_options: dict[str, Any]) -> Any:
-        if any(len(row) != len(parameters) for row in values):
-            raise ValueError(f"{len(parameters)} parameters, but values of another length")
-        binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
-        result = simulator.run([circuit], parameter_binds=binds, **run_options).result()
-        if len(result.results) != len(values):
-            raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")
-        return result
+        return _run_bound(simulator, circuit, parameters, values, run_options)
 
     def failed(_point: Any, error: Exception) -> CircuitOutcome:
         return CircuitOutcome(JobStatus.ERROR, getattr(circuit, "num_clbits", 0),
                               error=f"Aer cannot run this point: {_one_line(error)}")
 
     return _bisected(list(values), run_options, run_once, failed)
+
+
+def _run_bound(simulator: Any, circuit: Any, parameters: list[Any], values: Sequence[Sequence[float]],
+               run_options: dict[str, Any]) -> Any:
+    """One Aer run of ``circuit`` at every row of ``values`` (``parameter_binds``); its result
+    holds one experiment per row, or ValueError."""
+    if any(len(row) != len(parameters) for row in values):
+        raise ValueError(f"{len(parameters)} parameters, but values of another length")
+    binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
+    result = simulator.run([circuit], parameter_binds=binds, **run_options).result()
+    if len(result.results) != len(values):
+        raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")
+    return result
 
 
 def run_estimates(simulator: Any, circuit: Any, values: Sequence[Sequence[float]],
@@ -277,12 +284,7 @@ def run_estimates(simulator: Any, circuit: Any, values: Sequence[Sequence[float]
         if not parameters:  # nothing to bind: every point has the circuit's own values
             result = simulator.run([measured], **run_options).result()
             return [_estimate(result.results[0], observables, precision)] * len(values)
-        if any(len(row) != len(parameters) for row in values):
-            raise ValueError(f"{len(parameters)} parameters, but values of another length")
-        binds = [{param: [float(row[i]) for row in values] for i, param in enumerate(parameters)}]
-        result = simulator.run([measured], parameter_binds=binds, **run_options).result()
-        if len(result.results) != len(values):
-            raise ValueError(f"Aer returned {len(result.results)} results for {len(values)} points")
+        result = _run_bound(simulator, measured, parameters, values, run_options)
         return [_estimate(experiment, observables, precision) for experiment in result.results]
 
     def failed(_point: Any, error: Exception) -> CircuitOutcome:
