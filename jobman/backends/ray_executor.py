@@ -47,6 +47,13 @@ def _ray() -> Any:
     return ray
 
 
+def task_slots(resources: dict[str, float], num_cpus: float, num_gpus: float) -> int:
+    """Tasks of ``num_cpus`` CPUs (``num_gpus`` GPUs) that a cluster of ``resources`` runs at once (at least 1)."""
+    if num_gpus:
+        return max(1, int(resources.get("GPU", 0) // num_gpus))
+    return max(1, int(resources.get("CPU", 0) // max(num_cpus, 1e-9)))
+
+
 class _Connection:
     """A connection begun on a thread by :func:`connect_early`, for the executor to take over."""
 
@@ -61,10 +68,9 @@ class _Connection:
         try:
             connect_to(self.address)
             ray = _ray()
-            slots = int(ray.cluster_resources().get("GPU" if self.num_gpus else "CPU", 0)
-                        // max(self.num_gpus or self.num_cpus, 1e-9))
+            slots = task_slots(ray.cluster_resources(), self.num_cpus, self.num_gpus)
             warm = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)(preload)
-            self.warming = [warm.remote() for _ in range(max(1, slots))]
+            self.warming = [warm.remote() for _ in range(slots)]
         except BaseException as error:  # raised again, in the main thread, by RayExecutor.connect
             self.error = error
 
@@ -175,12 +181,7 @@ class RayExecutor(Executor):
         if time.monotonic() - asked < SLOTS_TTL:
             return count
         self.connect()
-        resources = _ray().cluster_resources()
-        if self.num_gpus:
-            count = int(resources.get("GPU", 0) // self.num_gpus)
-        else:
-            count = int(resources.get("CPU", 0) // max(self.num_cpus, 1e-9))
-        count = max(1, count)
+        count = task_slots(_ray().cluster_resources(), self.num_cpus, self.num_gpus)
         self._slots = (count, time.monotonic())
         return count
 
