@@ -37,7 +37,7 @@ def to_primitive_result(set_store: "SetStore") -> "PrimitiveResult":
     """The set's circuits as ``SamplerV2`` would return them (see the module's notes)."""
     from qiskit.primitives import BitArray, DataBin, PrimitiveResult, SamplerPubResult
 
-    if set_store.record.sweep is not None and _estimates(set_store):
+    if set_store.record.is_estimator_task:
         return PrimitiveResult(_estimator_pubs(set_store), metadata={"version": 2, "job_set_id": set_store.id})
     if set_store.record.sweep is not None:
         return PrimitiveResult(list(_sweep_pubs(set_store)),
@@ -58,7 +58,7 @@ def to_qiskit_result(set_store: "SetStore") -> "Result":
     """The set's circuits as one ``qiskit.result.Result`` (see the module's notes)."""
     from qiskit.result import Result
 
-    if set_store.record.sweep is not None and _estimates(set_store):
+    if set_store.record.is_estimator_task:
         raise JobmanError(f"job set {set_store.id} is an estimator task: it has expectation values, not "
                           "counts; use to_primitive_result()")
     experiments = []
@@ -108,10 +108,6 @@ def _sweep_pubs(set_store: "SetStore") -> Iterator[Any]:
                                                    "circuit_metadata": circuit.metadata,
                                                    "start": start, "name": circuit.name})
             at, points = at + 1, []
-
-
-def _estimates(set_store: "SetStore") -> bool:
-    return any(pub.get("observables") is not None for pub in set_store.record.sweep["pubs"])
 
 
 def _estimator_pubs(set_store: "SetStore") -> list[Any]:

@@ -47,6 +47,11 @@ class SetRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def is_estimator_task(self) -> bool:
+        """Whether the set's PUBs have observables (its points give evs and stds, not counts)."""
+        return any(pub.get("observables") is not None for pub in (self.sweep or {}).get("pubs", []))
+
     def engine_options(self) -> "EngineOptions":
         """How the set's runs drive its backend (``options["engine"]``)."""
         return EngineOptions.from_dict(self.options.get("engine"))

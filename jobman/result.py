@@ -131,11 +131,12 @@ class ManagedResult:
 
     def to_pandas(self) -> "pandas.DataFrame":
         """Every circuit's outcomes as a DataFrame: a row per circuit and outcome, columns
-        ``index, name, status, outcome, count, error`` (needs pandas and pyarrow), built a
-        chunk at a time (see :mod:`jobman.tabular`)."""
+        ``index, name, status, outcome, count, error`` (an estimator task's: a row per point and
+        observable, ``index, name, status, observable, ev, std, error``; needs pandas and
+        pyarrow), built a chunk at a time (see :mod:`jobman.tabular`)."""
         from jobman.tabular import to_pandas
 
-        return to_pandas(self.circuits())
+        return to_pandas(self.circuits(), estimates=self._set.record.is_estimator_task)
 
     @property
     def job_set_id(self) -> str:

@@ -143,7 +143,25 @@ def test_a_point_reads_as_evs_and_counts_are_refused(files, store_dir):
         result.get_counts(1)
     with pytest.raises(JobmanError, match="is an estimator task"):
         result.to_qiskit_result()
-    parquet = runner.invoke(app, ["export", "-f", "parquet", "-o", str(files["dir"] / "out.parquet")])
-    assert parquet.exit_code == 2 and "--format parquet holds counts" in parquet.stderr
     shown = " ".join(runner.invoke(app, ["show"]).stdout.replace("│", " ").split())
     assert "points 0-2, observables (2, 1), precision 0.0" in shown and "observables inputs/observables.json" in shown
+
+
+def test_parquet_and_pandas_hold_the_csv_rows_of_an_estimator_task(files, store_dir):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from jobman.result import ManagedResult
+
+    assert runner.invoke(app, run_args(files)).exit_code == 0
+    table = files["dir"] / "out.parquet"
+    assert runner.invoke(app, ["export", "-f", "parquet", "-o", str(table)]).exit_code == 0
+    csv_text = runner.invoke(app, ["export", "-f", "csv"]).stdout.splitlines()
+    assert csv_text[0] == "index,name,status,observable,ev,std,error"
+    from_csv = [(int(i), n, s, int(k), float(ev), float(sd)) for i, n, s, k, ev, sd, _ in
+                (line.split(",") for line in csv_text[1:])]
+    rows = pq.read_table(table).to_pylist()
+    assert [(r["index"], r["name"], r["status"], r["observable"], r["ev"], r["std"]) for r in rows] == from_csv
+    assert len(rows) == 3 * 2  # three points, two observables each
+    frame = ManagedResult(Store(store_dir).open_set(None)).to_pandas()
+    assert list(frame.columns) == ["index", "name", "status", "observable", "ev", "std", "error"]
+    theirs = EstimatorV2().run([(ansatz(), H_OPS, files["values"])]).result()[0].data.evs  # shape (2, 3)
+    assert np.array_equal(frame[frame["observable"] == 1]["ev"].to_numpy(), theirs[1])

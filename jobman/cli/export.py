@@ -17,10 +17,8 @@ from jobman.cli.app import OUTPUT_PANEL, SetArgument, StoreOption, app, flag, op
 from jobman.cli.destination import open_output
 from jobman.cli.output import to_json
 from jobman.exceptions import UsageError
-
-CSV_COLUMNS = ("index", "name", "status", "outcome", "count", "error")
-#: An estimator task's CSV: a row per point and observable (``observable``: its flat index).
-ESTIMATOR_COLUMNS = ("index", "name", "status", "observable", "ev", "std", "error")
+from jobman.tabular import COLUMNS as CSV_COLUMNS
+from jobman.tabular import ESTIMATOR_COLUMNS
 
 
 @app.command("export")
@@ -53,9 +51,6 @@ def export_command(
     if fmt == "parquet" and (output is None or str(output) == "-"):
         raise UsageError("--format parquet needs --output FILE (a Parquet file is not a stream)")
     set_store = open_store(store).open_set(set_id)
-    if fmt == "parquet" and _estimates(set_store):
-        raise UsageError("--format parquet holds counts; an estimator task's evs and stds export as jsonl, "
-                         "json or csv")
     if fmt == "parquet":
         return _export_parquet(ManagedResult(set_store), set_store, output)
     if memory and not set_store.record.options.get("memory"):
@@ -78,7 +73,7 @@ def _export_parquet(result: Any, set_store: Any, output: Path) -> int:
     with open_output(output, binary=True) as stream:
         if not hasattr(stream, "seek") or not stream.seekable():
             raise UsageError(f"--format parquet needs a regular file, not {output}")
-        rows = write_parquet(result.circuits(), stream)
+        rows = write_parquet(result.circuits(), stream, estimates=set_store.record.is_estimator_task)
     terminal.info(f"wrote {set_store.record.total} circuits ({rows} rows) to {output}")
     return 0
 
@@ -124,7 +119,7 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
     """Columns index,name,status,outcome,count,error: a row per outcome, one for a circuit without;
     for an estimator task index,name,status,observable,ev,std,error: a row per point and observable."""
     writer = csv.writer(stream, lineterminator="\n")
-    estimates = _estimates(set_store)
+    estimates = set_store is not None and set_store.record.is_estimator_task
     writer.writerow(ESTIMATOR_COLUMNS if estimates else CSV_COLUMNS)
     missing = 0
     for row in circuits:
@@ -140,12 +135,6 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
         for outcome, count in row["counts"].items():
             writer.writerow(head + (outcome, count, row["error"] or ""))
     return missing
-
-
-def _estimates(set_store: Any) -> bool:
-    """Whether the set is an estimator task (its PUBs have observables)."""
-    sweep = set_store.record.sweep if set_store is not None else None
-    return any(p.get("observables") is not None for p in (sweep or {}).get("pubs", []))
 
 
 WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}
