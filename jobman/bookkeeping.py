@@ -22,7 +22,7 @@ from jobman.backends.base import ChunkJob
 from jobman.estimate import attempt_cost, attempt_usage
 from jobman.ledger import ERROR, Ledger, failed_lines
 from jobman.log import quietly
-from jobman.records import ATTEMPT_FINAL, ChunkRecord, attempt_indices
+from jobman.records import Attempt, ChunkRecord
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
 
@@ -46,11 +46,11 @@ class WorkItem:
 
 @dataclass
 class Flight:
-    """A job in flight for a work item; ``attempt`` is its entry in the chunk's record."""
+    """A job in flight for a work item; ``attempt`` is its attempt in the chunk's record."""
 
     job_id: str
     item: WorkItem
-    attempt: dict[str, Any]
+    attempt: Attempt
     names: dict[int, str]
     status: JobStatus = JobStatus.QUEUED
     unread: int = 0  #: reads of its status or result that failed in a row
@@ -59,8 +59,7 @@ class Flight:
     def job_indices(self) -> list[int]:
         """The circuits the job holds, in order: its attempt's runs (an adopted earlier job may
         hold more than the work item, whose circuits alone take its results)."""
-        return indices_of([(int(a), int(b)) for a, b in self.attempt.get("runs") or []]
-                          or self.item.runs)
+        return self.attempt.indices() or indices_of(self.item.runs)
 
 
 class Bookkeeping:
@@ -131,20 +130,17 @@ class Bookkeeping:
                 for part in (indices[:half], indices[half:])]
 
     # attempts ---------------------------------------------------------------------------
-    def end_attempt(self, attempt: dict[str, Any], status: str, error: str | None = None) -> None:
+    def end_attempt(self, attempt: Attempt, status: str, error: str | None = None) -> None:
         """Record that an attempt's job (or submit call) ended now, with ``status`` (and why,
         when ``error`` is given)."""
-        attempt["status"] = status
-        if error is not None:
-            attempt["error"] = error
-        attempt["finished"] = self.now()
+        attempt.end(status, self.now(), error)
 
     def note(self, flight: Flight, status: JobStatus) -> None:
         """A job in flight changed status (not yet final): keep its chunk in step."""
         flight.status = status
         record = self.records[flight.item.chunk]
         if record.status != status.value:
-            flight.attempt["status"] = status.value
+            flight.attempt.status = status.value
             self.ledger.set_status(record, status, sync=False)
 
     def leave_resumable(self) -> None:
@@ -153,7 +149,7 @@ class Bookkeeping:
         for record in self.records.values():
             if record.job_status in LIVE:
                 last = record.last_attempt()
-                if last is not None and last.get("status") not in ATTEMPT_FINAL:
+                if last is not None and not last.is_final:
                     self.end_attempt(last, JobStatus.CANCELLED.value, "interrupted")
                 quietly(lambda: self.ledger.set_status(record, JobStatus.PENDING))
 
@@ -176,7 +172,7 @@ class Bookkeeping:
         """What the budget counts so far: reported usage of finished jobs (at least their
         estimate while the service's figure is pending) plus the estimates of jobs in flight."""
         return sum(attempt_cost(attempt) for record in self.records.values()
-                   for attempt in record.attempts if attempt.get("job_id"))
+                   for attempt in record.attempts if attempt.job_id)
 
     def measured_rate(self) -> float | None:
         """Seconds per circuit the backend reported for the attempts of this set so far."""
@@ -188,26 +184,26 @@ class Bookkeeping:
         seconds, circuits = self._reported
         return seconds / circuits if circuits else None
 
-    def record_usage(self, attempt: dict[str, Any], usage: dict[str, Any] | None) -> None:
+    def record_usage(self, attempt: Attempt, usage: dict[str, Any] | None) -> None:
         """Keep the usage the backend reports for a finished job with its attempt."""
         if usage:
             had = attempt_usage(attempt) is not None
-            attempt["usage"] = usage
+            attempt.usage = usage
             if not had:
                 self._count_usage(attempt)
 
-    def _count_usage(self, attempt: dict[str, Any]) -> None:
+    def _count_usage(self, attempt: Attempt) -> None:
         used = attempt_usage(attempt)
         if used is not None and self._reported is not None:
             self._reported[0] += used
-            self._reported[1] += len(attempt_indices(attempt))
+            self._reported[1] += len(attempt.indices())
 
 
-def attempt_job(set_id: str, chunk: int, entry: dict[str, Any]) -> ChunkJob:
-    """The submission an attempt entry stands for (its tags find its job again)."""
-    runs = tuple((int(a), int(b)) for a, b in entry.get("runs") or [])
+def attempt_job(set_id: str, chunk: int, attempt: Attempt) -> ChunkJob:
+    """The submission an attempt stands for (its tags find its job again)."""
+    runs = tuple((a, b) for a, b in attempt.runs)
     start, stop = (runs[0][0], runs[-1][1]) if runs else (0, 0)
-    return ChunkJob(set_id, chunk, start, stop, int(entry["number"]), runs)
+    return ChunkJob(set_id, chunk, start, stop, attempt.number, runs)
 
 
 def indices_of(runs: Sequence[tuple[int, int]]) -> list[int]:

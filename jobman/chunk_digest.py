@@ -46,9 +46,9 @@ def digest(chunk: ChunkRecord) -> ChunkDigest:
         if value is not None:
             seconds += value
             reported += 1
-            kind = kind or ("qpu" if "quantum_seconds" in (attempt.get("usage") or {}) else "simulation")
-        estimated += float(attempt.get("estimate_seconds") or 0.0)
-        if attempt.get("job_id"):
+            kind = kind or ("qpu" if "quantum_seconds" in (attempt.usage or {}) else "simulation")
+        estimated += float(attempt.estimate_seconds or 0.0)
+        if attempt.job_id:
             counted += attempt_cost(attempt)
     started = next((when for status, when in chunk.history if status != JobStatus.PENDING.value), None)
     return ChunkDigest(updated=chunk.updated, started=started, failed=int(bool(chunk.failed)),

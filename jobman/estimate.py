@@ -9,7 +9,10 @@ of a circuit takes (:meth:`Backend.seconds_per_shot`).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.records import Attempt
 
 #: How jobman estimates QPU time, as printed by ``--dry-run``.
 ESTIMATE_METHOD = ("IBM Quantum baseline: 2 s per job + shots x (rep_delay + circuit length + init) "
@@ -23,26 +26,26 @@ def job_seconds(overhead: float, shots: int, seconds_per_shot: float) -> float:
     return overhead + shots * seconds_per_shot
 
 
-def attempt_usage(attempt: dict[str, Any]) -> float | None:
+def attempt_usage(attempt: "Attempt") -> float | None:
     """The usage recorded for one attempt, in seconds (None: none reported)."""
-    usage = attempt.get("usage") or {}
+    usage = attempt.usage or {}
     seconds = usage.get("quantum_seconds")
     if seconds is None:
         seconds = usage.get("seconds")
     return None if seconds is None else float(seconds)
 
 
-def attempt_cost(attempt: dict[str, Any]) -> float:
+def attempt_cost(attempt: "Attempt") -> float:
     """What an attempt counts against a budget: its reported usage when final, else the larger
     of what was reported so far and the estimate made before it ran."""
     reported = attempt_usage(attempt)
-    final = (attempt.get("usage") or {}).get("status") in (None, "final")
+    final = (attempt.usage or {}).get("status") in (None, "final")
     if reported is not None and final:
         return reported
-    return max(reported or 0.0, float(attempt.get("estimate_seconds") or 0.0))
+    return max(reported or 0.0, float(attempt.estimate_seconds or 0.0))
 
 
-def total_usage(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def total_usage(attempts: Iterable["Attempt"]) -> dict[str, Any]:
     """Usage over attempts: seconds reported and how many jobs reported any, the estimates
     made before they ran, what a budget counts, and the kind (``qpu`` or ``simulation``)."""
     seconds, reported, estimated, counted, kind = 0.0, 0, 0.0, 0.0, None
@@ -51,16 +54,15 @@ def total_usage(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
         if value is not None:
             seconds += value
             reported += 1
-            usage = attempt.get("usage") or {}
-            kind = kind or ("qpu" if "quantum_seconds" in usage else "simulation")
-        estimated += float(attempt.get("estimate_seconds") or 0.0)
-        if attempt.get("job_id"):
+            kind = kind or ("qpu" if "quantum_seconds" in (attempt.usage or {}) else "simulation")
+        estimated += float(attempt.estimate_seconds or 0.0)
+        if attempt.job_id:
             counted += attempt_cost(attempt)
     return {"seconds": round(seconds, 3), "jobs_reported": reported, "kind": kind,
             "estimated_seconds": round(estimated, 3), "counted_seconds": round(counted, 3)}
 
 
-def chunk_usage(attempts: Iterable[dict[str, Any]]) -> float | None:
+def chunk_usage(attempts: Iterable["Attempt"]) -> float | None:
     """Seconds reported over a chunk's attempts, or None when none reported any."""
     values = [v for v in (attempt_usage(a) for a in attempts) if v is not None]
     return round(sum(values), 3) if values else None

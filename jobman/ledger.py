@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from jobman.backends.base import CircuitOutcome
-from jobman.records import ChunkRecord, attempt_indices, compress_ranges
+from jobman.records import ChunkRecord, compress_ranges
 from jobman.status import JobStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,7 +94,7 @@ def owed(record: ChunkRecord, lines: list[Line]) -> list[int]:
     indices = {line["index"] for line in lines if line["status"] == PENDING}
     last = record.last_attempt()
     if last is not None:
-        indices |= {i for i in attempt_indices(last) if lines[i - record.start]["status"] != DONE}
+        indices |= {i for i in last.indices() if lines[i - record.start]["status"] != DONE}
     return sorted(indices)
 
 

@@ -26,7 +26,7 @@ from jobman.retry import BackendCalls, RetryPolicy
 from jobman.exceptions import Interrupted, JobmanError, SetLockedError, StoreError, UsageError
 from jobman.fsio import make_folder
 from jobman.plan import chunk_size_for, payload_per_circuit, plan_chunks
-from jobman.records import ATTEMPT_FINAL, ChunkRecord, EngineOptions, SetRecord, new_attempt
+from jobman.records import Attempt, ChunkRecord, EngineOptions, SetRecord
 from jobman.job_set import ManagedJobSet
 from jobman.notify import OPTION as NOTIFY_OPTION, notify
 from jobman.status import JobStatus
@@ -290,9 +290,8 @@ class JobManager:
         chunks, start = [], 0
         for index, job in enumerate(usable):
             stop = start + len(job.circuits)
-            attempt = dict(new_attempt(1, [(start, stop)]), job_id=job.job_id, status=JobStatus.QUEUED.value,
-                           submitted=job.created, adopted=True,
-                           **({"session_id": job.session_id} if job.session_id else {}))
+            attempt = Attempt(number=1, runs=[[start, stop]], job_id=job.job_id, submitted=job.created,
+                              status=JobStatus.QUEUED.value, session_id=job.session_id or None, adopted=True)
             chunks.append(ChunkRecord(index=index, start=start, stop=stop, status=JobStatus.QUEUED.value,
                                       attempts=[attempt]))
             start = stop
@@ -504,8 +503,8 @@ class JobManager:
         unfinished = [c for c in chunks if not c.job_status.is_final]
         if not unfinished:
             return
-        live_jobs = any(a.get("job_id") and a.get("status") not in ATTEMPT_FINAL
-                        for a in (c.last_attempt() or {} for c in unfinished))
+        live_jobs = any(a is not None and a.job_id and not a.is_final
+                        for a in (c.last_attempt() for c in unfinished))
         backend_obj = backend or (_restore_backend(set_store) if live_jobs else None)
         try:
             books = Bookkeeping(set_store, self.clock)

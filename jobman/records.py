@@ -5,6 +5,7 @@ These classes know how to become JSON-ready dicts and back; they never touch the
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -92,8 +93,9 @@ ATTEMPT_FINAL = ("DONE", "ERROR", "CANCELLED", ATTEMPT_LOST)
 class Attempt:
     """One submission of a chunk (or of part of it) to the backend.
 
-    Stored as a plain dict in :attr:`ChunkRecord.attempts` (see :func:`new_attempt`). A submit
-    call that failed is an attempt too: it has an ``error`` and no ``job_id``.
+    A submit call that failed is an attempt too: it has an ``error`` and no ``job_id``. Stored
+    as a JSON object in the chunk's record (:meth:`to_dict`, :meth:`from_dict`); keys this
+    version does not know (a newer writer's) are kept in :attr:`extra` and written back.
     """
 
     number: int
@@ -101,18 +103,86 @@ class Attempt:
     job_id: str | None = None
     submitted: float | None = None
     finished: float | None = None
-    status: str = JobStatus.SUBMITTING.value
+    status: str = JobStatus.SUBMITTING.value  #: a JobStatus value, or ATTEMPT_LOST
     error: str | None = None
+    #: Seconds the job was expected to take when submitted (``None``: no estimate).
+    estimate_seconds: float | None = None
+    #: The backend's session the job ran in (IBM Quantum sessions and batches).
+    session_id: str | None = None
+    #: The usage the backend reported for the job (``quantum_seconds`` or ``seconds``, ...).
+    usage: dict[str, Any] | None = None
+    #: The job was made outside jobman and taken over by ``jobman adopt``.
+    adopted: bool = False
+    #: Keys of the stored object that this version does not know, kept as they were.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the attempt's job (or submit call) is over."""
+        return self.status in ATTEMPT_FINAL
+
+    def indices(self) -> list[int]:
+        """The global circuit indices the attempt holds."""
+        return [i for start, stop in self.runs for i in range(start, stop)]
+
+    def covers(self, index: int) -> bool:
+        """Whether the attempt holds circuit ``index``."""
+        return any(start <= index < stop for start, stop in self.runs)
+
+    def end(self, status: str, when: float, error: str | None = None) -> None:
+        """The job (or submit call) ended at ``when`` with ``status`` (and why, when given)."""
+        self.status = status
+        if error is not None:
+            self.error = error
+        self.finished = when
+
+    def update(self, details: dict[str, Any]) -> None:
+        """Set the fields named in ``details`` (a backend's facts about a job, e.g.
+        ``session_id``); names this version does not know go to :attr:`extra`."""
+        for key, value in details.items():
+            if key in _ATTEMPT_FIELDS:
+                setattr(self, key, value)
+            else:
+                self.extra[key] = value
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt as stored: the keys every attempt has, those of the optional fields that
+        are set, then the unknown keys it was read with."""
+        data: dict[str, Any] = {"number": self.number, "runs": [list(run) for run in self.runs],
+                                "job_id": self.job_id, "submitted": self.submitted,
+                                "finished": self.finished, "status": self.status, "error": self.error}
+        for key in _OPTIONAL_ATTEMPT_KEYS:
+            value = getattr(self, key)
+            if value is not None and value is not False:
+                data[key] = dict(value) if isinstance(value, dict) else value
+        data.update((key, value) for key, value in self.extra.items() if key not in data)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Attempt":
+        """An attempt from its stored object (of any jobman version: missing keys take their
+        defaults, unknown ones go to :attr:`extra`)."""
+        known = {key: value for key, value in data.items() if key in _ATTEMPT_FIELDS}
+        known["runs"] = [[int(a), int(b)] for a, b in known.get("runs") or []]
+        known["adopted"] = bool(known.get("adopted", False))
+        extra = {key: value for key, value in data.items() if key not in _ATTEMPT_FIELDS}
+        return cls(**known, extra=extra)
 
 
-def new_attempt(number: int, runs: list[tuple[int, int]] | list[list[int]]) -> dict[str, Any]:
-    """A fresh attempt entry, as stored in :attr:`ChunkRecord.attempts`."""
-    return asdict(Attempt(number=number, runs=[[int(a), int(b)] for a, b in runs]))
+#: Attempt fields stored under their own name (``extra`` is not one: its keys are).
+_ATTEMPT_FIELDS = frozenset(name for name in Attempt.__dataclass_fields__ if name != "extra")
+#: Attempt keys written only when set (attempts written before them lack them).
+_OPTIONAL_ATTEMPT_KEYS = ("estimate_seconds", "session_id", "usage", "adopted")
 
 
-def attempt_indices(attempt: dict[str, Any]) -> list[int]:
-    """The global circuit indices an attempt entry holds."""
-    return [i for start, stop in attempt.get("runs") or [] for i in range(start, stop)]
+def new_attempt(number: int, runs: list[tuple[int, int]] | list[list[int]]) -> Attempt:
+    """A fresh attempt of ``runs``, not yet submitted."""
+    return Attempt(number=number, runs=[[int(a), int(b)] for a, b in runs])
+
+
+def attempt_indices(attempt: Attempt) -> list[int]:
+    """The global circuit indices an attempt holds (:meth:`Attempt.indices`)."""
+    return attempt.indices()
 
 
 @dataclass
@@ -123,7 +193,7 @@ class ChunkRecord:
     start: int
     stop: int
     status: str = JobStatus.PENDING.value
-    attempts: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     history: list[list[Any]] = field(default_factory=list)
     error: str | None = None
     #: Circuit ranges that ended in ERROR or CANCELLED: ``[start, stop, status, reason]``.
@@ -145,25 +215,30 @@ class ChunkRecord:
         self.updated = now
         self.history.append([status.value, round(now, 3)])
 
-    def last_attempt(self) -> dict[str, Any] | None:
-        """The newest attempt entry, if any."""
+    def last_attempt(self) -> Attempt | None:
+        """The newest attempt, if any."""
         return self.attempts[-1] if self.attempts else None
 
     def attempts_covering(self, index: int) -> int:
         """How many attempts (submit calls and jobs) included circuit ``index``."""
-        return sum(1 for attempt in self.attempts
-                   if any(start <= index < stop for start, stop in attempt.get("runs") or []))
+        return sum(1 for attempt in self.attempts if attempt.covers(index))
 
     def failed_count(self) -> int:
         return sum(stop - start for start, stop, *_ in self.failed)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as stored (its attempts as JSON objects: :meth:`Attempt.to_dict`)."""
+        return {name: [attempt.to_dict() for attempt in self.attempts] if name == "attempts"
+                else copy.deepcopy(getattr(self, name)) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ChunkRecord":
+        """A record from its stored object; unknown keys of the record itself are ignored, an
+        attempt keeps its own (:meth:`Attempt.from_dict`)."""
         known = {name for name in cls.__dataclass_fields__}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        fields = {key: value for key, value in data.items() if key in known}
+        fields["attempts"] = [Attempt.from_dict(attempt) for attempt in fields.get("attempts") or []]
+        return cls(**fields)
 
 
 def compress_ranges(indices_with_reason: list[tuple[int, str, str]]) -> list[list[Any]]:

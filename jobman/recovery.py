@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 from jobman.bookkeeping import CANCEL_REASON, Bookkeeping, Flight, WorkItem, attempt_job, indices_of
 from jobman.ledger import CANCELLED, ERROR, failed_lines, owed
 from jobman.log import quietly
-from jobman.records import ATTEMPT_FINAL, ATTEMPT_LOST, ChunkRecord
+from jobman.records import ATTEMPT_LOST, ChunkRecord
 from jobman.retry import BackendCalls
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
@@ -78,8 +78,8 @@ def cancel_unfinished(books: Bookkeeping, calls: BackendCalls | None = None,
             continue
         lines = books.ledger.lines(record)
         last = record.last_attempt()
-        if last is not None and last.get("status") not in ATTEMPT_FINAL:
-            job_id = last.get("job_id")
+        if last is not None and not last.is_final:
+            job_id = last.job_id
             if job_id and calls is not None and calls.backend.reattachable:
                 quietly(lambda: calls.call(lambda: calls.backend.cancel(job_id)))
             books.end_attempt(last, CANCELLED, reason)
@@ -90,14 +90,14 @@ def _reattach(books: Bookkeeping, calls: BackendCalls, record: ChunkRecord, miss
               names: Names | None) -> Flight | None:
     """Follow the chunk's last job again, if that job covers what is owed."""
     last = record.last_attempt()
-    if last is None or last.get("status") in (ERROR, CANCELLED, ATTEMPT_LOST):
+    if last is None or last.status in (ERROR, CANCELLED, ATTEMPT_LOST):
         return None
-    runs = [(int(a), int(b)) for a, b in last.get("runs") or []]
+    runs = [(a, b) for a, b in last.runs]
     if not runs or not set(missing) <= set(indices_of(runs)):
         return None
     backend = calls.backend
     job = attempt_job(books.set.recorded_id, record.index, last)
-    job_id = last.get("job_id") or quietly(lambda: calls.call(lambda: backend.find_job(job)))
+    job_id = last.job_id or quietly(lambda: calls.call(lambda: backend.find_job(job)))
     if not job_id:  # not found (or not now): the submitter looks again before submitting anything
         return None
     try:
@@ -106,7 +106,7 @@ def _reattach(books: Bookkeeping, calls: BackendCalls, record: ChunkRecord, miss
         if quietly(partial(backend.is_missing, error)):
             return None  # the service does not know it: lost, its circuits are submitted again
         status = None  # an outage says nothing about the job: follow it, the engine asks again
-    last["job_id"] = job_id
+    last.job_id = job_id
     books.ledger.set_status(record, JobStatus.RUNNING if status is None or status.is_final else status)
     return Flight(job_id, WorkItem(record.index, runs), last, names(runs) if names else {},
                   status or JobStatus.QUEUED)
@@ -115,8 +115,8 @@ def _reattach(books: Bookkeeping, calls: BackendCalls, record: ChunkRecord, miss
 def _abandon(books: Bookkeeping, calls: BackendCalls | None, record: ChunkRecord) -> None:
     """Mark the chunk's unfinished last attempt as lost; its circuits will be submitted again."""
     last = record.last_attempt()
-    if last is not None and last.get("status") not in ATTEMPT_FINAL:
-        job_id = last.get("job_id")
+    if last is not None and not last.is_final:
+        job_id = last.job_id
         if job_id and calls is not None and calls.backend.reattachable:  # it may still run: do not pay for it twice
             backend = calls.backend
             quietly(lambda: backend.cancel(job_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
 
 from jobman.exceptions import CircuitIndexError, JobmanError
-from jobman.records import ChunkRecord, attempt_indices
+from jobman.records import ChunkRecord
 from jobman.status import JobStatus
 from jobman.store import SetStore
 
@@ -228,7 +228,7 @@ def _running(record: ChunkRecord) -> set[int]:
     if record.job_status.is_final:
         return set()
     last = record.last_attempt()
-    return set(attempt_indices(last)) if last is not None else set()
+    return set(last.indices()) if last is not None else set()
 
 
 def _build(index: int, record: ChunkRecord, line: dict[str, Any] | None,

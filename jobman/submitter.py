@@ -21,7 +21,7 @@ from jobman.estimate import job_seconds
 from jobman.exceptions import BackendError
 from jobman.ledger import ERROR, failed_line
 from jobman.log import message, quietly, swallowed
-from jobman.records import ChunkRecord, attempt_indices, new_attempt
+from jobman.records import Attempt, ChunkRecord, new_attempt
 from jobman.retry import BackendCalls
 from jobman.spec import to_ranges
 from jobman.status import JobStatus
@@ -29,7 +29,7 @@ from jobman.status import JobStatus
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
 
-Submission = tuple[str, dict[str, Any]]  #: a job id and the attempt entry it was recorded under
+Submission = tuple[str, Attempt]  #: a job id and the attempt it was recorded under
 
 
 class Submitter:
@@ -76,9 +76,9 @@ class Submitter:
             elif not self.split(work, error, queue):
                 self.books.fail(work, names, message(error))
             return None
-        entry.update(job_id=job_id, submitted=self.books.now(), status=JobStatus.QUEUED.value,
-                     error=None, finished=None, estimate_seconds=estimate,  # a failed call may have made it
-                     **(quietly(lambda: self.backend.job_details(job_id)) or {}))
+        entry.update(dict(job_id=job_id, submitted=self.books.now(), status=JobStatus.QUEUED.value,
+                          error=None, finished=None, estimate_seconds=estimate,  # a failed call may have made it
+                          **(quietly(lambda: self.backend.job_details(job_id)) or {})))
         self.full, self.room_waits = False, 0
         self.save_sessions()
         self.submitted += 1
@@ -124,7 +124,7 @@ class Submitter:
             except Exception as error:
                 self.books.end_attempt(entry, ERROR, message(error))
                 if getattr(error, "job_id", None):  # the job exists but was refused (and cancelled)
-                    entry["job_id"] = error.job_id  # type: ignore[attr-defined]
+                    entry.job_id = error.job_id  # type: ignore[attr-defined]
                 self.books.set.save_chunk(record, sync=self.books.ledger.durable)
                 raise
 
@@ -140,13 +140,13 @@ class Submitter:
             return None
         needed = set(indices_of(runs))
         for entry in reversed(record.attempts):
-            if entry.get("job_id") or not needed <= set(attempt_indices(entry)):
+            if entry.job_id or not needed <= set(entry.indices()):
                 continue
             job = attempt_job(self.books.set.id, record.index, entry)
             try:
                 job_id = self.backend.find_job(job)
             except Exception as error:
-                raise BackendError(f"cannot look up whether attempt {entry['number']} of chunk "
+                raise BackendError(f"cannot look up whether attempt {entry.number} of chunk "
                                    f"{record.index} created a job, so it is not submitted again yet: "
                                    f"{message(error)}", transient=True) from None
             if job_id:
@@ -165,7 +165,7 @@ class Submitter:
         """The service holds too many unfinished jobs: not a failure. Forget the refused attempt
         (no job was made), put the item back first in line and wait for a job to end."""
         last = record.last_attempt()
-        if last is not None and not last.get("job_id"):
+        if last is not None and not last.job_id:
             record.attempts.pop()
         queue.insert(0, item)
         self.full = True

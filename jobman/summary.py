@@ -25,7 +25,7 @@ def circuit_totals(chunks: list[ChunkRecord]) -> dict[str, int]:
     for chunk in chunks:
         if chunk.job_status.is_final or chunk.failed:  # closed once (``failed``: being retried)
             last = chunk.last_attempt()
-            rerun = [] if chunk.job_status.is_final or last is None else last.get("runs") or []
+            rerun = [] if chunk.job_status.is_final or last is None else last.runs
             failed = 0
             for start, stop, status, _reason in chunk.failed:
                 again = sum(max(0, min(stop, b) - max(start, a)) for a, b in rerun)
@@ -67,7 +67,7 @@ def failures(chunks: list[ChunkRecord]) -> list[dict[str, Any]]:
 
 def _attempt_pieces(chunk: ChunkRecord, start: int, stop: int) -> list[tuple[int, int, int]]:
     """``[start, stop)`` cut where the number of attempts covering a circuit changes."""
-    cuts = sorted({start, stop} | {edge for attempt in chunk.attempts for run in attempt.get("runs") or []
+    cuts = sorted({start, stop} | {edge for attempt in chunk.attempts for run in attempt.runs
                                    for edge in run if start < edge < stop})
     pieces: list[tuple[int, int, int]] = []
     for first, end in zip(cuts, cuts[1:]):
@@ -166,10 +166,15 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
     if detail and chunks is not None:
         summary["chunk_detail"] = [
             {"chunk": c.index, "start": c.start, "stop": c.stop, "status": c.status,
-             "attempts": len(c.attempts), "job_id": (c.last_attempt() or {}).get("job_id"),
-             "session_id": (c.last_attempt() or {}).get("session_id"),
+             "attempts": len(c.attempts), "job_id": _last(c, "job_id"), "session_id": _last(c, "session_id"),
              "failed": c.failed_count(), "error": c.error} for c in chunks]
     return summary
+
+
+def _last(chunk: ChunkRecord, name: str) -> Any:
+    """A field of the chunk's last attempt (None without attempts)."""
+    last = chunk.last_attempt()
+    return None if last is None else getattr(last, name)
 
 
 def _from_records(set_store: SetStore, chunks: list[ChunkRecord], running: bool

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Literal, Sequence
 
-from jobman.records import ATTEMPT_LOST, ChunkRecord, attempt_indices
+from jobman.records import ATTEMPT_LOST, Attempt, ChunkRecord
 from jobman.spec import format_range
 
 DONE, ERROR, CANCELLED, RETRIED, UNFINISHED = "DONE", "ERROR", "CANCELLED", "retried", "unfinished"
@@ -85,9 +85,9 @@ def attempt_spans(chunks: Iterable[ChunkRecord], now: float | None = None) -> li
     return sorted(spans, key=lambda s: (s.submitted, s.chunk, s.number))
 
 
-def _span(chunk: ChunkRecord, attempt: dict[str, Any], later: Sequence[dict[str, Any]],
+def _span(chunk: ChunkRecord, attempt: Attempt, later: Sequence[Attempt],
           now: float | None) -> Span | None:
-    submitted, finished = _number(attempt.get("submitted")), _number(attempt.get("finished"))
+    submitted, finished = _number(attempt.submitted), _number(attempt.finished)
     first = submitted if submitted is not None else finished  # a refused submit call has no job
     if first is None:
         return None
@@ -95,34 +95,33 @@ def _span(chunk: ChunkRecord, attempt: dict[str, Any], later: Sequence[dict[str,
         known = [t for _, t in chunk.history if isinstance(t, (int, float))] + [first]
         finished = max(first, now if now is not None else max(known))
     started = _started(chunk, attempt, first, finished)
-    return Span(chunk.index, int(attempt.get("number") or 0), _circuits(attempt, chunk), first, started,
-                finished, _outcome(attempt, later), attempt.get("job_id"), attempt.get("session_id"),
-                attempt.get("error"))
+    return Span(chunk.index, attempt.number, _circuits(attempt, chunk), first, started,
+                finished, _outcome(attempt, later), attempt.job_id, attempt.session_id, attempt.error)
 
 
-def _started(chunk: ChunkRecord, attempt: dict[str, Any], first: float, finished: float) -> float:
+def _started(chunk: ChunkRecord, attempt: Attempt, first: float, finished: float) -> float:
     """When the attempt's job began to run (``first`` when nothing says: all of it ran)."""
-    running = _iso_time((attempt.get("usage") or {}).get("running"))
+    running = _iso_time((attempt.usage or {}).get("running"))
     if running is None:
         running = next((t for status, t in chunk.history if status == "RUNNING"
                         and isinstance(t, (int, float)) and first <= t <= finished), None)
     return min(max(first, running), finished) if running is not None else first
 
 
-def _outcome(attempt: dict[str, Any], later: Sequence[dict[str, Any]]) -> str:
-    status = attempt.get("status")
+def _outcome(attempt: Attempt, later: Sequence[Attempt]) -> str:
+    status = attempt.status
     if status == DONE:
         return DONE
     if status not in (ERROR, CANCELLED, ATTEMPT_LOST):
         return UNFINISHED
-    mine = set(attempt_indices(attempt))
-    if any(mine & set(attempt_indices(other)) for other in later):
+    mine = set(attempt.indices())
+    if any(mine & set(other.indices()) for other in later):
         return RETRIED
     return CANCELLED if status == CANCELLED else ERROR
 
 
-def _circuits(attempt: dict[str, Any], chunk: ChunkRecord) -> str:
-    runs = attempt.get("runs") or [[chunk.start, chunk.stop]]
+def _circuits(attempt: Attempt, chunk: ChunkRecord) -> str:
+    runs = attempt.runs or [[chunk.start, chunk.stop]]
     return ",".join(format_range(int(a), int(b)) for a, b in runs)
 
 

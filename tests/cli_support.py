@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import pytest
 from typer.testing import CliRunner
 
-from jobman.records import ChunkRecord, SetRecord
+from jobman.records import Attempt, ChunkRecord, SetRecord
 from jobman.status import JobStatus
 from jobman.store import SetStore, Store
 
@@ -70,8 +70,8 @@ def finish_chunk(set_store: SetStore, chunk: ChunkRecord, failed: dict[int, str]
                 runs.append([index, index + 1, status, reason])
     set_store.write_results(chunk.index, lines, [line["name"] for line in lines],
                             shots if memory else None)
-    chunk.attempts = [{"number": 1, "runs": [[chunk.start, chunk.stop]], "job_id": f"fake-{chunk.index}-1",
-                       "submitted": CREATED + 1, "finished": CREATED + 5, "status": "DONE", "error": None}]
+    chunk.attempts = [Attempt(1, [[chunk.start, chunk.stop]], job_id=f"fake-{chunk.index}-1",
+                              submitted=CREATED + 1, finished=CREATED + 5, status="DONE")]
     chunk.failed = runs
     chunk.error = runs[0][3] if runs else None
     chunk.set_status(JobStatus.SUBMITTING, CREATED + 1)

@@ -76,7 +76,7 @@ def ended_once(job_set: Any) -> bool:
     done: dict[int, int] = {}
     for chunk in job_set._set.chunks():
         for attempt in chunk.attempts:
-            if attempt.get("status") == "DONE":
+            if attempt.status == "DONE":
                 for index in attempt_indices(attempt):
                     done[index] = done.get(index, 0) + 1
     total = job_set._set.record.total
@@ -85,8 +85,8 @@ def ended_once(job_set: Any) -> bool:
 
 
 def errors(job_set: Any) -> list[str]:
-    return [a.get("error") or "" for c in job_set._set.chunks() for a in c.attempts
-            if a.get("status") == "ERROR"]
+    return [a.error or "" for c in job_set._set.chunks() for a in c.attempts
+            if a.status == "ERROR"]
 
 
 def runs_a_chunk(node: Any) -> bool:

@@ -75,8 +75,8 @@ def test_an_executor_failure_is_retried_by_jobman(tmp_path, local_answers):
             random_like(30), shots=64, seed=17, chunk_size=7)
     assert answers(job_set) == local_answers
     attempts = [a for c in job_set._set.chunks() for a in c.attempts]
-    failed = [a for a in attempts if a["status"] == "ERROR"]
-    assert len(failed) == 1 and "worker lost" in failed[0]["error"]
+    failed = [a for a in attempts if a.status == "ERROR"]
+    assert len(failed) == 1 and "worker lost" in failed[0].error
 
 
 class _Interrupting(ThreadPoolExecutor):

@@ -56,7 +56,7 @@ def test_batch_mode_runs_every_chunk_in_one_tagged_batch(store_dir, ibm_account)
     for chunk, job in enumerate(ibm_account.jobs):
         assert job.session_id == batch["id"]
         assert job.tags == ["jobman", f"jobman-set:{set_id}", f"jobman-chunk:{chunk}", "jobman-attempt:1"]
-    assert [a[0]["session_id"] for a in attempts(job_set)] == [batch["id"]] * 3
+    assert [a[0].session_id for a in attempts(job_set)] == [batch["id"]] * 3
     stored = (job_set._set.paths.folder / "set.json").read_text()
     everything = b"".join(p.read_bytes() for p in job_set._set.paths.folder.rglob("*") if p.is_file())
     assert ibm_account.api_key.encode() not in everything and b"token" not in everything.lower()
@@ -137,7 +137,7 @@ def test_http_5xx_and_429_on_submit_are_retried(store_dir, ibm_account):
     check_exact(job_set, range(10))
     assert ibm_account.jobs_created == 2
     first = attempts(job_set)[0]
-    assert len(first) == 2 and "429" in first[0]["error"] and first[1]["status"] == "DONE"
+    assert len(first) == 2 and "429" in first[0].error and first[1].status == "DONE"
 
 
 class Killed(BaseException):
@@ -169,7 +169,7 @@ def test_a_kill_in_backoff_after_a_failed_submit_that_made_the_job_never_pays_tw
     job_set = manager(store_dir).resume(backend=ibm_backend())
     check_exact(job_set, range(10))
     assert ibm_account.jobs_created == 2 == job_set._set.record.num_chunks
-    assert [a["status"] for a in attempts(job_set)[0]] == ["DONE"]  # the failed call's job adopted
+    assert [a.status for a in attempts(job_set)[0]] == ["DONE"]  # the failed call's job adopted
 
 
 def test_a_status_outage_at_the_service_is_waited_out_and_nothing_is_submitted_twice(
@@ -215,7 +215,7 @@ def test_job_that_ran_too_long_is_split_in_half(store_dir, ibm_account):
     job_set = run_set(store_dir, ibm_backend(), n=16, chunk_size=8)
     check_exact(job_set, range(16))
     assert ibm_account.jobs_created == 4
-    runs = [a["runs"] for a in attempts(job_set)[0]]
+    runs = [a.runs for a in attempts(job_set)[0]]
     assert runs == [[[0, 8]], [[0, 4]], [[4, 8]]] and job_set.status() is SetState.DONE
 
 
@@ -262,7 +262,7 @@ def test_kill_between_submit_and_persist_then_resume_adopts_the_job_by_its_tags(
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert ibm_account.jobs_created == 2
     set_store = JobManager(store_dir).job_set()._set
-    assert set_store.chunks()[1].attempts[-1]["job_id"] is None  # submitted, never recorded
+    assert set_store.chunks()[1].attempts[-1].job_id is None  # submitted, never recorded
 
     job_set = manager(store_dir).resume(backend=backend_from_record_quick(set_store.record.backend))
     check_exact(job_set, range(15))
@@ -312,7 +312,7 @@ def test_fake_device_fails_only_the_circuit_that_failed_its_job_and_retry_keeps_
     retried = jobs.retry(failing.job_set_id())
     assert [c.status for c in retried.results()] == [c.status for c in result]
     assert [c.counts for c in retried.results()] == [c.counts for c in result]
-    assert attempts(retried)[0][-1]["runs"] == [[1, 2]]  # only the failed circuit went again
+    assert attempts(retried)[0][-1].runs == [[1, 2]]  # only the failed circuit went again
 
 
 def two_register_circuits() -> list[QuantumCircuit]:
@@ -359,10 +359,10 @@ def test_chunks_are_sized_and_split_to_keep_uploads_under_the_limit(store_dir, i
     job_set = run_set(store_dir, unplanned, n=12, chunk_size=12)
     check_exact(job_set, range(12))
     [chunk] = attempts(job_set)
-    sent = sorted(tuple(a["runs"][0]) for a in chunk if a["job_id"])  # halves, halved again if need be
+    sent = sorted(tuple(a.runs[0]) for a in chunk if a.job_id)  # halves, halved again if need be
     assert len(sent) >= 2 and all(stop - start <= 6 for start, stop in sent)
     assert [i for start, stop in sent for i in range(start, stop)] == list(range(12))
-    assert "over the" in chunk[0]["error"] and chunk[0]["job_id"] is None
+    assert "over the" in chunk[0].error and chunk[0].job_id is None
 
 
 def test_isa_circuits_pass_through_and_others_are_rejected_with_skip_transpile(store_dir, ibm_account):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from jobman.bookkeeping import Bookkeeping, WorkItem
 from jobman.ledger import failed_line
-from jobman.records import new_attempt
+from jobman.records import Attempt, new_attempt
 from jobman.status import JobStatus
 from jobman.store import Store
 from test_store import make_set
@@ -65,14 +65,14 @@ def test_under_abort_a_failed_circuit_stops_submitting_and_rejects_leave_the_chu
 def test_usage_counts_jobs_with_an_id_and_the_rate_follows_what_the_backend_reports(tmp_path):
     books = _books(tmp_path)
     record = books.records[0]
-    counted = dict(new_attempt(1, [(0, 2)]), job_id="job-1", estimate_seconds=4.0)
-    refused = dict(new_attempt(2, [(2, 4)]), estimate_seconds=100.0)  # no job: never counted
+    counted = Attempt(1, [[0, 2]], job_id="job-1", estimate_seconds=4.0)
+    refused = Attempt(2, [[2, 4]], estimate_seconds=100.0)  # no job: never counted
     record.attempts += [counted, refused]
     assert books.usage_counted() == 4.0 and books.measured_rate() is None
     books.record_usage(counted, {"seconds": 3.0})
     assert books.usage_counted() == 3.0 and books.measured_rate() == 1.5  # 3 s for 2 circuits
     books.record_usage(counted, None)  # nothing reported: nothing changes
-    assert counted["usage"] == {"seconds": 3.0}
+    assert counted.usage == {"seconds": 3.0}
 
 
 def test_sessions_are_saved_only_when_they_change(tmp_path):
@@ -94,8 +94,8 @@ def test_after_ctrl_c_no_chunk_looks_live_and_its_open_attempt_is_marked(tmp_pat
     books.leave_resumable()
     stored = _stored(tmp_path, 0)
     assert stored.status == "PENDING" and _stored(tmp_path, 1).status == "PENDING"
-    assert (stored.attempts[0]["status"], stored.attempts[0]["error"],
-            stored.attempts[0]["finished"]) == ("CANCELLED", "interrupted", 7.0)
+    assert (stored.attempts[0].status, stored.attempts[0].error,
+            stored.attempts[0].finished) == ("CANCELLED", "interrupted", 7.0)
 
 
 def test_a_cancel_request_is_seen_and_cleared(tmp_path):

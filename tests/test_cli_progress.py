@@ -13,13 +13,13 @@ import time
 from cli_support import make_set, subprocess_env
 from jobman.cli.output import Terminal
 from jobman.cli.progress import RunProgress, Snapshot, Tally, summary_snapshot, RateMeter, follow
-from jobman.records import ChunkRecord
+from jobman.records import Attempt, ChunkRecord
 
 
 def _chunk(index: int, status: str, size: int = 10, failed: int = 0, attempts: int = 1) -> ChunkRecord:
     record = ChunkRecord(index=index, start=index * size, stop=(index + 1) * size, status=status)
     record.failed = [[record.start, record.start + failed, "ERROR", "x"]] if failed else []
-    record.attempts = [{"number": n + 1} for n in range(attempts)]
+    record.attempts = [Attempt(n + 1, []) for n in range(attempts)]
     return record
 
 

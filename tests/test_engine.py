@@ -195,7 +195,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_exactly(store_dir, lab):
     assert job_set.status() is SetState.DONE
     check_exact(job_set.results(), range(40))
     for chunk in job_set._set.chunks():  # every interrupted attempt says so
-        assert all(a["status"] in ("DONE", "CANCELLED") for a in chunk.attempts)
+        assert all(a.status in ("DONE", "CANCELLED") for a in chunk.attempts)
 
 
 def test_a_reattachable_backend_keeps_jobs_running_and_resume_follows_them(store_dir, lab):
@@ -220,11 +220,11 @@ def test_a_job_submitted_but_not_recorded_is_found_by_its_tags(store_dir, lab):
         manager(store_dir, lab).run(make_basis_circuits(30, 5), lab.backend(reattachable=True),
                                     shots=SHOTS, chunk_size=5)
     record = only_set(store_dir).chunk(2)
-    assert record.status == "SUBMITTING" and record.attempts[-1]["job_id"] is None
+    assert record.status == "SUBMITTING" and record.attempts[-1].job_id is None
     job_set = manager(store_dir, lab).resume(backend=lab.backend(reattachable=True))
     check_exact(job_set.results(), range(30))
     assert len(lab.jobs_of(2)) == 1  # adopted, not submitted a second time
-    assert job_set._set.chunk(2).attempts[-1]["job_id"] == lab.jobs_of(2)[0].job_id
+    assert job_set._set.chunk(2).attempts[-1].job_id == lab.jobs_of(2)[0].job_id
 
 
 def test_without_reattach_an_unrecorded_job_is_resubmitted(store_dir, lab):
@@ -234,7 +234,7 @@ def test_without_reattach_an_unrecorded_job_is_resubmitted(store_dir, lab):
                                     chunk_size=5)
     job_set = manager(store_dir, lab).resume(backend=lab.backend())
     check_exact(job_set.results(), range(30))
-    assert [a["status"] for a in job_set._set.chunk(2).attempts] == ["LOST", "DONE"]
+    assert [a.status for a in job_set._set.chunk(2).attempts] == ["LOST", "DONE"]
 
 
 def test_results_written_but_chunk_not_closed_are_kept_without_rerunning(store_dir, lab, monkeypatch):
@@ -279,11 +279,11 @@ def test_a_kill_during_submit_backoff_then_resume_adopts_the_job_the_failed_call
         runner.run(make_basis_circuits(15, 5), lab.backend(reattachable=True, max_in_flight=1),
                    shots=SHOTS, chunk_size=5)
     (attempt,) = only_set(store_dir).chunk(1).attempts
-    assert attempt["status"] == "ERROR" and attempt["job_id"] is None  # what the kill leaves
+    assert attempt.status == "ERROR" and attempt.job_id is None  # what the kill leaves
     job_set = manager(store_dir, lab).resume(backend=lab.backend(reattachable=True))
     check_exact(job_set.results(), range(15))
     assert len(lab.jobs) == 3 == job_set._set.record.num_chunks  # one job per chunk, no more
-    assert job_set._set.chunk(1).attempts[-1]["job_id"] == lab.jobs_of(1)[0].job_id
+    assert job_set._set.chunk(1).attempts[-1].job_id == lab.jobs_of(1)[0].job_id
 
 
 def test_a_failed_lookup_never_lets_a_chunk_be_submitted_twice(store_dir, lab):
@@ -305,10 +305,10 @@ def test_every_attempt_without_a_job_id_is_looked_up_not_only_the_last(store_dir
     backend = lab.backend(reattachable=True)
     with pytest.raises(SimulatedCrash):
         runner.run(make_basis_circuits(5, 5), backend, shots=SHOTS, max_retries=3)
-    assert [a["job_id"] for a in only_set(store_dir).chunk(0).attempts] == [None, None]
+    assert [a.job_id for a in only_set(store_dir).chunk(0).attempts] == [None, None]
     job_set = manager(store_dir, lab).resume(backend=backend)
     check_exact(job_set.results(), range(5))
-    assert len(lab.jobs) == 1 and job_set._set.chunk(0).attempts[0]["status"] == "DONE"
+    assert len(lab.jobs) == 1 and job_set._set.chunk(0).attempts[0].status == "DONE"
 
 
 def test_a_status_outage_during_resume_never_makes_a_finished_job_lost(store_dir, lab, caplog):
@@ -325,5 +325,5 @@ def test_a_status_outage_during_resume_never_makes_a_finished_job_lost(store_dir
     job_set = manager(store_dir, lab).resume(backend=lab.backend(reattachable=True))
     check_exact(job_set.results(), range(20))
     assert len(lab.jobs) == submitted + 2 == 4  # chunks 0 and 1 re-attached, 2 and 3 submitted
-    assert [[a["status"] for a in c.attempts] for c in job_set._set.chunks()] == [["DONE"]] * 4
+    assert [[a.status for a in c.attempts] for c in job_set._set.chunks()] == [["DONE"]] * 4
     assert "it is kept, asking again in" in caplog.text

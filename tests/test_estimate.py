@@ -10,6 +10,7 @@ from cli_support import invoke
 from ibm_support import ibm_account, ibm_backend, ibm_standin, manager, no_account  # noqa: F401
 from jobman.estimate import attempt_cost, format_seconds, total_usage
 from jobman.inputs import make_basis_circuits
+from jobman.records import Attempt
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -21,10 +22,10 @@ def test_ibm_usage_is_recorded_per_attempt_as_the_service_reports_it(store_dir, 
     chunks = job_set._set.chunks()
     for chunk, _job in zip(chunks, ibm_account.jobs):
         [attempt] = chunk.attempts
-        usage = attempt["usage"]
+        usage = attempt.usage
         assert usage["quantum_seconds"] == 1.5 and usage["status"] == "final"
         assert usage["running"].endswith("Z") and usage["finished"] >= usage["running"]
-        assert attempt["estimate_seconds"] > 2.0  # the baseline formula: 2 s + shots x ...
+        assert attempt.estimate_seconds > 2.0  # the baseline formula: 2 s + shots x ...
     summary = job_set.summary()
     assert summary["usage"]["seconds"] == 4.5 and summary["usage"]["jobs_reported"] == 3
     assert summary["usage"]["kind"] == "qpu"
@@ -44,23 +45,23 @@ def test_usage_still_pending_counts_at_least_the_estimate(store_dir, ibm_account
     ibm_account.usage_pending_reads = 100  # the service has not finalised usage yet
     job_set = manager(store_dir).run(make_basis_circuits(4, 3), backend=ibm_backend(), shots=20, seed=1)
     [attempt] = job_set._set.chunks()[0].attempts
-    assert attempt["usage"]["status"] == "pending" and attempt["usage"]["quantum_seconds"] == 0.25
-    assert attempt_cost(attempt) == attempt["estimate_seconds"] > 0.25
+    assert attempt.usage["status"] == "pending" and attempt.usage["quantum_seconds"] == 0.25
+    assert attempt_cost(attempt) == attempt.estimate_seconds > 0.25
 
 
 def test_aer_records_simulation_wall_time(store_dir, small_qpy):
     job_set = manager(store_dir).run(small_qpy, shots=10, chunk_size=20, max_in_flight=1)
-    usages = [c.attempts[0]["usage"] for c in job_set._set.chunks()]
+    usages = [c.attempts[0].usage for c in job_set._set.chunks()]
     assert all(u["source"] == "simulation wall time" and u["seconds"] >= 0 for u in usages)
     assert job_set.summary()["usage"]["kind"] == "simulation"
-    assert job_set._set.chunks()[1].attempts[0]["estimate_seconds"] is not None  # from chunk 0's rate
+    assert job_set._set.chunks()[1].attempts[0].estimate_seconds is not None  # from chunk 0's rate
 
 
 def test_totals_and_formatting():
     attempts = [{"job_id": "a", "usage": {"quantum_seconds": 2.0, "status": "final"}, "estimate_seconds": 3.0},
                 {"job_id": "b", "estimate_seconds": 4.0},  # in flight or never reported
                 {"job_id": None, "error": "submit failed"}]
-    totals = total_usage(attempts)
+    totals = total_usage(Attempt.from_dict(dict(a, number=1, runs=[[0, 1]])) for a in attempts)
     assert totals == {"seconds": 2.0, "jobs_reported": 1, "kind": "qpu", "estimated_seconds": 7.0,
                       "counted_seconds": 6.0}
     assert [format_seconds(s) for s in (0.004, 12.34, 125, 7300, None)] == \

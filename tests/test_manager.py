@@ -75,7 +75,7 @@ def test_retry_replaces_only_the_failures_and_leaves_the_rest_untouched(store_di
     assert job_set.summary()["failures"] == [{
         "start": 25, "stop": 26, "circuits": "25", "chunk": 2, "status": "ERROR", "attempts": 0,
         "reason": "circuit has no measurements; add measure_all() or measure into classical bits"}]
-    assert [a["status"] for a in job_set._set.chunk(1).attempts] == ["ERROR", "DONE"]
+    assert [a.status for a in job_set._set.chunk(1).attempts] == ["ERROR", "DONE"]
 
 
 def test_done_circuits_stay_done_and_readable_while_their_chunk_is_retried_and_after_a_kill(

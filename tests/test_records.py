@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from jobman.records import (ATTEMPT_FINAL, ATTEMPT_LOST, FORMAT_VERSION, EngineOptions, ChunkRecord, SetRecord, attempt_indices, compress_ranges,
-                            new_attempt)
+from jobman.records import (ATTEMPT_FINAL, ATTEMPT_LOST, FORMAT_VERSION, Attempt, EngineOptions, ChunkRecord, SetRecord,
+                            attempt_indices, compress_ranges, new_attempt)
 from jobman.status import JobStatus
 
 
@@ -29,6 +29,33 @@ def test_a_chunk_record_keeps_its_history_attempts_and_failures():
     assert back.failed == [[4, 6, "ERROR", "x"], [7, 8, "CANCELLED", "c"]] and back.failed_count() == 3
     assert attempt_indices(back.last_attempt()) == [4, 5, 7]
     assert [back.attempts_covering(i) for i in (4, 6, 7)] == [1, 0, 1]
+
+
+def test_an_attempt_written_by_an_older_jobman_reads_with_defaults_and_writes_the_same_keys():
+    old = {"number": 2, "runs": [[0, 3]], "job_id": "j-2", "submitted": 1.0, "finished": 2.5,
+           "status": "DONE", "error": None}  # before estimates, sessions and usage were recorded
+    attempt = Attempt.from_dict(old)
+    assert (attempt.number, attempt.runs, attempt.job_id, attempt.status) == (2, [[0, 3]], "j-2", "DONE")
+    assert (attempt.estimate_seconds, attempt.session_id, attempt.usage, attempt.adopted) == (None, None, None, False)
+    assert attempt.to_dict() == old and list(attempt.to_dict()) == list(old)  # no key added
+    assert attempt.is_final and attempt.indices() == [0, 1, 2] and attempt.covers(2) and not attempt.covers(3)
+    bare = Attempt.from_dict({"number": 1, "runs": [[4, 5]]})  # the least a valid record holds
+    assert bare.status == "SUBMITTING" and not bare.is_final
+
+
+def test_an_attempt_keeps_the_keys_a_newer_jobman_wrote_through_a_round_trip():
+    newer = {"number": 1, "runs": [[0, 2]], "job_id": "j-1", "submitted": 1.0, "finished": None,
+             "status": "RUNNING", "error": None, "estimate_seconds": 4.5, "session_id": "s-1",
+             "usage": {"quantum_seconds": 2.0, "status": "final"}, "adopted": True,
+             "priority": 7, "extra": {"nested": [1]}}  # "extra" is a newer writer's key like any other
+    attempt = Attempt.from_dict(newer)
+    assert attempt.extra == {"priority": 7, "extra": {"nested": [1]}} and attempt.session_id == "s-1"
+    assert attempt.to_dict() == newer
+    record = ChunkRecord(index=0, start=0, stop=2, status="RUNNING", attempts=[attempt])
+    stored = json.loads(json.dumps(record.to_dict()))
+    assert stored["attempts"] == [newer] and ChunkRecord.from_dict(stored) == record
+    attempt.update({"session_id": "s-2", "region": "eu"})  # a backend's facts: known ones typed
+    assert attempt.session_id == "s-2" and attempt.extra["region"] == "eu"
 
 
 def test_compress_ranges_splits_on_a_gap_a_status_or_a_reason():

@@ -61,7 +61,7 @@ def _calls(backend: Backend) -> BackendCalls:
 def _submitted(set_store, chunk: int, job_id: str | None, status: str = "QUEUED") -> None:
     record = set_store.chunk(chunk)
     attempt = new_attempt(1, [(record.start, record.stop)])
-    attempt.update(job_id=job_id, status=status)
+    attempt.job_id, attempt.status = job_id, status
     record.attempts.append(attempt)
     record.set_status(JobStatus(status), now=1.0)
     set_store.save_chunk(record)
@@ -93,7 +93,7 @@ def test_a_job_the_service_does_not_know_is_lost_and_its_circuits_go_again(tmp_p
     assert attached == [] and [(w.chunk, w.runs) for w in work] == [(0, [(0, 4)]), (1, [(4, 8)])]
     record = Store(tmp_path).open_set(SET).chunk(0)
     assert record.status == "PENDING"
-    assert record.attempts[-1]["status"] == "LOST" and record.attempts[-1]["error"] == LOST
+    assert record.attempts[-1].status == "LOST" and record.attempts[-1].error == LOST
     assert service.cancelled == ["job-gone"]  # in case it runs after all: never paid twice
 
 
@@ -127,4 +127,4 @@ def test_offline_cancel_cancels_the_live_job_and_every_circuit_without_a_result(
     for chunk in (0, 1):
         assert set_store.chunk(chunk).status == "CANCELLED"
         assert {line["status"] for line in set_store.read_results(chunk)} == {"CANCELLED"}
-    assert set_store.chunk(0).attempts[-1]["status"] == "CANCELLED"
+    assert set_store.chunk(0).attempts[-1].status == "CANCELLED"

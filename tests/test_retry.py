@@ -93,7 +93,7 @@ def test_transient_submit_failures_are_retried_and_every_attempt_is_recorded(sto
     job_set = run(store_dir, lab)
     assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     attempts = job_set._set.chunk(1).attempts
-    assert [(a["status"], a["error"], a["job_id"] is None) for a in attempts] == [
+    assert [(a.status, a.error, a.job_id is None) for a in attempts] == [
         ("ERROR", "submit failed (transient)", True), ("ERROR", "submit failed (transient)", True),
         ("DONE", None, False)]
     assert len(lab.clock.sleeps) >= 2 and job_set.engine.retries == 2
@@ -115,7 +115,7 @@ def test_permanent_submit_failure_fails_only_that_chunk_after_one_attempt(store_
 def test_submit_retries_are_bounded_by_max_retries(store_dir, lab):
     lab.fail_submit(times=None, chunk=1)
     job_set = run(store_dir, lab, max_retries=1)
-    assert [a["status"] for a in job_set._set.chunk(1).attempts] == ["ERROR", "ERROR"]
+    assert [a.status for a in job_set._set.chunk(1).attempts] == ["ERROR", "ERROR"]
     assert "circuits 10-19 failed (chunk 1, 2 attempts): submit failed (transient)" in job_set.report()
 
 
@@ -124,8 +124,8 @@ def test_a_job_ending_in_transient_error_is_resubmitted_after_backoff(store_dir,
     job_set = run(store_dir, lab)
     assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     attempts = job_set._set.chunk(0).attempts
-    assert [a["status"] for a in attempts] == ["ERROR", "ERROR", "DONE"]
-    assert attempts[0]["error"] == "job failed (transient)"
+    assert [a.status for a in attempts] == ["ERROR", "ERROR", "DONE"]
+    assert attempts[0].error == "job failed (transient)"
     history = [status for status, _ in job_set._set.chunk(0).history]
     assert history.count("RETRYING") == 2
     assert len(lab.jobs_of(0)) == 3
@@ -176,7 +176,7 @@ def test_a_job_whose_status_cannot_be_read_is_kept_and_asked_again_never_resubmi
     job_set = run(store_dir, lab, n=10)
     assert job_set.status() is SetState.DONE and all_exact(job_set, 10)
     [attempt] = job_set._set.chunk(0).attempts
-    assert attempt["status"] == "DONE" and attempt["error"] is None and len(lab.jobs) == 1
+    assert attempt.status == "DONE" and attempt.error is None and len(lab.jobs) == 1
     assert "cannot read job fault-1 of chunk 0 (status call failed (transient), 1 time in a row); " \
            "it is kept, asking again in 1 s" in caplog.text
 
@@ -202,9 +202,9 @@ def test_a_job_the_backend_says_does_not_exist_is_lost_and_submitted_again(store
     job_set = run(store_dir, lab, n=10, backend=lab.backend(reattachable=True))
     assert all_exact(job_set, 10)
     first, second = job_set._set.chunk(0).attempts
-    assert first["status"] == "LOST" and first["error"].startswith("the backend says job fault-1 "
+    assert first.status == "LOST" and first.error.startswith("the backend says job fault-1 "
                                                                   "does not exist")
-    assert second["status"] == "DONE"
+    assert second.status == "DONE"
 
 
 def test_a_submit_that_failed_after_creating_the_job_is_not_submitted_twice(store_dir, lab):
@@ -213,8 +213,8 @@ def test_a_submit_that_failed_after_creating_the_job_is_not_submitted_twice(stor
     assert job_set.status() is SetState.DONE and all_exact(job_set, 20)
     assert len(lab.jobs_of(0)) == 1  # found again by its tags instead of a second job
     (attempt,) = job_set._set.chunk(0).attempts
-    assert attempt["job_id"] == lab.jobs_of(0)[0].job_id and attempt["status"] == "DONE"
-    assert attempt["error"] is None  # the failed call's error does not stay on the job it made
+    assert attempt.job_id == lab.jobs_of(0)[0].job_id and attempt.status == "DONE"
+    assert attempt.error is None  # the failed call's error does not stay on the job it made
 
 
 def test_transient_cancel_calls_are_retried(store_dir, lab):

@@ -67,7 +67,7 @@ def test_the_attempt_is_on_disk_before_the_job_and_a_later_try_finds_that_job(tm
     with pytest.raises(SimulatedCrash):
         _submitter(tmp_path, lab, sources, reattachable=True).submit(WorkItem(0, [(0, 4)]), [])
     (attempt,) = _chunk(tmp_path, 0).attempts  # recorded although the process "died" in submit
-    assert (attempt["number"], attempt["runs"], attempt["job_id"]) == (1, [[0, 4]], None)
+    assert (attempt.number, attempt.runs, attempt.job_id) == (1, [[0, 4]], None)
     again = Submitter(Bookkeeping(Store(tmp_path / "store").open_set(SET), clock=lab.clock.time),
                       None, BackendCalls(lab.backend(reattachable=True), RetryPolicy()),  # type: ignore[arg-type]
                       RunOptions(shots=10))
@@ -82,7 +82,7 @@ def test_a_submitted_job_is_queued_with_its_attempt_and_names(tmp_path, lab, sou
     assert flight.names == {i: f"c{i}" for i in range(4, 8)} and submitter.submitted == 1
     record = _chunk(tmp_path, 1)
     assert record.status == "QUEUED"
-    assert (record.attempts[0]["job_id"], record.attempts[0]["status"]) == ("fault-1", "QUEUED")
+    assert (record.attempts[0].job_id, record.attempts[0].status) == ("fault-1", "QUEUED")
 
 
 def test_bad_circuits_fail_alone_before_the_job_and_a_chunk_of_only_them_is_closed(tmp_path, lab, sources):
@@ -106,8 +106,8 @@ def test_a_job_too_large_goes_back_as_two_halves(tmp_path, lab, sources):
     assert submitter.submit(WorkItem(0, [(0, 4)], failures=1), queue) is None
     assert [(w.runs, w.failures) for w in queue] == [([(0, 2)], 1), ([(2, 4)], 1)]
     record = _chunk(tmp_path, 0)
-    assert record.status == "RETRYING" and record.attempts[0]["status"] == "ERROR"
-    assert "job too large" in record.attempts[0]["error"]
+    assert record.status == "RETRYING" and record.attempts[0].status == "ERROR"
+    assert "job too large" in record.attempts[0].error
 
 
 def test_a_permanent_submit_failure_fails_the_circuits_with_its_reason(tmp_path, lab, sources):

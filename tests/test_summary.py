@@ -1,6 +1,6 @@
 """summary.set_state: the lifecycle state from chunk records and whether a process holds the set."""
 
-from jobman.records import ChunkRecord
+from jobman.records import Attempt, ChunkRecord
 from jobman.status import SetState
 from jobman.summary import set_state
 
@@ -13,7 +13,7 @@ def chunk(status: str = "PENDING", failed=(), attempts=()) -> ChunkRecord:
 def test_unfinished_sets_are_pending_running_or_interrupted():
     assert set_state([chunk(), chunk()], running=True) is SetState.PENDING
     assert set_state([chunk("QUEUED"), chunk()], running=True) is SetState.RUNNING
-    assert set_state([chunk(attempts=[{"number": 1}])], running=True) is SetState.RUNNING
+    assert set_state([chunk(attempts=[Attempt(1, [])])], running=True) is SetState.RUNNING
     assert set_state([chunk("DONE"), chunk()], running=True) is SetState.RUNNING
     assert set_state([chunk(), chunk()], running=False) is SetState.INTERRUPTED
     assert set_state([chunk("DONE"), chunk("RUNNING")], running=False) is SetState.INTERRUPTED

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from jobman.records import ChunkRecord
+from jobman.records import Attempt, ChunkRecord
 from jobman.timeline import CANCELLED, DONE, ERROR, RETRIED, UNFINISHED, attempt_spans, build_timeline
 
 T = 1_800_000_000.0
 
 
 def attempt(number, start, stop, submitted, finished, status, **extra):
-    return dict({"number": number, "runs": [[start, stop]], "job_id": f"job-{number}",
-                 "submitted": submitted, "finished": finished, "status": status, "error": None}, **extra)
+    return Attempt.from_dict(dict({"number": number, "runs": [[start, stop]], "job_id": f"job-{number}",
+                                   "submitted": submitted, "finished": finished, "status": status,
+                                   "error": None}, **extra))
 
 
 def chunks() -> list[ChunkRecord]:
@@ -65,6 +66,6 @@ def test_rows_per_chunk_slot_and_session():
     assert all(a.finished <= b.submitted for row in slots.rows for a, b in zip(row.spans, row.spans[1:]))
     assert len(slots.rows) == 4 and slots.rows[0].label == "slot 1"  # 4 jobs at once at T + 1
     sessions = chunks()
-    sessions[0].attempts[0]["session_id"] = "s-1"
+    sessions[0].attempts[0].session_id = "s-1"
     assert build_timeline(sessions).by == "session"
     assert [r.label for r in build_timeline(sessions).rows][:2] == ["session s-1 1", "no session 1"]

@@ -44,15 +44,12 @@ def jobs_command(
 def row(chunk: Any) -> dict[str, Any]:
     """One chunk as JSON-ready data."""
     return {"chunk": chunk.index, "start": chunk.start, "stop": chunk.stop, "status": chunk.status,
-            "attempts": len(chunk.attempts), "job_ids": [a.get("job_id") for a in chunk.attempts
-                                                          if a.get("job_id")],
-            "session_ids": list(dict.fromkeys(a["session_id"] for a in chunk.attempts
-                                              if a.get("session_id"))),
+            "attempts": len(chunk.attempts), "job_ids": [a.job_id for a in chunk.attempts if a.job_id],
+            "session_ids": list(dict.fromkeys(a.session_id for a in chunk.attempts if a.session_id)),
             "failed": chunk.failed_count(), "error": chunk.error, "reasons": reasons(chunk),
             "usage_seconds": chunk_usage(chunk.attempts),
-            "usage": [dict(a["usage"], job_id=a.get("job_id"), attempt=a.get("number"),
-                           estimate_seconds=a.get("estimate_seconds"))
-                      for a in chunk.attempts if a.get("usage")]}
+            "usage": [dict(a.usage, job_id=a.job_id, attempt=a.number, estimate_seconds=a.estimate_seconds)
+                      for a in chunk.attempts if a.usage]}
 
 
 def reasons(chunk: Any) -> list[str]:
