@@ -78,7 +78,7 @@ def list_row(set_store: "SetStore", running: bool | None = None) -> dict[str, An
     """The set's ``jobman list`` row (``running``: as :func:`jobman.summary.summarize` takes it)."""
     from jobman.summary import summarize
 
-    summary = summarize(set_store, running=running)
+    summary = summarize(set_store, running=running).to_dict()
     row = {key: summary[key] for key in ROW_KEYS if key in summary}
     row["tags"] = dict(set_store.record.tags)
     return row

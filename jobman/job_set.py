@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from jobman.exceptions import JobSetTimeoutError, SetInterruptedError
 from jobman.result import ManagedResult
 from jobman.status import JobStatus, SetState
-from jobman.summary import describe_failure, summarize
+from jobman.summary import SetSummary, describe_failure, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.engine import Engine
@@ -38,7 +38,7 @@ class ManagedJobSet:
         self._manager = manager
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._outcome: dict[str, Any] | None = None
+        self._outcome: SetSummary | None = None
 
     # identity and state -----------------------------------------------------------------
     def job_set_id(self) -> str:
@@ -57,7 +57,7 @@ class ManagedJobSet:
 
     def status(self) -> SetState:
         """The set's lifecycle state: PENDING, RUNNING, INTERRUPTED, DONE or CANCELLED."""
-        return SetState(self.summary()["status"])
+        return self.summary().status
 
     def statuses(self) -> list[JobStatus]:
         """The status of every chunk (one backend job each), in chunk order."""
@@ -91,11 +91,11 @@ class ManagedJobSet:
         """The error that stopped this handle's background run, once it has stopped; else None."""
         return None if self.driving() else self._error
 
-    def summary(self, detail: bool = False) -> dict[str, Any]:
-        """Totals per status, failures and facts about the set, as data."""
+    def summary(self, detail: bool = False) -> SetSummary:
+        """Totals per status, failures and facts about the set (``.to_dict()``: as JSON-ready data)."""
         return summarize(self._set, detail=detail)
 
-    def outcome(self) -> dict[str, Any]:
+    def outcome(self) -> SetSummary:
         """How the run this handle drove ended: the summary taken under the set's lock as the
         run let go of it (the current :meth:`summary` if this handle drove no run, or not yet).
 
@@ -105,18 +105,18 @@ class ManagedJobSet:
         """
         return self._outcome if self._outcome is not None else self.summary()
 
-    def _ended(self, outcome: dict[str, Any]) -> "ManagedJobSet":
+    def _ended(self, outcome: SetSummary) -> "ManagedJobSet":
         self._outcome = outcome
         return self
 
     def report(self) -> str:
         """A short human-readable report of the set's state."""
         s = self.summary()
-        lines = [f"Job set {s['id']} ({s['name']}): {s['status']}",
-                 f"  backend {s['backend']}, {s['total']} circuits in {s['num_chunks']} chunks, "
-                 f"{s['shots']} shots",
-                 "  circuits: " + ", ".join(f"{k} {v}" for k, v in s["circuits"].items())]
-        for row in s["failures"]:
+        lines = [f"Job set {s.id} ({s.name}): {s.status.value}",
+                 f"  backend {s.backend}, {s.total} circuits in {s.num_chunks} chunks, "
+                 f"{s.shots} shots",
+                 "  circuits: " + ", ".join(f"{k} {v}" for k, v in s.circuits.items())]
+        for row in s.failures:
             lines.append(f"  {describe_failure(row)}")
         return "\n".join(lines)
 

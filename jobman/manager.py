@@ -215,7 +215,7 @@ class JobManager:
                            inputs=inputs, backend=described, options=options.to_dict(),
                            total=len(source), chunk_size=size, num_chunks=len(ranges),
                            tags=dict(tags or {}), sweep=sweep)  # its format: see Store.create_set
-        record.options["engine"] = engine_options.to_dict()
+        record.set_engine_options(engine_options)
         if notify_command is not None:
             record.options[NOTIFY_OPTION] = str(notify_command)
         chunks = [ChunkRecord(index=i, start=a, stop=b) for i, (a, b) in enumerate(ranges)]
@@ -296,7 +296,7 @@ class JobManager:
                                       attempts=[attempt]))
             start = stop
         options = RunOptions(shots=usable[0].shots).to_dict()
-        options["engine"] = {"max_in_flight": None, "max_retries": 3, "on_failure": "continue"}
+        options["engine"] = EngineOptions().to_dict()  # the defaults: what an adopted set's runs use
         options["adopted"] = dict(note or {}, jobs=len(usable), skipped=[
             {"job_id": job.job_id, "reason": job.problem} for job in skipped])
         record = SetRecord(id=set_id, name=name or f"adopted-{set_id}", created=time.time(), inputs=inputs,

@@ -39,7 +39,7 @@ def notify(set_store: "SetStore", code: int) -> int | None:
     try:
         summary = summarize(set_store)
         env = dict(os.environ, JOBMAN_HOME=str(set_store.paths.root), JOBMAN_SET_ID=set_store.id, JOBMAN_SET_NAME=set_store.record.name,
-                   JOBMAN_SET_STATE=summary["status"], JOBMAN_FAILED=str(summary["failed"]),
+                   JOBMAN_SET_STATE=summary.status.value, JOBMAN_FAILED=str(summary.failed),
                    JOBMAN_EXIT_CODE=str(code))
         _flush()
         done = subprocess.run(command, shell=True, env=env, stdin=subprocess.DEVNULL,

@@ -57,6 +57,10 @@ class SetRecord:
         """How the set's runs drive its backend (``options["engine"]``)."""
         return EngineOptions.from_dict(self.options.get("engine"))
 
+    def set_engine_options(self, options: "EngineOptions") -> None:
+        """Record how the set's runs drive its backend (the one writer of ``options["engine"]``)."""
+        self.options["engine"] = options.to_dict()
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SetRecord":
         known = {name for name in cls.__dataclass_fields__}

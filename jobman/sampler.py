@@ -73,9 +73,9 @@ class SamplerJob(BasePrimitiveJob[PrimitiveResult[SamplerPubResult], QiskitJobSt
         if self._job_set.background_error() is not None:
             return QiskitJobStatus.ERROR
         summary = self._job_set.summary()
-        state = SetState(summary["status"])
+        state = summary.status
         if state is SetState.DONE:
-            return QiskitJobStatus.ERROR if summary["failed"] else QiskitJobStatus.DONE
+            return QiskitJobStatus.ERROR if summary.failed else QiskitJobStatus.DONE
         if state is SetState.INTERRUPTED and not self._job_set.driving():
             return QiskitJobStatus.ERROR
         return _STATES[state]

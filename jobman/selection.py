@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from jobman.exceptions import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.store import SetStore, Store
+    from jobman.summary import SetSummary
 
 
 def check_states(states: Iterable[str] | None) -> set[str]:
@@ -31,7 +32,7 @@ def name_matches(name: str, pattern: str) -> bool:
 
 
 def select_sets(store: "Store", states: set[str], pattern: str | None, limit: int | None
-                ) -> Iterator[tuple["SetStore", dict[str, Any]]]:
+                ) -> Iterator[tuple["SetStore", "SetSummary"]]:
     """Matching sets with their summaries, newest first; stops reading once ``limit`` are found."""
     from jobman.summary import summarize
 
@@ -42,7 +43,7 @@ def select_sets(store: "Store", states: set[str], pattern: str | None, limit: in
         if pattern is not None and not name_matches(set_store.record.name, pattern):
             continue
         summary = summarize(set_store)
-        if states and summary["status"] not in states:
+        if states and summary.status.value not in states:
             continue
         found += 1
         yield set_store, summary

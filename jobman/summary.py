@@ -5,6 +5,7 @@ Pure data from the store; the CLI and ``ManagedJobSet.report()`` render it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobman.estimate import total_usage
@@ -16,6 +17,57 @@ from jobman.store import SetStore
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.chunk_digest import SetTotals
+
+
+@dataclass
+class SetSummary:
+    """Everything ``jobman status`` shows about a set (see :func:`summarize`); :meth:`to_dict`
+    is its JSON (``jobman status --json``, ``wait --json``)."""
+
+    id: str
+    name: str
+    status: SetState
+    created: float
+    updated: float
+    started: float | None
+    finished: float | None
+    backend: str | None
+    shots: int | None
+    total: int
+    chunk_size: int
+    num_chunks: int
+    circuits: dict[str, int]  #: circuits per status, statuses that occur only
+    failed: int  #: circuits that ended in ERROR or CANCELLED
+    chunks: dict[str, int]  #: chunks per status
+    failures: list[dict[str, Any]]  #: failed ranges (see :func:`failures`)
+    running: bool  #: a process holds the set's lock
+    sessions: list[dict[str, Any]]
+    usage: dict[str, Any]  #: seconds reported, estimated and counted, the kind, ``max_usage``
+    stopped: dict[str, Any] | None  #: why the last run stopped submitting with work left
+    failure_groups: list[dict[str, Any]]  #: the failures grouped by reason
+    copy_of: str | None = None  #: the id the set was created with, when its folder is a copy
+    damaged: list[dict[str, Any]] | None = None  #: final chunks whose results are missing
+    chunk_detail: list[dict[str, Any]] | None = None  #: a row per chunk (``detail=True``)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data; ``copy_of``, ``damaged`` and ``chunk_detail`` only
+        when set."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["status"] = self.status.value
+        for name in _SUMMARY_OPTIONAL:
+            if data[name] is None:
+                del data[name]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SetSummary":
+        """A summary from its JSON (``jobman status --json``); keys it does not know are ignored."""
+        known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        return cls(**dict(known, status=SetState(known["status"])))
+
+
+#: SetSummary fields left out of its JSON when not set (sets without them never had the key).
+_SUMMARY_OPTIONAL = ("copy_of", "damaged", "chunk_detail")
 
 
 def circuit_totals(chunks: list[ChunkRecord]) -> dict[str, int]:
@@ -126,8 +178,8 @@ def describe_failure(row: dict[str, Any]) -> str:
 
 
 def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
-              detail: bool = False, running: bool | None = None) -> dict[str, Any]:
-    """Everything ``jobman status`` shows, as JSON-ready data.
+              detail: bool = False, running: bool | None = None) -> SetSummary:
+    """Everything ``jobman status`` shows (:meth:`SetSummary.to_dict`: as JSON-ready data).
 
     ``running`` says whether a process runs the set; by default the set's lock is asked, which
     the run that holds it cannot do for its own ending (see ``ManagedJobSet.outcome``). A set of
@@ -139,36 +191,28 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         running = set_store.is_locked()
     totals = set_store.totals() if chunks is None and not detail else None
     if totals is not None and not totals.lost:
-        parts, lost = _from_totals(totals, running, record.created), []
+        parts, lost = _from_totals(totals, running, record.created), list[int]()
     else:
         chunks = set_store.chunks() if chunks is None else chunks
         parts, lost, chunks = _from_records(set_store, chunks, running)
-    summary: dict[str, Any] = {
-        "id": set_store.id, "name": record.name, "status": parts["status"],
-        "created": record.created, "updated": parts["updated"],
-        "started": parts["started"], "finished": parts["finished"],
-        "backend": record.backend.get("name"), "shots": record.options.get("shots"),
-        "total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks,
-        "circuits": parts["circuits"], "failed": failed_count(parts["circuits"]),
-        "chunks": parts["chunks"], "failures": parts["failures"], "running": running,
-        "sessions": [dict(session) for session in record.sessions],
-        "usage": dict(parts["usage"], max_usage=record.engine_options().max_usage),
-        "stopped": record.stopped,
-    }
-    summary["failure_groups"] = group_data(summary["failures"])
-    if set_store.is_copy:
-        summary["copy_of"] = record.id
-    if lost:
-        summary["damaged"] = [{"chunk": i, "file": set_store.results_location(i),
-                               "fault": "results file is missing",
-                               "repair": f"`jobman resume {set_store.id}` runs its circuits again"}
-                              for i in lost]
+    damaged = [{"chunk": i, "file": set_store.results_location(i), "fault": "results file is missing",
+                "repair": f"`jobman resume {set_store.id}` runs its circuits again"} for i in lost]
+    detail_rows = None
     if detail and chunks is not None:
-        summary["chunk_detail"] = [
+        detail_rows = [
             {"chunk": c.index, "start": c.start, "stop": c.stop, "status": c.status,
              "attempts": len(c.attempts), "job_id": _last(c, "job_id"), "session_id": _last(c, "session_id"),
              "failed": c.failed_count(), "error": c.error} for c in chunks]
-    return summary
+    return SetSummary(
+        id=set_store.id, name=record.name, status=SetState(parts["status"]), created=record.created,
+        updated=parts["updated"], started=parts["started"], finished=parts["finished"],
+        backend=record.backend.get("name"), shots=record.options.get("shots"), total=record.total,
+        chunk_size=record.chunk_size, num_chunks=record.num_chunks, circuits=parts["circuits"],
+        failed=failed_count(parts["circuits"]), chunks=parts["chunks"], failures=parts["failures"],
+        running=running, sessions=[dict(session) for session in record.sessions],
+        usage=dict(parts["usage"], max_usage=record.engine_options().max_usage), stopped=record.stopped,
+        failure_groups=group_data(parts["failures"]), copy_of=record.id if set_store.is_copy else None,
+        damaged=damaged or None, chunk_detail=detail_rows)
 
 
 def _last(chunk: ChunkRecord, name: str) -> Any:
@@ -220,8 +264,8 @@ def _from_totals(totals: "SetTotals", running: bool, created: float) -> dict[str
                       "counted_seconds": round(totals.counted, 3)}}
 
 
-def exit_code(summary: dict[str, Any]) -> int:
+def exit_code(summary: SetSummary) -> int:
     """The CLI exit code for a final set (a :func:`summarize` result): 0 DONE with every
     circuit DONE, 3 DONE with failed circuits, or CANCELLED."""
-    done = summary["status"] == SetState.DONE.value and not summary["failed"]
+    done = summary.status is SetState.DONE and not summary.failed
     return 0 if done else 3

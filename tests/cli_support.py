@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +18,9 @@ from typer.testing import CliRunner
 from jobman.records import Attempt, ChunkRecord, SetRecord
 from jobman.status import JobStatus
 from jobman.store import SetStore, Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.summary import SetSummary
 
 #: Pinned so that asserted text does not depend on the terminal running the tests.
 PLAIN_ENV = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "NO_COLOR": "1", "TERM": "dumb"}
@@ -115,3 +118,14 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_set(root, BETA, name="beta.qpy", failed={5: "boom: bad gate"}, cancelled={9})
     make_set(root, GAMMA, name="gamma", total=8, unfinished={1})
     return root
+
+
+def summary_of(**fields: Any) -> "SetSummary":
+    """A :class:`~jobman.summary.SetSummary` of an empty finished set, with ``fields`` in place."""
+    from jobman.summary import SetSummary
+
+    base: dict[str, Any] = dict(
+        id="s", name="n", status="DONE", created=0.0, updated=0.0, started=None, finished=None,
+        backend="aer", shots=10, total=0, chunk_size=1, num_chunks=0, circuits={}, failed=0, chunks={},
+        failures=[], running=False, sessions=[], usage={}, stopped=None, failure_groups=[])
+    return SetSummary.from_dict(dict(base, **fields))

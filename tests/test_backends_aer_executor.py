@@ -37,7 +37,7 @@ def test_a_process_pool_gives_the_local_answers(tmp_path, local_answers):
     with ProcessPoolExecutor(max_workers=2) as pool:
         job_set = JobManager(tmp_path, executor=pool).run(random_like(30), shots=64, seed=17, chunk_size=7)
     assert answers(job_set) == local_answers
-    assert job_set.summary()["backend"] == "aer"
+    assert job_set.summary().backend == "aer"
     assert len({str(counts) for _, counts, _ in local_answers}) > 1  # seeds matter here
 
 

@@ -201,7 +201,7 @@ def test_job_errors_retryable_code_resubmits_permanent_code_fails(store_dir, ibm
     assert ibm_account.jobs_created == 4  # chunk 1 twice, chunk 0 once (permanent)
     assert [len(a) for a in attempts(job_set)] == [1, 2, 1]
     check_exact(job_set, range(5, 15))
-    [failure] = job_set.summary()["failures"]
+    [failure] = job_set.summary().failures
     assert (failure["start"], failure["stop"]) == (0, 5) and "Error code 1517" in failure["reason"]
 
     counting = ibm_backend()  # retry: the stored ISA circuits are used, nothing is transpiled again
@@ -374,7 +374,7 @@ def test_isa_circuits_pass_through_and_others_are_rejected_with_skip_transpile(s
     not_isa.measure_all()
     job_set = manager(store_dir).run(isa + [not_isa], backend=backend, shots=SHOTS)
     check_exact(job_set, range(6))
-    [failure] = job_set.summary()["failures"]
+    [failure] = job_set.summary().failures
     assert failure["start"] == 6 and "not ISA for ibm_fake_manila (h not supported on qubits (0,))" in failure["reason"]
     assert not job_set._set.paths.transpiled_folder.exists()  # nothing costly to keep
 

@@ -104,7 +104,7 @@ def test_an_installed_plugin_runs_a_set_that_resumes_with_its_options(twin, stor
     manager = JobManager(store_dir)
     job_set = manager.run(make_basis_circuits(6, 3), "twin:a", shots=50, seed=3, chunk_size=4,
                           backend_options={"note": "hello"})
-    assert job_set.summary()["circuits"] == {"DONE": 6}
+    assert job_set.summary().circuits == {"DONE": 6}
     assert job_set.result().get_counts(5) == {"101": 50}
     recorded = job_set.set_store.record.backend
     assert recorded["name"] == "twin:a" and recorded["options"] == {"note": "hello"}

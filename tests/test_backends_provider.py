@@ -145,7 +145,7 @@ def test_counts_are_exactly_the_backends_own(store_dir):
 
     circuits = [random_circuit(3, 4, measure=True, seed=i) for i in range(7)]
     job_set = JobManager(store_dir).run(circuits, BASIC, shots=200, seed=11, chunk_size=3)
-    assert job_set.summary()["circuits"] == {"DONE": 7}
+    assert job_set.summary().circuits == {"DONE": 7}
     result = job_set.result()
     for start in (0, 3, 6):
         chunk = circuits[start:start + 3]
@@ -164,13 +164,13 @@ def test_jobs_hold_at_most_max_circuits_and_statuses_go_through_the_qiskit_table
     seen = [backend.status(job_id) for _ in range(5)]
     assert seen == [JobStatus.QUEUED] * 3 + [JobStatus.RUNNING, JobStatus.DONE]
     job_set = JobManager(store_dir).run(basis(8), LAB, shots=10, backend_options={"max_circuits": 3})
-    assert job_set.summary()["circuits"] == {"DONE": 8}
+    assert job_set.summary().circuits == {"DONE": 8}
     assert job_set.set_store.record.chunk_size == 3
     assert [job_set.result().get_counts(i) for i in (0, 5)] == [{"000": 10}, {"101": 10}]
     assert ProviderBackend(LAB, limit=5).limits().max_circuits == 5  # the backend's own limit
     assert ProviderBackend(LAB, limit=5, max_circuits=7).limits().max_circuits == 5  # the lower one
     job_set = JobManager(store_dir).run(basis(7), LAB, shots=4, backend_options={"limit": 2})
-    assert job_set.summary()["circuits"] == {"DONE": 7} and job_set.set_store.record.chunk_size == 2
+    assert job_set.summary().circuits == {"DONE": 7} and job_set.set_store.record.chunk_size == 2
 
 
 def test_circuits_are_transpiled_to_the_target_unless_already_isa(store_dir):
@@ -184,7 +184,7 @@ def test_circuits_are_transpiled_to_the_target_unless_already_isa(store_dir):
     options = {"num_qubits": 5, "seed": 3, "noise_info": False}
     job_set = JobManager(store_dir).run([ghz, named(basis(2)[1], "one")], GENERIC, shots=100, seed=2,
                                         backend_options=options)
-    assert job_set.summary()["circuits"] == {"DONE": 2}
+    assert job_set.summary().circuits == {"DONE": 2}
     counts = job_set.result().get_counts(0)
     assert set(counts) <= {"000", "111"} and sum(counts.values()) == 100
     stored = job_set.set_store.load_transpiled(0)
@@ -202,7 +202,7 @@ def test_a_failed_circuit_fails_alone_with_the_backends_reason(store_dir):
     circuits[5] = named(circuits[5], "bad")
     job_set = JobManager(store_dir).run(circuits, LAB, shots=10, chunk_size=8)
     summary = job_set.summary()
-    assert summary["circuits"] == {"DONE": 6, "ERROR": 2}
+    assert summary.circuits == {"DONE": 6, "ERROR": 2}
     result = list(job_set.result())
     assert [result[i].status for i in range(8)] == ["DONE", "DONE", "ERROR", "DONE", "DONE", "ERROR",
                                                      "DONE", "DONE"]
@@ -243,7 +243,7 @@ def test_a_set_resumes_with_the_recorded_backend(store_dir):
                                    backend_options={"max_circuits": 2, "retrievable": False})
     held.close()
     resumed = manager.resume(job_set.job_set_id())
-    assert resumed.summary()["circuits"] == {"DONE": 5}
+    assert resumed.summary().circuits == {"DONE": 5}
     assert resumed.set_store.record.backend["options"] == {"max_circuits": 2, "retrievable": False}
     assert resumed.result().get_counts(4) == {"100": 9}
 
@@ -323,12 +323,12 @@ def test_braket_local_simulator_runs_a_set_and_fails_only_what_it_cannot_run_exa
     assert set(result.get_counts(4)) <= {"00", "11"} and sum(result.get_counts(4).values()) == 50
     assert listed[5].status == "ERROR" and "Cannot measure previously measured qubit" in listed[5].error
     assert listed[6].status == "ERROR" and "has 1 bits, the circuit 2 clbits" in listed[6].error
-    assert job_set.summary()["circuits"] == {"DONE": 5, "ERROR": 2}
+    assert job_set.summary().circuits == {"DONE": 5, "ERROR": 2}
     assert job_set.set_store.record.backend["reattachable"] is False  # local tasks die with the process
 
 
 def test_a_backend_object_at_hand_runs_under_the_name_that_rebuilds_it(store_dir):
     device = Lab(limit=2)
     job_set = JobManager(store_dir).run(basis(3), ProviderBackend(LAB, backend=device), shots=6)
-    assert job_set.summary()["circuits"] == {"DONE": 3} and device.submitted == [2, 1]
+    assert job_set.summary().circuits == {"DONE": 3} and device.submitted == [2, 1]
     assert job_set.set_store.record.backend["name"] == LAB

@@ -106,10 +106,15 @@ def test_pack_moves_whole_parts_and_splits_only_a_part_wider_than_the_line():
 
 
 def test_summary_snapshot_counts_failures_only_when_final():
-    summary = {"status": "CANCELLED", "total": 10, "circuits": {"DONE": 8, "ERROR": 1, "CANCELLED": 1},
-               "chunks": {"DONE": 3}}
+    from dataclasses import replace
+
+    from cli_support import summary_of
+    from jobman.status import SetState
+
+    summary = summary_of(status="CANCELLED", total=10, circuits={"DONE": 8, "ERROR": 1, "CANCELLED": 1},
+                         chunks={"DONE": 3})
     assert summary_snapshot(summary, RateMeter(), "w").failed == 2
-    assert summary_snapshot(dict(summary, status="RUNNING"), RateMeter(), "w").failed == 0
+    assert summary_snapshot(replace(summary, status=SetState.RUNNING), RateMeter(), "w").failed == 0
 
 
 class _TTY(io.StringIO):
@@ -181,9 +186,10 @@ def test_real_run_on_a_pty_shows_progress_then_the_report(small_qpy, tmp_path):
 
 
 def test_watch_elapsed_counts_from_the_sets_start():
+    from cli_support import summary_of
     from jobman.cli.progress import set_elapsed
 
     meter = RateMeter(clock=lambda: 5.0)
-    assert set_elapsed({"started": 100.0, "finished": None}, meter, now=lambda: 160.0) == 60.0
-    assert set_elapsed({"started": 100.0, "finished": 130.0}, meter, now=lambda: 999.0) == 30.0
-    assert set_elapsed({"started": None, "finished": None}, meter) == 0.0
+    assert set_elapsed(summary_of(started=100.0, finished=None), meter, now=lambda: 160.0) == 60.0
+    assert set_elapsed(summary_of(started=100.0, finished=130.0), meter, now=lambda: 999.0) == 30.0
+    assert set_elapsed(summary_of(started=None, finished=None), meter) == 0.0

@@ -126,9 +126,13 @@ def test_poll_stalls_only_after_the_grace(tmp_path):
 
 
 def test_changes_drops_repeats():
-    same = {"status": "RUNNING", "circuits": {"DONE": 1}, "chunks": {"DONE": 1}}
-    other = dict(same, circuits={"DONE": 2})
-    assert list(changes(iter([same, dict(same), other, other]))) == [same, other]
+    from dataclasses import replace
+
+    from cli_support import summary_of
+
+    same = summary_of(status="RUNNING", circuits={"DONE": 1}, chunks={"DONE": 1})
+    other = replace(same, circuits={"DONE": 2})
+    assert list(changes(iter([same, replace(same), other, other]))) == [same, other]
 
 
 def test_status_of_many_failures_fits_a_screen_and_lists_all_on_request(tmp_path):

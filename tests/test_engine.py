@@ -46,10 +46,10 @@ def test_one_bad_circuit_fails_alone_and_is_named_with_its_reason(store_dir, lab
     circuits[13] = no_measure("c13")
     job_set = manager(store_dir, lab).run(circuits, lab.backend(), shots=SHOTS, chunk_size=10)
     summary = job_set.summary()
-    assert summary["status"] == "DONE" and summary["failed"] == 1
-    assert summary["circuits"] == {"DONE": 29, "ERROR": 1}
+    assert summary.status == "DONE" and summary.failed == 1
+    assert summary.circuits == {"DONE": 29, "ERROR": 1}
     assert job_set.statuses() == [JobStatus.DONE] * 3
-    assert summary["failures"] == [{
+    assert summary.failures == [{
         "start": 13, "stop": 14, "circuits": "13", "chunk": 1, "status": "ERROR", "attempts": 0,
         "reason": "circuit has no measurements; add measure_all() or measure into classical bits"}]
     result = job_set.results()
@@ -66,7 +66,7 @@ def test_circuits_wider_than_the_backend_fail_alone(store_dir, lab):
     wide.measure_all()
     circuits = make_basis_circuits(4, 5) + [wide]
     job_set = manager(store_dir, lab).run(circuits, lab.backend(num_qubits=5), shots=SHOTS)
-    failure = job_set.summary()["failures"]
+    failure = job_set.summary().failures
     assert failure[0]["reason"] == "circuit has 7 qubits; backend fault has 5"
     check_exact(job_set.results(), range(4))
 
@@ -87,7 +87,7 @@ def test_on_failure_abort_cancels_what_is_queued_and_lets_running_jobs_finish(st
                                           shots=SHOTS, chunk_size=10, on_failure="abort")
     assert job_set.statuses() == [JobStatus.ERROR, JobStatus.DONE] + [JobStatus.CANCELLED] * 3
     check_exact(job_set.results(), range(10, 20))
-    reasons = {row["reason"] for row in job_set.summary()["failures"][1:]}
+    reasons = {row["reason"] for row in job_set.summary().failures[1:]}
     assert reasons == {"cancelled: another circuit failed (--on-failure abort)"}
     assert sorted(job.job.chunk for job in lab.jobs.values()) == [0, 1]
     assert job_set.status() is SetState.CANCELLED

@@ -52,8 +52,8 @@ def test_ibm_budget_counts_reported_usage_plus_jobs_in_flight(store_dir, tmp_pat
     # job 0 (est. 2.03) and job 1 (2.03 in flight or 2.0 reported + 2.03) fit; job 2 would pass 5 s
     assert ibm_account.jobs_created == 2
     summary = job_set.summary()
-    assert summary["stopped"]["max_usage"] == 5.0 and summary["stopped"]["next_job"] > 2.0
-    assert summary["circuits"] == {"DONE": 10, "PENDING": 2}
+    assert summary.stopped["max_usage"] == 5.0 and summary.stopped["next_job"] > 2.0
+    assert summary.circuits == {"DONE": 10, "PENDING": 2}
     resumed = invoke("resume", job_set.job_set_id(), "--max-usage", "30s", store=store_dir,
                      env=account_env(ibm_account))
     assert resumed.exit_code == 0, resumed.stderr
@@ -61,4 +61,4 @@ def test_ibm_budget_counts_reported_usage_plus_jobs_in_flight(store_dir, tmp_pat
     result = manager(store_dir).job_set(job_set.job_set_id()).results()
     for i in range(12):
         assert result.get_counts(i) == expected_counts(i, 20, 3)
-    assert manager(store_dir).job_set(job_set.job_set_id()).summary()["usage"]["seconds"] == 6.0
+    assert manager(store_dir).job_set(job_set.job_set_id()).summary().usage["seconds"] == 6.0

@@ -27,8 +27,8 @@ def test_ibm_usage_is_recorded_per_attempt_as_the_service_reports_it(store_dir, 
         assert usage["running"].endswith("Z") and usage["finished"] >= usage["running"]
         assert attempt.estimate_seconds > 2.0  # the baseline formula: 2 s + shots x ...
     summary = job_set.summary()
-    assert summary["usage"]["seconds"] == 4.5 and summary["usage"]["jobs_reported"] == 3
-    assert summary["usage"]["kind"] == "qpu"
+    assert summary.usage["seconds"] == 4.5 and summary.usage["jobs_reported"] == 3
+    assert summary.usage["kind"] == "qpu"
     status = invoke("status", job_set.job_set_id(), store=store_dir)
     assert "usage: 4.5 s QPU reported by 3 jobs (estimated " in status.stdout
     assert "usage     4.5 s QPU reported by 3 jobs" in invoke("show", store=store_dir).stdout
@@ -53,7 +53,7 @@ def test_aer_records_simulation_wall_time(store_dir, small_qpy):
     job_set = manager(store_dir).run(small_qpy, shots=10, chunk_size=20, max_in_flight=1)
     usages = [c.attempts[0].usage for c in job_set._set.chunks()]
     assert all(u["source"] == "simulation wall time" and u["seconds"] >= 0 for u in usages)
-    assert job_set.summary()["usage"]["kind"] == "simulation"
+    assert job_set.summary().usage["kind"] == "simulation"
     assert job_set._set.chunks()[1].attempts[0].estimate_seconds is not None  # from chunk 0's rate
 
 

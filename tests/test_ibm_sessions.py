@@ -50,7 +50,7 @@ def test_a_job_that_does_not_report_its_session_is_cancelled_and_fails_its_chunk
     assert job.session_id is None and job.status == "Cancelled"
     [attempt] = job_set._set.chunks()[0].attempts
     assert attempt.job_id == job.id and attempt.status == "ERROR"
-    [failure] = job_set.summary()["failures"]
+    [failure] = job_set.summary().failures
     assert failure["circuits"] == "0-2" and "reports no session (job mode); it was cancelled" in \
         failure["reason"]
 

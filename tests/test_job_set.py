@@ -63,7 +63,7 @@ def test_run_without_waiting_returns_at_once_then_waits_and_gives_exact_results(
     result = job_set.result(timeout=WAIT)
     assert job_set.status() is SetState.DONE and job_set.done() and not job_set.running()
     assert [c.counts for c in result] == [expected_counts(i, SHOTS) for i in range(30)]
-    assert job_set.summary()["failed"] == 0 and "DONE 30" in job_set.report()
+    assert job_set.summary().failed == 0 and "DONE 30" in job_set.report()
     again = JobManager(store_dir).job_set(job_set.job_set_id())  # another handle, from the store
     again.wait_for_final_state(timeout=0)
     assert again.status() is SetState.DONE
@@ -76,7 +76,7 @@ def test_cancel_from_the_handle_stops_the_background_run_and_retry_finishes_it(s
     job_set.wait_for_final_state(timeout=WAIT)
     assert job_set.cancelled() and job_set.in_final_state()
     summary = job_set.summary()
-    assert summary["status"] == "CANCELLED" and summary["failed"] > 0
+    assert summary.status == "CANCELLED" and summary.failed > 0
     for circuit in job_set.results():  # what finished is exact, the rest says why it did not
         assert circuit.status.value in ("DONE", "CANCELLED")
         if circuit.status.value == "DONE":
@@ -85,7 +85,7 @@ def test_cancel_from_the_handle_stops_the_background_run_and_retry_finishes_it(s
             assert "cancel" in circuit.error
     retried = manager(store_dir).retry(job_set.job_set_id(), wait=False)
     assert retried.result(timeout=WAIT).get_counts(49) == expected_counts(49, SHOTS)
-    assert retried.status() is SetState.DONE and retried.summary()["circuits"] == {"DONE": 50}
+    assert retried.status() is SetState.DONE and retried.summary().circuits == {"DONE": 50}
 
 
 def test_job_sets_filters_like_jobman_list_and_delete_refuses_a_running_set(store_dir, gate):
@@ -124,8 +124,8 @@ def test_how_a_run_ended_does_not_depend_on_who_takes_the_lock_after_it(store_di
     job_set.wait_for_final_state(timeout=WAIT)
     other = job_set.set_store.acquire_lock()
     try:
-        assert job_set.summary()["status"] == "RUNNING"  # what a reader now sees
-        assert job_set.outcome()["status"] == "DONE" and job_set.outcome()["circuits"]["DONE"] == 20
+        assert job_set.summary().status == "RUNNING"  # what a reader now sees
+        assert job_set.outcome().status == "DONE" and job_set.outcome().circuits["DONE"] == 20
     finally:
         other.close()
-    assert manager(store_dir).job_set(job_set.job_set_id()).outcome()["status"] == "DONE"
+    assert manager(store_dir).job_set(job_set.job_set_id()).outcome().status == "DONE"

@@ -61,7 +61,7 @@ def test_retry_replaces_only_the_failures_and_leaves_the_rest_untouched(store_di
     lab.fail_job(chunk=1, transient=False)
     first = manager(store_dir, lab).run(with_bare_circuit(30, 25), lab.backend(), shots=SHOTS,
                                         chunk_size=10)
-    assert first.summary()["circuits"] == {"DONE": 19, "ERROR": 11}
+    assert first.summary().circuits == {"DONE": 19, "ERROR": 11}
     paths = first._set.paths
     untouched = paths.results_file(0).read_bytes(), paths.chunks_folder.joinpath("000000.json").read_bytes()
     before_2 = first._set.read_results(2)
@@ -72,7 +72,7 @@ def test_retry_replaces_only_the_failures_and_leaves_the_rest_untouched(store_di
     after_2 = job_set._set.read_results(2)
     assert after_2[:5] == before_2[:5] and after_2[6:] == before_2[6:]
     assert after_2[5]["status"] == "ERROR"  # still no measurements: retried, rejected again
-    assert job_set.summary()["failures"] == [{
+    assert job_set.summary().failures == [{
         "start": 25, "stop": 26, "circuits": "25", "chunk": 2, "status": "ERROR", "attempts": 0,
         "reason": "circuit has no measurements; add measure_all() or measure into classical bits"}]
     assert [a.status for a in job_set._set.chunk(1).attempts] == ["ERROR", "DONE"]
@@ -83,12 +83,12 @@ def test_done_circuits_stay_done_and_readable_while_their_chunk_is_retried_and_a
     lab.fail_circuits(lambda i: i % 2 == 1, times=2, message="odd circuit failed")
     first = manager(store_dir, lab).run(make_basis_circuits(20, 5), lab.backend(), shots=SHOTS,
                                         chunk_size=10)
-    assert first.summary()["circuits"] == {"DONE": 10, "ERROR": 10}
+    assert first.summary().circuits == {"DONE": 10, "ERROR": 10}
     seen = []
 
     def look(n: int) -> None:  # what another process reads while the odd circuits are retried
         reader = JobManager(store_dir).job_set(first.job_set_id())
-        seen.append((reader.summary()["circuits"], [(c.status.value, c.error) for c in reader.results()]))
+        seen.append((reader.summary().circuits, [(c.status.value, c.error) for c in reader.results()]))
         raise SimulatedCrash("kill -9 during the retry")
 
     lab.on_wait = look
@@ -96,7 +96,7 @@ def test_done_circuits_stay_done_and_readable_while_their_chunk_is_retried_and_a
         manager(store_dir, lab).retry(backend=lab.backend(reattachable=True))
     lab.on_wait = None
     after_kill = JobManager(store_dir).job_set(first.job_set_id())
-    for totals, circuits in seen + [(after_kill.summary()["circuits"],
+    for totals, circuits in seen + [(after_kill.summary().circuits,
                                      [(c.status.value, c.error) for c in after_kill.results()])]:
         assert totals == {"DONE": 10, "QUEUED": 10}
         assert circuits[0::2] == [("DONE", None)] * 10 and circuits[1::2] == [("QUEUED", None)] * 10
@@ -114,7 +114,7 @@ def test_retry_of_some_circuits_only(store_dir, lab):
     job_set = manager(store_dir, lab).retry(first.job_set_id(), indices=[12, 13],
                                             backend=lab.backend())
     check_exact(job_set, [12, 13])
-    rows = [(r["circuits"], r["attempts"]) for r in job_set.summary()["failures"]]
+    rows = [(r["circuits"], r["attempts"]) for r in job_set.summary().failures]
     assert rows == [("10-11", 1), ("14-19", 1)]
     assert lab.jobs_of(1)[-1].job.ranges() == ((12, 14),)
     with pytest.raises(UsageError, match="none of the given circuits failed or was cancelled"):
@@ -303,7 +303,7 @@ def test_a_set_whose_noise_model_cannot_be_restored_refuses_to_run(store_dir):
     attached.unlink()
     with pytest.raises(StoreError, match="the recorded noise_model cannot be read"):
         JobManager(store_dir).resume(set_store.id)
-    assert JobManager(store_dir).job_set(set_store.id).summary()["circuits"].get("DONE") == 4
+    assert JobManager(store_dir).job_set(set_store.id).summary().circuits.get("DONE") == 4
 
 
 def test_options_for_the_wrong_backend_are_refused(store_dir, lab):

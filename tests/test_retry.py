@@ -104,9 +104,9 @@ def test_permanent_submit_failure_fails_only_that_chunk_after_one_attempt(store_
     lab.fail_submit(transient=False, chunk=0, message="invalid program")
     job_set = run(store_dir, lab)
     summary = job_set.summary()
-    assert summary["status"] == "DONE" and summary["circuits"] == {"DONE": 10, "ERROR": 10}
-    assert summary["failed"] == 10
-    assert summary["failures"] == [{"start": 0, "stop": 10, "circuits": "0-9", "chunk": 0,
+    assert summary.status == "DONE" and summary.circuits == {"DONE": 10, "ERROR": 10}
+    assert summary.failed == 10
+    assert summary.failures == [{"start": 0, "stop": 10, "circuits": "0-9", "chunk": 0,
                                     "status": "ERROR", "attempts": 1,
                                     "reason": "invalid program (permanent)"}]
     assert lab.clock.sleeps == [] or all(s == 0.05 for s in lab.clock.sleeps)
@@ -135,7 +135,7 @@ def test_a_job_ending_in_permanent_error_is_not_resubmitted(store_dir, lab):
     lab.fail_job(chunk=1, transient=False, message="ran too long")
     job_set = run(store_dir, lab)
     assert len(lab.jobs_of(1)) == 1
-    assert job_set.summary()["failures"][0]["reason"] == "ran too long (permanent)"
+    assert job_set.summary().failures[0]["reason"] == "ran too long (permanent)"
 
 
 def test_transient_job_errors_beyond_the_budget_fail_with_the_count(store_dir, lab):
@@ -150,7 +150,7 @@ def test_max_retries_zero_means_one_try(store_dir, lab):
     lab.fail_job(chunk=0)
     lab.fail_submit(chunk=1)
     job_set = run(store_dir, lab, max_retries=0)
-    assert job_set.summary()["circuits"] == {"ERROR": 20}
+    assert job_set.summary().circuits == {"ERROR": 20}
     assert lab.clock.sleeps == [] or set(lab.clock.sleeps) == {0.05}
 
 

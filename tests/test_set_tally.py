@@ -33,7 +33,7 @@ def test_the_tally_is_what_the_chunks_add_up_after_any_write(tmp_path):
     chunk = set_store.chunk(0)
     chunk.set_status(JobStatus.RUNNING, 5.0)
     set_store.save_chunk(chunk)
-    assert agrees(set_store) and summarize(set_store, running=False)["circuits"]["RUNNING"] == 4
+    assert agrees(set_store) and summarize(set_store, running=False).circuits["RUNNING"] == 4
     with database(set_store) as db:  # a hand edit: the triggers keep the tally too
         db.execute("DELETE FROM finished WHERE chunk = 1")
     reopened = Store(tmp_path).open_set(SET)

@@ -56,11 +56,30 @@ def test_a_format_2_set_adds_up_by_query_exactly_as_from_its_records(tmp_path, s
         for running in (None, True, False):
             by_query, by_records = _both_ways(set_store, running)
             assert by_query == by_records, set_store.id
-    statuses = [_both_ways(s)[0]["status"] for s in sets]
+    statuses = [_both_ways(s)[0].status for s in sets]
     assert statuses == ["DONE", "CANCELLED", "INTERRUPTED", "INTERRUPTED", "DONE"]
     record = sets[0].chunk(1)  # a chunk reopened: the queries follow its record
     record.status = "RUNNING"
     sets[0].save_chunk(record)
     by_query, by_records = _both_ways(sets[0])
-    assert by_query == by_records and by_query["chunks"] == {"RUNNING": 1, "DONE": 2}
-    assert by_query["circuits"] == {"RUNNING": 4, "DONE": 6} and by_query["status"] == "INTERRUPTED"
+    assert by_query == by_records and by_query.chunks == {"RUNNING": 1, "DONE": 2}
+    assert by_query.circuits == {"RUNNING": 4, "DONE": 6} and by_query.status is SetState.INTERRUPTED
+
+
+def test_a_summary_is_typed_and_its_json_has_exactly_the_keys_status_json_always_had(tmp_path):
+    import json
+
+    from cli_support import make_set
+    from jobman.summary import SetSummary, exit_code, summarize
+
+    set_store = make_set(tmp_path, "20260102-000000-bbbbbb", failed={5: "boom"})
+    summary = summarize(set_store, running=False)
+    assert summary.status is SetState.DONE and summary.failed == 1 and exit_code(summary) == 3
+    data = json.loads(json.dumps(summary.to_dict()))
+    assert list(data) == ["id", "name", "status", "created", "updated", "started", "finished", "backend",
+                          "shots", "total", "chunk_size", "num_chunks", "circuits", "failed", "chunks",
+                          "failures", "running", "sessions", "usage", "stopped", "failure_groups"]
+    assert data["status"] == "DONE" and SetSummary.from_dict(dict(data, later=1)) == summary
+    detailed = summarize(set_store, detail=True, running=False).to_dict()
+    assert [row["chunk"] for row in detailed["chunk_detail"]] == list(range(set_store.record.num_chunks))
+    assert "copy_of" not in detailed and "damaged" not in detailed  # only when they apply

@@ -31,6 +31,6 @@ def cancel_command(
                       f"(see `jobman status {set_id}`)")
         return 0
     summary = job_set.summary()
-    totals = ", ".join(f"{count} {status}" for status, count in summary["circuits"].items())
-    terminal.info(f"job set {set_id}: {summary['status']} ({totals})")
+    totals = ", ".join(f"{count} {status}" for status, count in summary.circuits.items())
+    terminal.info(f"job set {set_id}: {summary.status.value} ({totals})")
     return 0

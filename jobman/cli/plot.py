@@ -112,7 +112,7 @@ def _timeline(set_store, by: Optional[str], output: Optional[Path], fmt: Optiona
     from jobman.timeline import build_timeline
 
     chunks = set_store.chunks()
-    running = summarize(set_store)["status"] in ("RUNNING", "PENDING")
+    running = summarize(set_store).status in ("RUNNING", "PENDING")
     built = build_timeline(chunks, by, now=time.time() if running else None)
     if output is None:
         from jobman.cli.output import colour_allowed, stream_is_interactive

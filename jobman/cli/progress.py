@@ -12,12 +12,14 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from jobman.cli.formatting import duration
 from jobman.cli.output import Terminal
 from jobman.spec import format_range
-from jobman.status import SetState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.summary import SetSummary
 
 #: Chunk statuses in the order the display lists them.
 _ORDER = ("DONE", "RUNNING", "QUEUED", "SUBMITTING", "TRANSPILING", "RETRYING", "PENDING", "ERROR",
@@ -195,19 +197,19 @@ class Tally:
                         self.meter.rate(done), retries)
 
 
-def summary_snapshot(summary: dict[str, Any], meter: RateMeter, label: str) -> Snapshot:
+def summary_snapshot(summary: "SetSummary", meter: RateMeter, label: str) -> Snapshot:
     """A snapshot from a polled summary (see :func:`jobman.summary.summarize`)."""
-    circuits = summary["circuits"]
+    circuits = summary.circuits
     done = circuits.get("DONE", 0)
-    final = SetState(summary["status"]).is_final
+    final = summary.status.is_final
     failed = sum(circuits.get(status, 0) for status in _FAILED) if final else 0
-    return Snapshot(label, summary["total"], done, failed, dict(summary["chunks"]),
+    return Snapshot(label, summary.total, done, failed, dict(summary.chunks),
                     set_elapsed(summary, meter), meter.rate(done))
 
 
-def set_elapsed(summary: dict[str, Any], meter: RateMeter, now: Callable[[], float] = time.time) -> float:
+def set_elapsed(summary: "SetSummary", meter: RateMeter, now: Callable[[], float] = time.time) -> float:
     """Seconds since the set started (to its end once finished); the display's own time before."""
-    started, finished = summary.get("started"), summary.get("finished")
+    started, finished = summary.started, summary.finished
     if started is None:
         return meter.elapsed()
     return max(0.0, (finished if finished is not None else now()) - started)

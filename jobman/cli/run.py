@@ -223,15 +223,15 @@ def finish(job_set) -> int:
     from jobman.summary import exit_code
 
     summary = job_set.outcome()
-    if summary.get("stopped"):
+    if summary.stopped:
         from jobman.cli.status import stopped_line
 
         terminal.info(stopped_line(summary))
         return BUDGET_EXIT
     code = exit_code(summary)
     say = terminal.info if code == 0 else terminal.failure
-    say(f"job set {summary['id']}: {summary['status']} ({totals(summary['circuits'])})")
-    for line in failure_lines(summary["failures"], more_hint=f"jobman status {summary['id']} --failures"):
+    say(f"job set {summary.id}: {summary.status.value} ({totals(summary.circuits)})")
+    for line in failure_lines(summary.failures, more_hint=f"jobman status {summary.id} --failures"):
         say(line)
     return code
 

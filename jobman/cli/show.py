@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobman.cli.app import JsonOption, SetArgument, StoreOption, app, open_store, terminal
 from jobman.cli.formatting import byte_size, duration, timestamp, totals
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.summary import SetSummary
 
 
 @app.command("show")
@@ -29,20 +32,20 @@ def show_command(set_id: SetArgument = None, json_out: JsonOption = False,
     return 0
 
 
-def describe(record: Any, summary: dict[str, Any]) -> dict[str, Any]:
+def describe(record: Any, summary: "SetSummary") -> dict[str, Any]:
     """The set's task, plan, timing and state as JSON-ready data."""
     options = dict(record.options)
     engine = options.pop("engine", {})
-    started, finished = summary["started"], summary["finished"]
-    end = finished if finished is not None else (time.time() if summary["running"] else summary["updated"])
+    started, finished = summary.started, summary.finished
+    end = finished if finished is not None else (time.time() if summary.running else summary.updated)
     return {
-        "id": summary["id"], "name": record.name, "status": summary["status"], "running": summary["running"],
+        "id": summary.id, "name": record.name, "status": summary.status.value, "running": summary.running,
         "tags": dict(record.tags), "inputs": record.inputs, "backend": record.backend, "options": options, "engine": engine,
         "plan": {"total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks},
         "timing": {"created": record.created, "started": started, "finished": finished,
                    "elapsed": round(end - started, 3) if started is not None else None},
-        "circuits": summary["circuits"], "chunks": summary["chunks"], "failures": summary["failures"],
-        "usage": summary["usage"], "sweep": record.sweep,
+        "circuits": summary.circuits, "chunks": summary.chunks, "failures": summary.failures,
+        "usage": summary.usage, "sweep": record.sweep,
     }
 
 
@@ -69,7 +72,7 @@ def render(details: dict[str, Any]) -> str:
     ]
     from jobman.cli.status import usage_lines
 
-    rows += [("usage", line[len("usage: "):]) for line in usage_lines(details)]
+    rows += [("usage", line[len("usage: "):]) for line in usage_lines(details["usage"])]
     failures = failure_lines(details["failures"], more_hint=f"jobman status {details['id']} --failures") \
         or ["none"]
     rows += [("failures" if i == 0 else "", line) for i, line in enumerate(failures)]

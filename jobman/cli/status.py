@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typing_extensions import Annotated
@@ -12,6 +12,9 @@ from jobman.cli.app import (OUTPUT_PANEL, WAIT_PANEL, JsonOption, SetArgument, S
 from jobman.cli.formatting import plural, totals
 from jobman.cli.checks import finite
 from jobman.failure_report import DEFAULT_LIMIT, failure_lines, full_failure_lines
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jobman.summary import SetSummary
 
 IntervalOption = Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05,
                                                callback=finite,
@@ -48,7 +51,7 @@ def status_command(
 
     summary = summarize(set_store, detail=chunks)
     if json_out:
-        terminal.json(summary)
+        terminal.json(summary.to_dict())
     else:
         terminal.data(render(summary, max_failures=None if all_failures else DEFAULT_LIMIT))
     return 0
@@ -64,7 +67,7 @@ def _watch(set_store: Any, interval: float, json_out: bool) -> int:
     if json_out or not terminal.live:
         for summary in changes(summaries):
             if json_out:
-                terminal.json(summary)
+                terminal.json(summary.to_dict())
             else:
                 terminal.data(change_line(summary))
             terminal.out.flush()
@@ -87,33 +90,33 @@ def _watch(set_store: Any, interval: float, json_out: bool) -> int:
     return exit_code(latest[0])
 
 
-def render(summary: dict[str, Any], max_failures: int | None = DEFAULT_LIMIT) -> str:
+def render(summary: "SetSummary", max_failures: int | None = DEFAULT_LIMIT) -> str:
     """The human-readable status of a set: a failure line per reason, at most ``max_failures``
     of them (None: every failed range)."""
 
     lines = [
-        f"{summary['id']}  {summary['name']}  {summary['status']}"
-        + ("  (running)" if summary["running"] else ""),
-        f"backend {summary['backend']}, {plural(summary['total'], 'circuit')}, "
-        f"{plural(summary['num_chunks'], 'chunk')} "
-        f"of up to {summary['chunk_size']}, {summary['shots']} shots",
-        "circuits: " + totals(summary["circuits"]),
-        "chunks:   " + totals(summary["chunks"]),
+        f"{summary.id}  {summary.name}  {summary.status.value}"
+        + ("  (running)" if summary.running else ""),
+        f"backend {summary.backend}, {plural(summary.total, 'circuit')}, "
+        f"{plural(summary.num_chunks, 'chunk')} "
+        f"of up to {summary.chunk_size}, {summary.shots} shots",
+        "circuits: " + totals(summary.circuits),
+        "chunks:   " + totals(summary.chunks),
     ]
-    if summary.get("copy_of"):
-        lines.append(f"a copy (or a move) of job set {summary['copy_of']}: it is its own set now")
+    if summary.copy_of:
+        lines.append(f"a copy (or a move) of job set {summary.copy_of}: it is its own set now")
     lines += [f"chunk {row['chunk']}: {row['fault']} ({row['file']}); {row['repair']}"
-              for row in summary.get("damaged", [])]
-    lines += [session_line(session) for session in summary.get("sessions", [])]
-    lines += usage_lines(summary)
-    if summary.get("stopped"):
+              for row in summary.damaged or []]
+    lines += [session_line(session) for session in summary.sessions]
+    lines += usage_lines(summary.usage)
+    if summary.stopped:
         lines.append(stopped_line(summary))
     if max_failures is None:
-        lines += full_failure_lines(summary["failures"])
+        lines += full_failure_lines(summary.failures)
     else:
-        lines += failure_lines(summary["failures"], max_failures,
-                               f"jobman status {summary['id']} --failures")
-    rows = summary.get("chunk_detail", [])
+        lines += failure_lines(summary.failures, max_failures,
+                               f"jobman status {summary.id} --failures")
+    rows = summary.chunk_detail or []
     width = max((len(_span(row)) for row in rows), default=0)
     for row in rows:
         lines.append(f"  chunk {row['chunk']:>5}  {_span(row):<{width}}  {row['status']:<11} "
@@ -123,11 +126,11 @@ def render(summary: dict[str, Any], max_failures: int | None = DEFAULT_LIMIT) ->
     return "\n".join(lines)
 
 
-def usage_lines(summary: dict[str, Any]) -> list[str]:
-    """``usage: 12.0 s QPU reported by 3 jobs (estimated 11.5 s)``; nothing when nothing ran."""
+def usage_lines(usage: dict[str, Any]) -> list[str]:
+    """``usage: 12.0 s QPU reported by 3 jobs (estimated 11.5 s)`` from a summary's ``usage``;
+    nothing when nothing ran."""
     from jobman.estimate import format_seconds
 
-    usage = summary.get("usage") or {}
     if not usage.get("jobs_reported") and not usage.get("estimated_seconds"):
         return []
     what = {"qpu": "QPU", "simulation": "simulation"}.get(usage.get("kind") or "", "")
@@ -138,17 +141,17 @@ def usage_lines(summary: dict[str, Any]) -> list[str]:
     return [text]
 
 
-def stopped_line(summary: dict[str, Any]) -> str:
+def stopped_line(summary: "SetSummary") -> str:
     """Why submitting stopped with work left, and how to carry on."""
     from jobman.estimate import format_seconds
 
-    stop = summary["stopped"]
-    pending = summary["circuits"].get("PENDING", 0)
+    stop = summary.stopped or {}
+    pending = summary.circuits.get("PENDING", 0)
     nxt = stop.get("next_job")
     text = (f"stopped at the usage budget (--max-usage {format_seconds(stop.get('max_usage'))}): "
             f"{format_seconds(stop.get('counted'))} used or in flight"
             + (f" + {format_seconds(nxt)} estimated for the next job" if nxt else "")
-            + f" would pass it; {pending} circuits left PENDING; run `jobman resume {summary['id']} "
+            + f" would pass it; {pending} circuits left PENDING; run `jobman resume {summary.id} "
             "--max-usage <more>` to carry on")
     return text
 

@@ -37,17 +37,17 @@ def wait_command(
     set_store = open_store(store).open_set(set_id)
     summary = _follow(set_store, poll_set(set_store, interval, timeout))
     if json_out:
-        terminal.json(summary)
+        terminal.json(summary.to_dict())
     code = exit_code(summary)
     say = terminal.info if code == 0 else terminal.failure  # a failure is said even with -q
-    say(f"job set {summary['id']}: {summary['status']} ({totals(summary['circuits'])})")
+    say(f"job set {summary.id}: {summary.status.value} ({totals(summary.circuits)})")
     if code and not json_out:
-        for line in failure_lines(summary["failures"], more_hint=f"jobman status {summary['id']} --failures"):
+        for line in failure_lines(summary.failures, more_hint=f"jobman status {summary.id} --failures"):
             say(line)
     return code
 
 
-def _follow(set_store: Any, summaries: Any) -> dict[str, Any]:
+def _follow(set_store: Any, summaries: Any) -> Any:
     """Drain the polled summaries (with a live display on a terminal); return the last."""
     from jobman.cli.progress import RateMeter, live, render, summary_snapshot
 
