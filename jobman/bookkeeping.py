@@ -162,10 +162,10 @@ class Bookkeeping:
 
     def cancel_requested(self) -> bool:
         """Whether ``jobman cancel`` asked the process running the set to stop."""
-        return self.set.paths.cancel_file.exists()
+        return self.set.cancel_requested()
 
     def clear_cancel_request(self) -> None:
-        self.set.paths.cancel_file.unlink(missing_ok=True)
+        self.set.clear_cancel_request()
 
     # usage ------------------------------------------------------------------------------
     def usage_counted(self) -> float:

@@ -30,7 +30,7 @@ from jobman.records import Attempt, ChunkRecord, EngineOptions, SetRecord
 from jobman.job_set import ManagedJobSet
 from jobman.notify import OPTION as NOTIFY_OPTION, notify
 from jobman.status import JobStatus
-from jobman.store import SetStore, Store, atomic_write, new_set_id
+from jobman.store import SetStore, Store, new_set_id
 from jobman.summary import describe_failure, exit_code, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -369,7 +369,7 @@ class JobManager:
             return set_store, set_store.take_over_lock(held_lock)
         held = set_store.acquire_lock()
         try:
-            set_store.paths.cancel_file.unlink(missing_ok=True)  # only a live run acts on one
+            set_store.clear_cancel_request()  # only a live run acts on one
             if retry:
                 _check_retry(set_store, indices)
         except BaseException:
@@ -487,12 +487,12 @@ class JobManager:
         while True:
             try:
                 with set_store.lock():
-                    set_store.paths.cancel_file.unlink(missing_ok=True)
+                    set_store.clear_cancel_request()
                     self._cancel_offline(set_store, backend)
                 return self._handle(set_store)
             except SetLockedError:
                 if not requested:
-                    atomic_write(set_store.paths.cancel_file, b"cancel\n")
+                    set_store.request_cancel()
                     requested = True
                 if self.clock() >= deadline:
                     return self._handle(set_store)

@@ -527,6 +527,19 @@ class SetStore:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
 
+    # cancel requests ------------------------------------------------------------------
+    def request_cancel(self) -> None:
+        """Ask the process that runs the set to cancel it (``jobman cancel`` while it is locked)."""
+        atomic_write(self.paths.cancel_file, b"cancel\n")
+
+    def cancel_requested(self) -> bool:
+        """Whether a cancel request waits for the process that runs the set."""
+        return self.paths.cancel_file.exists()
+
+    def clear_cancel_request(self) -> None:
+        """Drop the set's cancel request, if any."""
+        self.paths.cancel_file.unlink(missing_ok=True)
+
     def is_locked(self) -> bool:
         """Whether some process holds the writer lock now (a link there is refused)."""
         if self.paths.lock_file.is_symlink():

@@ -260,3 +260,14 @@ def test_a_run_leaves_only_private_folders_and_files_whatever_the_umask(tmp_path
     wrong = {path: oct(mode) for path, mode in modes.items()
              if mode != (0o700 if os.path.isdir(path) else 0o600)}
     assert wrong == {}
+
+
+def test_a_cancel_request_is_seen_by_another_opening_until_cleared(tmp_path):
+    store = Store(tmp_path)
+    writer = make_set(store, "20260101-000000-cccccc")
+    assert not writer.cancel_requested()
+    store.open_set("20260101-000000-cccccc").request_cancel()  # as `jobman cancel` does
+    assert writer.cancel_requested()
+    writer.clear_cancel_request()
+    assert not store.open_set("20260101-000000-cccccc").cancel_requested()
+    writer.clear_cancel_request()  # clearing none is no error
