@@ -57,7 +57,7 @@ class Ledger:
             if line["name"] is None:
                 line["name"] = lines[pos].get("name")
             lines[pos] = line
-            if rows is not None:
+            if rows is not None and memory is not None:
                 rows[pos] = memory.get(index)
         self.set.write_results(record.index, lines, [line.get("name") for line in lines], rows)
         return lines
@@ -109,7 +109,7 @@ def chunk_status(lines: list[Line]) -> JobStatus:
 def outcome_line(index: int, name: str | None, outcome: CircuitOutcome) -> Line:
     """The line of a circuit the backend returned."""
     failed = outcome.status is not JobStatus.DONE
-    line = {"index": index, "name": name, "status": outcome.status.value,
+    line: Line = {"index": index, "name": name, "status": outcome.status.value,
             "num_clbits": outcome.num_clbits, "counts": outcome.counts,
             "error": outcome.error or (NO_RESULT if failed else None),
             "creg_sizes": outcome.creg_sizes, "metadata": outcome.metadata}

@@ -112,7 +112,7 @@ class SetDatabase:
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use; a link in the database's place is refused)."""
-        found = getattr(self._local, "connection", None)
+        found: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if found is not None:
             return found
         try:
@@ -313,7 +313,7 @@ class DbSetData:
                 (chunk.status, _dumps(chunk.to_dict()), *digest(chunk).row(), chunk.index))
 
     # results ------------------------------------------------------------------------
-    def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str],
+    def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str | None],
                       memory: list[list[str] | None] | None = None) -> None:
         start, stop = self.owner.chunk_range(chunk)
         # not synced: lost with a power cut, they are fetched or run again by the job id
@@ -474,7 +474,8 @@ def pack_shots(shots: list[str] | None) -> bytes | str:
 def unpack_shots(stored: bytes | str) -> list[str] | None:
     """The hex strings :func:`pack_shots` was given."""
     if isinstance(stored, str):
-        return json.loads(stored)
+        shots: list[str] | None = json.loads(stored)
+        return shots
     width = stored[0]
     return [hex(int.from_bytes(stored[at:at + width], "big")) for at in range(1, len(stored), width)]
 

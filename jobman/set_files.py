@@ -70,7 +70,7 @@ class FileSetData:
         write_json(self.paths.chunk_file(chunk.index), chunk.to_dict(), sync=sync)
 
     # results ------------------------------------------------------------------------
-    def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str],
+    def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str | None],
                       memory: list[list[str] | None] | None = None) -> None:
         """Store chunk ``chunk``'s per-circuit results (replacing earlier ones)."""
         if memory is not None and any(m is not None for m in memory):

@@ -120,10 +120,10 @@ def _added_up(query: Query, decode: Decode, num_chunks: int, groups: list[tuple[
     lost_chunks = [row[0] for row in query(
         "SELECT chunk FROM chunks WHERE final = 1 AND chunk NOT IN (SELECT chunk FROM finished)")] \
         if lost else []
-    return SetTotals(chunks=number, chunk_counts=counts, plain_circuits=plain,
+    return SetTotals(chunks=int(number), chunk_counts=counts, plain_circuits=plain,
                      failed_records=[decode(index, text) for index, text in failed_rows],
                      lost=lost_chunks, all_final=finals == number, any_touched=touched > 0,
-                     usage_seconds=seconds, usage_reported=reported, estimated=estimated, counted=counted,
+                     usage_seconds=seconds, usage_reported=int(reported), estimated=estimated, counted=counted,
                      **times)
 
 

@@ -18,7 +18,9 @@ CORE = ("jobman.engine", "jobman.bookkeeping", "jobman.submitter", "jobman.store
 OUTSIDE = ("typer", "click", "rich", "qiskit_ibm_runtime", "ray", "requests", "jobman.cli", "matplotlib")
 #: Checked by mypy --strict.
 STRICT = ("jobman/engine.py", "jobman/bookkeeping.py", "jobman/submitter.py", "jobman/recovery.py",
-          "jobman/store.py", "jobman/log.py")
+          "jobman/ledger.py", "jobman/records.py", "jobman/summary.py", "jobman/chunk_digest.py",
+          "jobman/store.py", "jobman/set_db.py", "jobman/set_tally.py", "jobman/set_files.py",
+          "jobman/catalogue.py", "jobman/fsio.py", "jobman/paths.py", "jobman/log.py")
 
 
 def _tool(module: str) -> None:
