@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import replace
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -333,7 +334,8 @@ class JobManager:
         set_store, held = self.hold(set_id, held_lock=held_lock)
         if max_usage is not None:
             try:
-                set_store.record.options.setdefault("engine", {})["max_usage"] = max_usage
+                record = set_store.record
+                record.set_engine_options(replace(record.engine_options(), max_usage=max_usage))
                 set_store.save_record()
             except BaseException:
                 held.close()
