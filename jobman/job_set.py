@@ -113,9 +113,9 @@ class ManagedJobSet:
         """A short human-readable report of the set's state."""
         s = self.summary()
         lines = [f"Job set {s.id} ({s.name}): {s.status.value}",
-                 f"  backend {s.backend}, {s.total} circuits in {s.num_chunks} chunks, "
-                 f"{s.shots} shots",
-                 "  circuits: " + ", ".join(f"{k} {v}" for k, v in s.circuits.items())]
+                 f"  backend {s.backend}, {s.total} {s.unit}s in {s.num_chunks} chunks, "
+                 f"{s.sampling()}",
+                 f"  {s.unit}s: " + ", ".join(f"{k} {v}" for k, v in s.circuits.items())]
         for row in s.failures:
             lines.append(f"  {describe_failure(row)}")
         return "\n".join(lines)

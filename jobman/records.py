@@ -53,6 +53,18 @@ class SetRecord:
         """Whether the set's PUBs have observables (its points give evs and stds, not counts)."""
         return any(pub.get("observables") is not None for pub in (self.sweep or {}).get("pubs", []))
 
+    @property
+    def unit(self) -> str:
+        """What the set's items are: ``"point"`` of a sweep's PUBs, else ``"circuit"``."""
+        return "point" if self.sweep else "circuit"
+
+    def estimator_precisions(self) -> list[float] | None:
+        """An estimator task's distinct precisions (it takes no shots); None for a task that samples."""
+        if not self.is_estimator_task:
+            return None
+        return sorted({float(pub.get("precision") or 0.0) for pub in (self.sweep or {}).get("pubs", [])
+                       if pub.get("observables") is not None})
+
     def engine_options(self) -> "EngineOptions":
         """How the set's runs drive its backend (``options["engine"]``)."""
         return EngineOptions.from_dict(self.options.get("engine"))

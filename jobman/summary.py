@@ -48,6 +48,16 @@ class SetSummary:
     copy_of: str | None = None  #: the id the set was created with, when its folder is a copy
     damaged: list[dict[str, Any]] | None = None  #: final chunks whose results are missing
     chunk_detail: list[dict[str, Any]] | None = None  #: a row per chunk (``detail=True``)
+    unit: str = "circuit"  #: what ``total`` counts: ``"point"`` of a sweep, else ``"circuit"``
+    precisions: list[float] | None = None  #: an estimator task's precisions (it takes no shots)
+
+    def sampling(self) -> str:
+        """How the set samples: ``"100 shots"``, or ``"precision 0.01"`` for an estimator task
+        (``"precision 0 (exact)"``: Aer's estimator then gives exact values)."""
+        if self.precisions is not None:
+            shown = "precision " + ", ".join(f"{value:g}" for value in self.precisions)
+            return shown + " (exact)" if self.precisions == [0.0] else shown
+        return f"{self.shots} shots"
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data; ``copy_of``, ``damaged`` and ``chunk_detail`` only
@@ -67,7 +77,7 @@ class SetSummary:
 
 
 #: SetSummary fields left out of its JSON when not set (sets without them never had the key).
-_SUMMARY_OPTIONAL = ("copy_of", "damaged", "chunk_detail")
+_SUMMARY_OPTIONAL = ("copy_of", "damaged", "chunk_detail", "precisions")
 
 
 def circuit_totals(chunks: list[ChunkRecord]) -> dict[str, int]:
@@ -212,7 +222,8 @@ def summarize(set_store: SetStore, chunks: list[ChunkRecord] | None = None,
         running=running, sessions=[dict(session) for session in record.sessions],
         usage=dict(parts["usage"], max_usage=record.engine_options().max_usage), stopped=record.stopped,
         failure_groups=group_data(parts["failures"]), copy_of=record.id if set_store.is_copy else None,
-        damaged=damaged or None, chunk_detail=detail_rows)
+        damaged=damaged or None, chunk_detail=detail_rows, unit=record.unit,
+        precisions=record.estimator_precisions())
 
 
 def _last(chunk: ChunkRecord, name: str) -> Any:

@@ -30,7 +30,7 @@ def test_show_text_lists_inputs_plan_and_failures(demo_store):
 def test_show_json_has_the_task_and_timing(demo_store):
     details = json.loads(invoke("show", ALPHA, "--json", store=demo_store).stdout)
     assert details["inputs"][0]["sha256"] == "ab" * 32
-    assert details["plan"] == {"total": 10, "chunk_size": 4, "num_chunks": 3}
+    assert details["plan"] == {"total": 10, "chunk_size": 4, "num_chunks": 3, "unit": "circuit", "estimator": False}
     assert details["options"]["shots"] == 100 and details["engine"]["max_retries"] == 3
     timing = details["timing"]
     assert timing["started"] - timing["created"] == 1.0 and timing["elapsed"] == 6.0

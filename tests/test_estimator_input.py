@@ -165,3 +165,15 @@ def test_parquet_and_pandas_hold_the_csv_rows_of_an_estimator_task(files, store_
     assert list(frame.columns) == ["index", "name", "status", "observable", "ev", "std", "error"]
     theirs = EstimatorV2().run([(ansatz(), H_OPS, files["values"])]).result()[0].data.evs  # shape (2, 3)
     assert np.array_equal(frame[frame["observable"] == 1]["ev"].to_numpy(), theirs[1])
+
+
+def test_status_and_show_count_points_and_give_the_precision_not_shots(files, store_dir):
+    assert runner.invoke(app, run_args(files, "--precision", "0.05")).exit_code == 0
+    status = runner.invoke(app, ["status"]).stdout.splitlines()
+    assert status[1] == "backend aer, 3 points, 1 chunk of up to 1000, precision 0.05"
+    assert status[2] == "points:   DONE 3"
+    shown = dict((line[:9].strip(), line[10:]) for line in runner.invoke(app, ["show"]).stdout.splitlines())
+    assert shown["plan"] == "3 points in 1 chunk of up to 1000" and shown["points"] == "DONE 3"
+    assert "shots" not in shown["options"] and "memory" not in shown["options"], shown["options"]
+    details = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert (details["unit"], details["precisions"]) == ("point", [0.05])

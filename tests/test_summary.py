@@ -78,8 +78,9 @@ def test_a_summary_is_typed_and_its_json_has_exactly_the_keys_status_json_always
     data = json.loads(json.dumps(summary.to_dict()))
     assert list(data) == ["id", "name", "status", "created", "updated", "started", "finished", "backend",
                           "shots", "total", "chunk_size", "num_chunks", "circuits", "failed", "chunks",
-                          "failures", "running", "sessions", "usage", "stopped", "failure_groups"]
+                          "failures", "running", "sessions", "usage", "stopped", "failure_groups", "unit"]
     assert data["status"] == "DONE" and SetSummary.from_dict(dict(data, later=1)) == summary
     detailed = summarize(set_store, detail=True, running=False).to_dict()
     assert [row["chunk"] for row in detailed["chunk_detail"]] == list(range(set_store.record.num_chunks))
     assert "copy_of" not in detailed and "damaged" not in detailed  # only when they apply
+    assert data["unit"] == "circuit" and "precisions" not in data  # a sampler task takes shots

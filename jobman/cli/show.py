@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from jobman.cli.app import JsonOption, SetArgument, StoreOption, app, open_store, terminal
-from jobman.cli.formatting import byte_size, duration, timestamp, totals
+from jobman.cli.formatting import byte_size, duration, plural, timestamp, totals
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.summary import SetSummary
@@ -41,7 +41,8 @@ def describe(record: Any, summary: "SetSummary") -> dict[str, Any]:
     return {
         "id": summary.id, "name": record.name, "status": summary.status.value, "running": summary.running,
         "tags": dict(record.tags), "inputs": record.inputs, "backend": record.backend, "options": options, "engine": engine,
-        "plan": {"total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks},
+        "plan": {"total": record.total, "chunk_size": record.chunk_size, "num_chunks": record.num_chunks,
+                 "unit": record.unit, "estimator": record.is_estimator_task},
         "timing": {"created": record.created, "started": started, "finished": finished,
                    "elapsed": round(end - started, 3) if started is not None else None},
         "circuits": summary.circuits, "chunks": summary.chunks, "failures": summary.failures,
@@ -54,21 +55,23 @@ def render(details: dict[str, Any]) -> str:
     from jobman.failure_report import failure_lines
 
     timing, plan = details["timing"], details["plan"]
+    unit = plan.get("unit", "circuit")
     rows = [
         ("id", details["id"]), ("name", details["name"]),
         *([("tags", " ".join(f"{k}={v}" for k, v in details["tags"].items()))] if details["tags"] else []),
         ("status", details["status"] + ("  (running)" if details["running"] else "")),
         ("backend", _pairs(details["backend"], first="name")),
-        ("options", _pairs(_options(details["options"]))),
+        ("options", _pairs(_options(details["options"], plan.get("estimator", False)))),
         ("engine", _pairs(_engine(details["engine"], details["backend"]))),
     ]
     rows += [("input" if i == 0 else "", _input(item)) for i, item in enumerate(details["inputs"])]
     rows += [("sweep" if i == 0 else "", line) for i, line in enumerate(_sweep(details.get("sweep")))]
     rows += [
-        ("plan", f"{plan['total']} circuits in {plan['num_chunks']} chunks of up to {plan['chunk_size']}"),
+        ("plan", f"{plural(plan['total'], unit)} in {plural(plan['num_chunks'], 'chunk')} "
+                 f"of up to {plan['chunk_size']}"),
         ("created", timestamp(timing["created"])), ("started", timestamp(timing["started"])),
         ("finished", timestamp(timing["finished"])), ("elapsed", duration(timing["elapsed"])),
-        ("circuits", totals(details["circuits"])), ("chunks", totals(details["chunks"])),
+        (f"{unit}s", totals(details["circuits"])), ("chunks", totals(details["chunks"])),
     ]
     from jobman.cli.status import usage_lines
 
@@ -84,9 +87,15 @@ _DEFAULT_IN_FLIGHT = {"aer": 2}
 _DEFAULT_IN_FLIGHT_IBM = 3
 
 
-def _options(options: dict[str, Any]) -> dict[str, Any]:
-    """The run options with the backend's extra options inline, none when there are none."""
-    shown = {key: value for key, value in options.items() if key != "extra"}
+#: Run options an estimator task does not use: its PUBs' precisions say how it samples.
+_SAMPLER_ONLY = ("extra", "shots", "memory")
+
+
+def _options(options: dict[str, Any], estimates: bool = False) -> dict[str, Any]:
+    """The run options with the backend's extra options inline, none when there are none; an
+    estimator task's without the sampler's shots and memory."""
+    shown = {key: value for key, value in options.items()
+             if key not in (_SAMPLER_ONLY if estimates else ("extra",))}
     shown.update(options.get("extra") or {})
     return shown
 

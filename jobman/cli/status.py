@@ -97,10 +97,9 @@ def render(summary: "SetSummary", max_failures: int | None = DEFAULT_LIMIT) -> s
     lines = [
         f"{summary.id}  {summary.name}  {summary.status.value}"
         + ("  (running)" if summary.running else ""),
-        f"backend {summary.backend}, {plural(summary.total, 'circuit')}, "
-        f"{plural(summary.num_chunks, 'chunk')} "
-        f"of up to {summary.chunk_size}, {summary.shots} shots",
-        "circuits: " + totals(summary.circuits),
+        f"backend {summary.backend}, {plural(summary.total, summary.unit)}, "
+        f"{plural(summary.num_chunks, 'chunk')} of up to {summary.chunk_size}, {summary.sampling()}",
+        f"{summary.unit + 's:':<10}" + totals(summary.circuits),
         "chunks:   " + totals(summary.chunks),
     ]
     if summary.copy_of:
