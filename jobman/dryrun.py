@@ -10,7 +10,7 @@ can tell (fake and IBM devices), the estimated QPU time of the whole task
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from jobman.backends.base import Backend, RunOptions
 from jobman.estimate import ESTIMATE_METHOD, job_seconds
@@ -83,8 +83,8 @@ def plan_dry_run(source: "CircuitSource", backend: Backend, options: RunOptions,
     per_shot = sum(shot_costs) / len(shot_costs) if shot_costs else None
     uploads = [s.upload_bytes for s in sample if s.upload_bytes]
     per_upload = int(max(uploads) * PAYLOAD_MARGIN) if uploads else None
-    jobs = [JobPlan(chunk=i, start=a, stop=b, executions=(b - a) * options.shots,
-                    upload_bytes=None if per_upload is None else per_upload * (b - a),
+    upload = _pub_uploads(source, backend, options) or (lambda n: None if per_upload is None else per_upload * n)
+    jobs = [JobPlan(chunk=i, start=a, stop=b, executions=(b - a) * options.shots, upload_bytes=upload(b - a),
                     qpu_seconds=None if per_shot is None else
                     job_seconds(backend.job_overhead_seconds, options.shots, per_shot * (b - a)))
             for i, (a, b) in enumerate(plan_chunks(len(source), size))]
@@ -93,6 +93,36 @@ def plan_dry_run(source: "CircuitSource", backend: Backend, options: RunOptions,
                   inputs=inputs, jobs=jobs, sample=sample, prepared=prepared, qpu_seconds=total,
                   estimate_method=ESTIMATE_METHOD if total is not None else None,
                   max_payload_bytes=backend.limits().max_payload_bytes)
+
+
+#: Points of the task's first PUB that size a job of points (their real values: they compress as theirs do).
+PUB_SIZING_POINTS = 33
+
+
+def _pub_uploads(source: "CircuitSource", backend: Backend, options: RunOptions
+                 ) -> "Callable[[int], int | None] | None":
+    """For a sweep on a backend that takes its points as PUB slices: the upload of a job of
+    ``n`` points (its circuit once, ``n`` rows of values), from the first points of the task;
+    else None."""
+    from jobman.log import message, swallowed
+    from jobman.sweep import SweepPoint
+
+    if not backend.runs_sweeps or len(source) < 2:
+        return None
+    try:
+        points = source.load(0, min(len(source), PUB_SIZING_POINTS))
+        if not isinstance(points[0], SweepPoint):
+            return None
+        points = [p for p in points if p.pub == points[0].pub]
+        ready = backend.prepare(points, options)
+        one, many = backend.upload_bytes(ready[:1]), backend.upload_bytes(ready)
+    except Exception as error:
+        swallowed(f"sizing a job of points (uploads estimated per bound point): {message(error)}", error)
+        return None
+    if one is None or many is None or len(points) < 2:
+        return None
+    row = (many - one) / (len(points) - 1)
+    return lambda n: int((one + row * (n - 1)) * PAYLOAD_MARGIN)
 
 
 def _sample(source: "CircuitSource", backend: Backend, options: RunOptions

@@ -232,7 +232,7 @@ class Submitter:
     def _prepare(self, chunk: int, kept: list[tuple[int, Any]]) -> list[Any]:
         """The circuits as the backend runs them. When preparing is costly (transpiling) they
         are stored per chunk, so that resume, retry and split halves never prepare them twice."""
-        if not self.backend.keep_prepared:
+        if not self.backend.keep_prepared or _swept(kept):  # a sweep's circuit: prepared once per chunk
             return self.backend.prepare([c for _, c in kept], self.options)
         stored = self.books.set.load_transpiled(chunk)
         missing = [(g, c) for g, c in kept if g not in stored]
@@ -266,6 +266,13 @@ class Submitter:
                             "next_job": None if estimate is None else round(estimate, 3),
                             "at": self.books.now()}
         return True
+
+
+def _swept(kept: list[tuple[int, Any]]) -> bool:
+    """Whether the items are points of a sweep (their prepared circuit is not stored per point)."""
+    from jobman.sweep import SweepPoint
+
+    return any(isinstance(item, SweepPoint) for _, item in kept)
 
 
 def bind_points(circuits: dict[int, Any], rejected: dict[int, str]) -> dict[int, Any]:

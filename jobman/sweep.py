@@ -21,9 +21,9 @@ import hashlib
 import math
 import os
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from jobman.exceptions import CircuitIndexError, InputError, UsageError
 
@@ -140,6 +140,37 @@ class SweepPoint:
         if len(self.values) != wanted:
             return f"{len(self.values)} parameter values for a circuit of {wanted} parameters"
         return None
+
+
+def share_prepared(items: list[Any], prepare: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """``prepare(items)`` for circuits; for the points of a sweep, each distinct circuit
+    prepared once and shared by its points.
+
+    A prepared circuit that lost a parameter (an optimization removed the gate that used it)
+    gets the values of the parameters it kept, matched by name: the values go to the very
+    parameters they were given for.
+    """
+    if not any(isinstance(item, SweepPoint) for item in items):
+        return prepare(items)
+    templates = list({id(point.circuit): point.circuit for point in items}.values())
+    prepared = {id(t): p for t, p in zip(templates, prepare(templates))}
+    shared = []
+    for point in items:
+        circuit = prepared[id(point.circuit)]
+        if circuit is point.circuit:
+            shared.append(point)
+            continue
+        shared.append(replace(point, circuit=circuit, values=_kept_values(point, circuit)))
+    return shared
+
+
+def _kept_values(point: SweepPoint, prepared: "QuantumCircuit") -> tuple[float, ...]:
+    """The point's values for the parameters ``prepared`` still has, in its order."""
+    names = [parameter.name for parameter in point.circuit.parameters]
+    kept = [parameter.name for parameter in prepared.parameters]
+    if kept == names or len(point.values) != len(names) or not set(kept) <= set(names):
+        return point.values  # a wrong count is the point's own problem, reported as such
+    return tuple(point.values[names.index(name)] for name in kept)
 
 
 def point_name(name: str, position: tuple[int, ...]) -> str:

@@ -29,7 +29,6 @@ import sys
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.aer_chunk import (SEED_STRIDE, Runs, chunk_seed, encode_circuits, plan_items,
@@ -129,14 +128,9 @@ class AerBase(Backend):
     def prepare(self, circuits: list[Any], options: RunOptions) -> list[Any]:
         """Transpile only the circuits that use instructions Aer does not know (rare); the
         points of a sweep share their prepared circuit."""
-        from jobman.sweep import SweepPoint
+        from jobman.sweep import share_prepared
 
-        if not any(isinstance(c, SweepPoint) for c in circuits):
-            return self._translate(circuits)
-        templates = list({id(p.circuit): p.circuit for p in circuits}.values())
-        prepared = {id(t): p for t, p in zip(templates, self._translate(templates))}
-        return [p if prepared[id(p.circuit)] is p.circuit else replace(p, circuit=prepared[id(p.circuit)])
-                for p in circuits]
+        return share_prepared(circuits, self._translate)
 
     def _translate(self, circuits: list["QuantumCircuit"]) -> list["QuantumCircuit"]:
         supported = self._supported

@@ -2,7 +2,8 @@
 ``fake_<device>`` on the same code path in the client's local testing mode (noisy Aer, offline).
 
 Each chunk is one Sampler job in a ``Batch`` (default), a ``Session`` or job mode, tagged so
-that it can be found again after a crash. Circuits are transpiled to the device's ISA
+that it can be found again after a crash; a sweep's points go as PUB slices (each circuit once,
+with its rows of values: :mod:`jobman.backends.ibm_pubs`). Circuits are transpiled to the device's ISA
 (seeded, in parallel) unless they already are (``skip_transpile``). Credentials come from
 qiskit-ibm-runtime's saved accounts or environment; jobman never stores a token.
 """
@@ -16,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
 from jobman.backends.ibm_errors import ErrorKind, classify, error_text, map_status
+from jobman.backends.ibm_pubs import bound_circuit, circuit_of, pubs_payload_bytes, sampler_pubs
 from jobman.backends.ibm_service import (DOCUMENTED_INPUT_LIMIT, MAX_EXECUTIONS, MAX_PAYLOAD_BYTES,
                                          connect, fake_backend, service_backend)
 from jobman.backends.ibm_sessions import MODES, SessionKeeper
 from jobman.backends import ibm_usage
-from jobman.backends.sampler_adapter import (SAMPLER_KINDS, make_sampler, outcomes, payload_bytes,
-                                             with_clbit_register)
+from jobman.backends.sampler_adapter import SAMPLER_KINDS, make_sampler, outcomes
 from jobman.exceptions import BackendError, UsageError
 from jobman.status import JobStatus
 from jobman.log import swallowed
@@ -44,6 +45,7 @@ class IBMBackend(Backend):
     """Runs chunks as Sampler jobs on an IBM Quantum device or a fake one."""
 
     default_max_in_flight = 3  # >= 2 keeps the next job queued while one runs (sessions)
+    runs_sweeps = True  # a chunk's points of one PUB: one (isa_circuit, values) PUB
 
     def __init__(self, name: str, *, mode: str = "batch", max_time: int | str | None = None,
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
@@ -80,6 +82,7 @@ class IBMBackend(Backend):
         self._memory: dict[str, bool] = {}
         self._local_circuits: dict[str, list[Any]] = {}  # local job id -> its circuits
         self._seen: dict[str, tuple[float, JobStatus]] = {}  # job id -> (when asked, status)
+        self._last_shot: tuple[Any, float | None] | None = None  # (circuit, its seconds per shot)
         self._lock = threading.Lock()
 
     # what the set records ------------------------------------------------------------
@@ -128,12 +131,18 @@ class IBMBackend(Backend):
             return f"circuit is not ISA for {self.name} ({problem}); run without --skip-transpile"
         return None
 
-    def prepare(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
-        """Transpile to the device's ISA, seeded (``--seed``, else 0) so runs are reproducible.
+    def prepare(self, circuits: list[Any], options: RunOptions) -> list[Any]:
+        """Transpile to the device's ISA, seeded (``--seed``, else 0) so runs are reproducible;
+        a sweep's circuit once for all its points (its parameters stay parameters).
 
         Circuits that already are ISA circuits of the device (transpiled by the user or by
         qiskit-experiments) run as they are: the device runs the very circuits it was given.
         """
+        from jobman.sweep import share_prepared
+
+        return share_prepared(circuits, lambda items: self._transpiled(items, options))
+
+    def _transpiled(self, circuits: list["QuantumCircuit"], options: RunOptions) -> list["QuantumCircuit"]:
         if self.skip_transpile:
             return circuits
         from jobman.backends.transpile import isa_problem
@@ -156,20 +165,27 @@ class IBMBackend(Backend):
         """Upload bytes of a job of these circuits, transpiled as they would be."""
         if self.local:
             return None
-        return payload_bytes(self.prepare(list(circuits), RunOptions()))
+        return pubs_payload_bytes(sampler_pubs(self.prepare(list(circuits), RunOptions())))
 
     job_overhead_seconds = ibm_usage.JOB_OVERHEAD_SECONDS
 
-    def upload_bytes(self, circuits: Sequence["QuantumCircuit"]) -> int | None:
+    def upload_bytes(self, circuits: Sequence[Any]) -> int | None:
         """What a job of these prepared circuits uploads (a fake device: what IBM would get)."""
-        return payload_bytes(circuits)
+        return pubs_payload_bytes(sampler_pubs(circuits))
 
-    def seconds_per_shot(self, circuit: "QuantumCircuit") -> float | None:
-        """IBM Quantum's baseline estimate for one shot (see :mod:`jobman.backends.ibm_usage`)."""
+    def seconds_per_shot(self, circuit: Any) -> float | None:
+        """IBM Quantum's baseline estimate for one shot (see :mod:`jobman.backends.ibm_usage`);
+        a sweep's point costs what its circuit costs (worked out once for its run of points)."""
+        circuit = circuit_of(circuit)
+        last = self._last_shot
+        if last is not None and last[0] is circuit:
+            return last[1]
         if self._shot_costs is None:
             target = self._device.target
             self._shot_costs = (ibm_usage.rep_delay(self._device), ibm_usage.init_seconds(target))
-        return ibm_usage.seconds_per_shot(circuit, self._device.target, *self._shot_costs)
+        seconds = ibm_usage.seconds_per_shot(circuit, self._device.target, *self._shot_costs)
+        self._last_shot = (circuit, seconds)
+        return seconds
 
     def job_usage(self, job_id: str) -> dict[str, Any] | None:
         """The usage the service reports in the job's metrics (nothing in local testing mode)."""
@@ -265,13 +281,13 @@ class IBMBackend(Backend):
         sampler = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
         if self.local and options.seed is not None:
             sampler.options.simulator.seed_simulator = (options.seed + SEED_STRIDE * job.start) % 2**63
-        return sampler.run([with_clbit_register(c) for c in circuits], shots=options.shots)
+        return sampler.run(sampler_pubs(circuits), shots=options.shots)
 
-    def _check_payload(self, circuits: Sequence["QuantumCircuit"]) -> None:
+    def _check_payload(self, circuits: Sequence[Any]) -> None:
         """Refuse (as a job to split) an upload over :data:`MAX_PAYLOAD_BYTES`."""
         if self.local or len(circuits) < 2:
             return
-        size = payload_bytes(circuits)
+        size = pubs_payload_bytes(sampler_pubs(circuits))
         if size > self.payload_cap:
             raise BackendError(f"job of {len(circuits)} circuits would upload {size / 1e6:.1f} MB, over "
                                f"the {self.payload_cap / 1e6:g} MB jobman allows (--max-payload)",
@@ -341,7 +357,7 @@ class IBMBackend(Backend):
         hides behind errors of its own (e.g. a broadcast error for Aer's "Insufficient memory")."""
         if not self.local or len(circuits) != 1 or self._kind(error) is not ErrorKind.CIRCUIT:
             return error
-        reason = self._simulator_reason(circuits[0])
+        reason = self._simulator_reason(bound_circuit(circuits[0]))
         if reason is None:
             return error
         return BackendError(f"{self.name} cannot run this circuit: {reason}", code=ErrorKind.CIRCUIT.value)

@@ -4,18 +4,18 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Sequence
 
 from jobman.backends.base import CircuitOutcome
+from jobman.log import swallowed
 from jobman.status import JobStatus
 
 #: ``--sampler`` choices.
 SAMPLER_KINDS = ("v2", "executor")
 #: Name of the register jobman adds over all clbits where a circuit's own do not cover them.
 CLBITS_REGISTER = "jobman_clbits"
-#: JSON a pub adds around its circuit (shots, empty parameter values, brackets).
-PUB_OVERHEAD_BYTES = 64
 
 
 def make_sampler(kind: str, mode: Any, tags: Sequence[str]) -> Any:
@@ -36,47 +36,55 @@ def make_sampler(kind: str, mode: Any, tags: Sequence[str]) -> Any:
     return sampler
 
 
-def payload_bytes(circuits: Sequence[Any]) -> int:
-    """Bytes the circuits take in a job's upload: each is QPY, compressed and base64-encoded
-    into the JSON body by the client's ``RuntimeEncoder``, plus a little per pub."""
-    import json
-
-    from qiskit_ibm_runtime.utils.json import RuntimeEncoder
-
-    return sum(len(json.dumps(circuit, cls=RuntimeEncoder)) + PUB_OVERHEAD_BYTES for circuit in circuits)
-
-
 def outcomes(result: Any, memory: bool) -> list[CircuitOutcome]:
-    """Per-circuit outcomes of a ``PrimitiveResult`` of Sampler pubs, in pub order; a pub whose
-    data cannot be read fails alone."""
+    """Per-circuit outcomes of a ``PrimitiveResult`` of Sampler pubs, in pub order: a pub of
+    shape ``S`` (a slice of a sweep's points) gives ``prod(S)`` of them, in C order. A pub whose
+    data cannot be read fails alone, every point of it."""
     converted = []
     for pub in result:
         try:
-            converted.append(pub_outcome(pub, memory))
+            converted.extend(pub_outcomes(pub, memory))
         except Exception as error:
             text = " ".join(str(error).split()) or type(error).__name__
-            converted.append(CircuitOutcome(JobStatus.ERROR, error=f"cannot read the circuit's result: {text}"))
+            failed = CircuitOutcome(JobStatus.ERROR, error=f"cannot read the circuit's result: {text}")
+            converted.extend([failed] * _points(pub))
     return converted
 
 
-def pub_outcome(pub: Any, memory: bool) -> CircuitOutcome:
-    """Counts over all classical bits of one pub, clbit 0 least significant, as Aer gives them.
+def pub_outcomes(pub: Any, memory: bool) -> list[CircuitOutcome]:
+    """Counts over all classical bits of each point of one pub, clbit 0 least significant, as
+    Aer gives them.
 
     The pub's data holds one field per register, in the circuit's order. When the registers
     lay the clbits out one after the other, joining them gives every clbit; otherwise the
     circuit was sent with :func:`with_clbit_register`, whose register (the last field) holds them.
     """
+    import numpy as np
+
     fields = list(pub.data.items())
     if fields and fields[-1][0].startswith(CLBITS_REGISTER):
-        bits, registers = fields[-1][1], fields[:-1]
+        joined, registers = fields[-1][1], fields[:-1]
     else:
-        bits, registers = pub.join_data(), fields
-    counts = {hex(value): count for value, count in bits.get_int_counts().items()}
-    shots = _shot_values(bits) if memory else None
-    metadata = (getattr(pub, "metadata", None) or {}).get("circuit_metadata")
-    return CircuitOutcome(JobStatus.DONE, bits.num_bits, counts=counts, memory=shots,
-                          creg_sizes=[array.num_bits for _, array in registers],
-                          metadata=metadata or None)
+        joined, registers = pub.join_data(), fields
+    metadata = (getattr(pub, "metadata", None) or {}).get("circuit_metadata") or None
+    sizes = [array.num_bits for _, array in registers]
+    points = []
+    for position in np.ndindex(joined.shape):
+        bits = joined[position]
+        counts = {hex(value): count for value, count in bits.get_int_counts().items()}
+        points.append(CircuitOutcome(JobStatus.DONE, bits.num_bits, counts=counts,
+                                     memory=_shot_values(bits) if memory else None,
+                                     creg_sizes=list(sizes), metadata=metadata))
+    return points
+
+
+def _points(pub: Any) -> int:
+    """How many points a pub holds (1 when even its shape cannot be read)."""
+    try:
+        return max(1, math.prod(pub.data.shape))
+    except Exception as error:
+        swallowed("reading a pub's shape", error)
+        return 1
 
 
 def with_clbit_register(circuit: Any) -> Any:

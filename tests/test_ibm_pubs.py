@@ -1,0 +1,152 @@
+"""Sweeps on IBM Quantum as PUB slices (jobman/backends/ibm_pubs.py): the real
+qiskit-ibm-runtime client against the loopback stand-in uploads each circuit once per job with
+its rows of values, and every point reads back in its place; on a fake device in local mode the
+counts are the runtime Sampler's own on the same PUB."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
+
+from ibm_standin.simulate import decode_params
+from ibm_support import ibm_account, ibm_backend, ibm_standin, manager, no_account  # noqa: F401
+from jobman.backends import RunOptions
+from jobman.backends.ibm import SEED_STRIDE, IBMBackend
+from jobman.backends.ibm_pubs import pubs_payload_bytes, sampler_pubs
+from jobman.manager import JobManager
+from jobman.status import SetState
+from jobman.sweep import SweepPoint
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SHOTS, SEED = 40, 7
+
+
+def flips(qubits: int = 3) -> QuantumCircuit:
+    """``rx(t_k)`` on qubit k, measured: values of 0 or pi give one outcome for certain."""
+    theta = ParameterVector("t", qubits)
+    circuit = QuantumCircuit(qubits, name="flips")
+    for k, parameter in enumerate(theta):
+        circuit.rx(parameter, k)
+    circuit.measure_all()
+    return circuit
+
+
+def bit_values(*shape: int) -> np.ndarray:
+    """Values of 0 or pi: point k flips the qubits of k's binary digits (mod 8)."""
+    size = int(np.prod(shape))
+    rows = [[np.pi * ((k % 8) >> q & 1) for q in range(3)] for k in range(size)]
+    return np.array(rows).reshape(*shape, 3)
+
+
+def expected(k: int) -> dict[str, int]:
+    return {format(k % 8, "03b"): SHOTS}
+
+
+def test_a_sweep_uploads_each_circuit_once_per_job_and_every_point_reads_back_in_place(
+        store_dir, ibm_account):
+    job_set = manager(store_dir).run([(flips(), bit_values(4, 5))], backend=ibm_backend(), shots=SHOTS,
+                                     seed=SEED, chunk_size=8)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    result = job_set.results()
+    assert [result.get_counts(k) for k in range(20)] == [expected(k) for k in range(20)]
+    assert result.circuit(7).name == "flips[1,2]"
+    uploads = [decode_params(job.params_raw)["pubs"] for job in ibm_account.jobs]
+    assert [len(pubs) for pubs in uploads] == [1, 1, 1]  # one PUB per job, not a circuit per point
+    assert [np.asarray(pubs[0][1]).shape for pubs in uploads] == [(8, 3), (8, 3), (4, 3)]
+    assert np.array_equal(np.asarray(uploads[2][0][1]), bit_values(20)[16:])
+    circuit = uploads[0][0][0]
+    assert circuit.num_parameters == 3 and set(circuit.count_ops()) <= {"rz", "sx", "x", "cx", "measure",
+                                                                       "barrier", "ecr", "id"}
+    assert all(job_set._set.load_transpiled(c) == {} for c in range(3))  # no ISA copy per point
+
+
+def test_a_job_holding_two_pubs_uploads_a_slice_of_each_in_order(store_dir, ibm_account):
+    pubs = [(flips(), bit_values(3)), (flips(), bit_values(2)[::-1])]
+    job_set = manager(store_dir).run(pubs, backend=ibm_backend(), shots=SHOTS, seed=SEED, chunk_size=5)
+    uploads = [decode_params(job.params_raw)["pubs"] for job in ibm_account.jobs]
+    assert [[np.asarray(pub[1]).shape for pub in job] for job in uploads] == [[(3, 3), (2, 3)]]
+    result = job_set.results()
+    assert [result.get_counts(k) for k in range(5)] == [expected(0), expected(1), expected(2),
+                                                         expected(1), expected(0)]
+
+
+def test_on_a_fake_device_the_points_get_the_runtime_sampler_s_own_counts(store_dir):
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_ibm_runtime import SamplerV2
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    values = np.random.default_rng(3).uniform(0, np.pi, (6, 3))
+    job_set = JobManager(store_dir, poll_interval=0.02).run(
+        [(flips(), values)], backend=IBMBackend("fake_manila"), shots=SHOTS, seed=SEED, chunk_size=4)
+    assert job_set.status() is SetState.DONE
+    device = FakeManilaV2()
+    isa = generate_preset_pass_manager(optimization_level=1, target=device.target,
+                                       seed_transpiler=SEED).run(flips())
+    theirs = []
+    for start, stop in ((0, 4), (4, 6)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sampler = SamplerV2(mode=device)
+        sampler.options.simulator.seed_simulator = SEED + SEED_STRIDE * start
+        data = sampler.run([(isa, values[start:stop])], shots=SHOTS).result()[0].data.meas
+        theirs += [data.get_counts(i) for i in range(stop - start)]
+    result = job_set.results()
+    assert [result.get_counts(k) for k in range(6)] == theirs
+
+
+def test_pubs_group_consecutive_points_of_one_pub_and_size_the_upload():
+    circuit, other = flips(), flips()
+    points = [SweepPoint(circuit, (0.0, 1.0, 2.0), 0, (i,), f"flips[{i}]") for i in range(3)]
+    points += [SweepPoint(other, (3.0, 4.0, 5.0), 1, (0,), "flips[0]")]
+    pubs = sampler_pubs(points)
+    assert [len(pub) for pub in pubs] == [2, 2] and pubs[0][0] is circuit
+    assert pubs[0][1].shape == (3, 3) and pubs[1][1].tolist() == [[3.0, 4.0, 5.0]]
+    bound = [point.bound() for point in points]
+    assert pubs_payload_bytes(pubs) < pubs_payload_bytes(sampler_pubs(bound))  # the circuit goes once
+    assert [len(pub) for pub in sampler_pubs(bound)] == [1, 1, 1, 1]
+
+
+def test_a_sweep_s_circuit_is_transpiled_once_and_its_points_keep_their_values():
+    backend = IBMBackend("fake_manila")
+    circuit = flips()
+    points = [SweepPoint(circuit, (0.1 * i, 0.2, 0.3), 0, (i,), f"flips[{i}]") for i in range(5)]
+    prepared = backend.prepare(points, RunOptions(seed=SEED))
+    assert len({id(point.circuit) for point in prepared}) == 1 and prepared[0].circuit is not circuit
+    assert [point.values for point in prepared] == [point.values for point in points]
+    assert [p.name for p in prepared[0].circuit.parameters] == ["t[0]", "t[1]", "t[2]"]
+
+
+def test_a_dry_run_sizes_a_job_of_points_as_one_circuit_and_its_rows_of_values(tmp_path, store_dir):
+    import json
+
+    from typer.testing import CliRunner
+
+    from conftest import write_qpy
+    from jobman.cli import app
+
+    values = np.random.default_rng(5).uniform(0, np.pi, (50, 3))
+    np.save(tmp_path / "values.npy", values)
+    source = write_qpy(tmp_path / "flips.qpy", [flips()])
+    shown = CliRunner().invoke(app, ["run", str(source), "--parameters", str(tmp_path / "values.npy"),
+                                     "--backend", "fake_manila", "--seed", str(SEED), "--dry-run", "--json"])
+    assert shown.exit_code == 0, shown.stderr
+    [job] = json.loads(shown.stdout)["jobs"]
+    backend = IBMBackend("fake_manila")
+    circuit = flips()
+    points = [SweepPoint(circuit, tuple(row), 0, (i,), f"flips[{i}]") for i, row in enumerate(values)]
+    sent = pubs_payload_bytes(sampler_pubs(backend.prepare(points, RunOptions(seed=SEED))))
+    bound = pubs_payload_bytes(sampler_pubs(backend.prepare([p.bound() for p in points], RunOptions(seed=SEED))))
+    assert sent <= job["upload_bytes"] <= 2 * sent < bound  # not a bound circuit's bytes per point
+
+
+def test_the_executor_sampler_takes_the_slices_too(store_dir, ibm_account):
+    job_set = manager(store_dir).run([(flips(), bit_values(2, 3))], backend=ibm_backend(sampler="executor"),
+                                     shots=SHOTS, seed=SEED, chunk_size=4)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    assert [job_set.results().get_counts(k) for k in range(6)] == [expected(k) for k in range(6)]
+    assert len(ibm_account.jobs) == 2
