@@ -11,6 +11,12 @@ qiskit-aer's. Each circuit, its values and its observables (as JSON) are stored 
 are persisted, retried and resumable as in any set, and a PUB's point that Aer cannot run
 fails alone with Aer's reason.
 
+On fake and IBM devices a ``run`` is the same kind of task, whose jobs go to qiskit-ibm-runtime's
+``EstimatorV2`` as PUB slices (each chunk's points of one PUB: the transpiled circuit once, the
+observables moved to the device's qubits by its layout, the rows of values, the PUB's
+precision): the values are the runtime estimator's, with its own shots, grouping and error
+mitigation, and the default precision is the runtime's, 0.015625 (0 is refused there).
+
 On every other backend (and with ``by_measurement=True``) the Estimator measures, on top of
 :class:`~jobman.sampler.Sampler` (as qiskit's ``BackendEstimatorV2``):
 
@@ -155,15 +161,17 @@ class Estimator(BaseEstimatorV2):
 
     Options are :class:`~jobman.sampler.Sampler`'s (``backend``, ``name``, ``store`` or
     ``manager``, ``seed``, ``chunk_size``, and ``JobManager.run``'s), with
-    ``default_precision`` instead of shots (0.0 on Aer, exact values; 0.015625 by measurement).
-    ``by_measurement`` (default: on every backend but ``aer``) estimates by measuring.
+    ``default_precision`` instead of shots (0.0 on Aer, exact values; 0.015625 elsewhere).
+    ``by_measurement`` (default: on backends that compute no expectation values, every one
+    but ``aer`` and fake and IBM devices) estimates by measuring.
     """
 
     def __init__(self, backend: Any = "aer", *, default_precision: float | None = None,
                  by_measurement: bool | None = None, **options: Any) -> None:
-        self.by_measurement = backend != "aer" if by_measurement is None else bool(by_measurement)
+        native, exact = _estimates(backend)
+        self.by_measurement = not native if by_measurement is None else bool(by_measurement)
         if default_precision is None:
-            default_precision = DEFAULT_PRECISION if self.by_measurement else 0.0
+            default_precision = 0.0 if exact and not self.by_measurement else DEFAULT_PRECISION
         self._check(default_precision, "default_precision")
         self.default_precision = default_precision
         self.sampler = Sampler(backend, memory=False, **options)
@@ -216,6 +224,14 @@ class Estimator(BaseEstimatorV2):
             from jobman.estimator_input import check_precision
 
             check_precision(value, what)
+
+
+def _estimates(backend: Any) -> tuple[bool, bool]:
+    """Whether ``backend`` (a name or a Backend) computes expectation values itself, and
+    whether exactly (precision 0); a name is judged without building the backend."""
+    if isinstance(backend, str):
+        return backend == "aer" or backend.startswith(("fake_", "ibm_")), backend == "aer"
+    return bool(getattr(backend, "runs_estimates", False)), bool(getattr(backend, "exact_estimates", False))
 
 
 def _coerce(pubs: Iterable[Any], precision: float) -> list[EstimatorPub]:

@@ -198,14 +198,15 @@ class JobManager:
         """Open the inputs, plan the chunks and write the new set (it appears whole or not).
         ``observed``: the ``--observables`` file and precision of an estimator task."""
         circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters, observed[0])
-        if (estimates is not None or observed[0] is not None) and not backend.runs_estimates:
-            raise UsageError(f"backend {backend.name} does not compute expectation values (only aer does); "
-                             "on other backends jobman.Estimator(backend=...) estimates them by measurement")
+        if estimates is not None or observed[0] is not None:
+            _check_estimates(backend, [e.precision for e in estimates or []] + [observed[1]] * (observed[0] is not None))
         source, inputs = self._open_inputs(circuits, set_id)
         sweep = None
         if pub_values is not None or parameters is not None or observed[0] is not None:
             source, sweep = _plan_sweep(source, pub_values, parameters,
                                         self.store.staging_folder(set_id), estimates, observed)
+            if "observables" in sweep and not backend.exact_estimates:
+                sweep["sampled"] = True  # its evs carry the backend's own noise: none is added when read
         options = RunOptions(shots=shots, seed=seed, memory=memory)
         size = chunk_size_for(len(source), shots, backend.limits(), chunk_size,
                               payload_per_circuit(source, backend))
@@ -622,6 +623,18 @@ def _split_pubs(circuits: Any, shots: int, parameters: Any) -> tuple[Any, Any]:
     if parameters is not None:
         raise UsageError("parameters: give values in the PUBs or in a file, not both")
     return coerce_pubs(items, shots)
+
+
+def _check_estimates(backend: Backend, precisions: list[float]) -> None:
+    """Refuse an estimator task that the backend cannot run as given."""
+    if not backend.runs_estimates:
+        raise UsageError(f"backend {backend.name} does not compute expectation values (aer and fake and IBM "
+                         "devices do); on other backends jobman.Estimator(backend=..., by_measurement=True) "
+                         "estimates them by measurement")
+    if not backend.exact_estimates and any(p <= 0 for p in precisions):
+        raise UsageError(f"backend {backend.name} estimates expectation values by sampling: give a precision "
+                         "above 0 (--precision P; qiskit-ibm-runtime's default is 0.015625), not 0 (exact, "
+                         "on aer only)")
 
 
 def _task_pubs(circuits: Any, shots: int, parameters: Any, observables: Any) -> tuple[Any, Any, Any]:

@@ -6,7 +6,9 @@ A Sampler PUB's data is its points' counts, in the values' shape. An estimator P
 qiskit-aer's ``EstimatorV2`` makes them: each point's stored values (one per observable of the
 PUB) picked out by broadcasting; with a precision above 0, the evs then get normal noise of
 that standard deviation from ``numpy.random.default_rng(seed)`` (the set's seed), drawn over the
-PUB's whole array at once, as there (so the stored values stay the exact ones).
+PUB's whole array at once, as there (so the stored values stay the exact ones). A set whose
+backend estimated by sampling (fake and IBM devices: ``"sampled": true`` in its sweep record)
+stores the values that backend gave, and they are read as they are.
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ def read_pub(set_store: "SetStore", number: int) -> PubData:
     if errors:
         return data
     if pub.estimates:
-        data.evs, data.stds = estimator_arrays(pub, lines, set_store.record.options.get("seed"))
+        sampled = bool((set_store.record.sweep or {}).get("sampled"))
+        data.evs, data.stds = estimator_arrays(pub, lines, None if sampled else set_store.record.options.get("seed"),
+                                               add_noise=not sampled)
     else:
         data.counts = _nested([format_counts(line["counts"], line.get("num_clbits", 0), line.get("creg_sizes"))
                                for line in lines], pub.shape)
@@ -111,9 +115,11 @@ def point_lines(set_store: "SetStore", pub: PubRecord) -> list[dict[str, Any] | 
     return lines
 
 
-def estimator_arrays(pub: PubRecord, lines: list[Any], seed: int | None) -> tuple["np.ndarray", "np.ndarray"]:
+def estimator_arrays(pub: PubRecord, lines: list[Any], seed: int | None, add_noise: bool = True
+                     ) -> tuple["np.ndarray", "np.ndarray"]:
     """An estimator PUB's ``evs`` and ``stds`` in its broadcast shape from its points' lines
-    (every one DONE), as qiskit-aer's EstimatorV2 makes them (see the module's notes)."""
+    (every one DONE), as qiskit-aer's EstimatorV2 makes them (see the module's notes);
+    ``add_noise=False`` for values a backend estimated by sampling (they are noisy already)."""
     import numpy as np
 
     observables = pub.observables or ()
@@ -125,7 +131,7 @@ def estimator_arrays(pub: PubRecord, lines: list[Any], seed: int | None) -> tupl
     cols = np.broadcast_to(np.arange(pub.size).reshape(pub.shape), shape)
     picked, spread = evs[rows, cols], stds[rows, cols]
     precision = pub.precision or 0.0
-    if precision > 0:
+    if precision > 0 and add_noise:
         picked = np.random.default_rng(seed).normal(picked, precision, picked.shape)
     return np.asarray(picked, dtype=float), np.asarray(spread, dtype=float)
 

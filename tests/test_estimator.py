@@ -175,8 +175,11 @@ def test_a_pub_that_cannot_run_fails_alone_with_its_reason(store_dir):
 def test_estimator_tasks_need_a_backend_that_computes_expectation_values(store_dir):
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
-    with pytest.raises(UsageError, match="backend fake_manila does not compute expectation values"):
-        JobManager(store_dir).run([EstimatorPub.coerce((bell(), "ZZ"))], "fake_manila")
+    basic = "provider:qiskit.providers.basic_provider:BasicSimulator"
+    with pytest.raises(UsageError, match="does not compute expectation values"):
+        JobManager(store_dir).run([EstimatorPub.coerce((bell(), "ZZ"))], basic)
+    with pytest.raises(UsageError, match="backend fake_manila estimates expectation values by sampling"):
+        JobManager(store_dir).run([EstimatorPub.coerce((bell(), "ZZ"))], "fake_manila")  # precision 0
     with pytest.raises(UsageError, match="precision must be a finite number, 0 or more"):
         exact(store_dir).run([(bell(), "ZZ")], precision=-1)
     assert not store_dir.exists() or not Store(store_dir).set_ids()

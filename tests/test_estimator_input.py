@@ -103,15 +103,20 @@ def test_bad_observables_are_one_error_line_exit_2_and_nothing_stored(files, sto
     assert not store_dir.exists() or not Store(store_dir).set_ids()
 
 
-def test_circuits_that_measure_and_backends_that_do_not_estimate_are_refused(files, store_dir):
+def test_circuits_that_measure_backends_that_do_not_estimate_and_inexact_precision_0_are_refused(files, store_dir):
     good = files["dir"] / "H.json"
     measured = runner.invoke(app, ["run", str(files["measured"]), "--observables", str(good)])
     assert measured.exit_code == 2 and measured.stderr.startswith(f"Error: --observables {good}: circuit 0 "
                                                                   "(measured) measures; an estimator's")
-    refused = runner.invoke(app, ["run", str(files["ansatz"]), "--observables", str(good), "-b", "fake_manila"])
+    basic = "provider:qiskit.providers.basic_provider:BasicSimulator"
+    refused = runner.invoke(app, ["run", str(files["ansatz"]), "--observables", str(good), "-b", basic])
     assert (refused.exit_code, refused.stderr.splitlines()[0]) == (
-        2, "Error: backend fake_manila does not compute expectation values (only aer does); on other backends "
-           "jobman.Estimator(backend=...) estimates them by measurement")
+        2, f"Error: backend {basic} does not compute expectation values (aer and fake and IBM devices do); "
+           "on other backends jobman.Estimator(backend=..., by_measurement=True) estimates them by measurement")
+    exact = runner.invoke(app, ["run", str(files["ansatz"]), "--observables", str(good), "-b", "fake_manila"])
+    assert (exact.exit_code, exact.stderr.splitlines()[0]) == (
+        2, "Error: backend fake_manila estimates expectation values by sampling: give a precision above 0 "
+           "(--precision P; qiskit-ibm-runtime's default is 0.015625), not 0 (exact, on aer only)")
     assert not store_dir.exists() or not Store(store_dir).set_ids()
 
 

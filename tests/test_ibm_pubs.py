@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
+from qiskit.quantum_info import SparsePauliOp
 
 from ibm_standin.simulate import decode_params
 from ibm_support import ibm_account, ibm_backend, ibm_standin, manager, no_account  # noqa: F401
@@ -150,3 +151,79 @@ def test_the_executor_sampler_takes_the_slices_too(store_dir, ibm_account):
     assert job_set.status() is SetState.DONE, job_set.summary().failures
     assert [job_set.results().get_counts(k) for k in range(6)] == [expected(k) for k in range(6)]
     assert len(ibm_account.jobs) == 2
+
+
+# ------------------------------------------------------------------ estimator tasks
+def unmeasured_flips() -> QuantumCircuit:
+    circuit = flips()
+    circuit.remove_final_measurements()
+    return circuit
+
+
+#: Z on qubits 0 and 2 (Pauli strings read right to left): +1 or -1 by the point's bits.
+Z_OBSERVABLES = [[SparsePauliOp("IIZ")], [SparsePauliOp.from_list([("ZII", 1.0), ("III", 0.5)])]]
+
+
+def z_expected(k: int) -> list[float]:
+    return [1.0 - 2 * ((k % 8) & 1), 1.0 - 2 * ((k % 8) >> 2 & 1) + 0.5]
+
+
+def test_an_estimator_task_goes_to_the_runtime_estimator_as_pub_slices_on_the_device_s_qubits(
+        store_dir, ibm_account):
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    pub = EstimatorPub.coerce((unmeasured_flips(), Z_OBSERVABLES, bit_values(7), 0.01))
+    job_set = manager(store_dir).run([pub], backend=ibm_backend(),
+                                     seed=SEED, chunk_size=4)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    assert [job.program_id for job in ibm_account.jobs] == ["estimator", "estimator"]
+    uploads = [decode_params(job.params_raw)["pubs"] for job in ibm_account.jobs]
+    assert [len(pubs) for pubs in uploads] == [1, 1]
+    assert [np.asarray(pubs[0][2]).shape for pubs in uploads] == [(4, 3), (3, 3)]
+    assert [pubs[0][3] for pubs in uploads] == [0.01, 0.01]
+    data = job_set.results().to_primitive_result()[0].data
+    assert data.evs.shape == (2, 7)
+    wanted = np.array([z_expected(k) for k in range(7)]).T
+    assert np.all(np.abs(data.evs - wanted) < 0.06), data.evs  # 6 sigma of the precision
+    assert np.all(data.stds == 0.01)
+
+
+def test_on_a_fake_device_the_values_are_the_runtime_estimator_s_own(store_dir):
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_ibm_runtime import EstimatorV2
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    values = np.random.default_rng(4).uniform(0, np.pi, (5, 3))
+    pub = EstimatorPub.coerce((unmeasured_flips(), Z_OBSERVABLES, values, 0.05))
+    job_set = JobManager(store_dir, poll_interval=0.02).run([pub], backend=IBMBackend("fake_manila"),
+                                                            seed=SEED, chunk_size=3)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    device = FakeManilaV2()
+    isa = generate_preset_pass_manager(optimization_level=1, target=device.target,
+                                       seed_transpiler=SEED).run(unmeasured_flips())
+    observables = [[op.apply_layout(isa.layout)] for [op] in Z_OBSERVABLES]
+    evs, stds = [], []
+    for start, stop in ((0, 3), (3, 5)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            estimator = EstimatorV2(mode=device)
+        estimator.options.simulator.seed_simulator = SEED + SEED_STRIDE * start
+        data = estimator.run([(isa, observables, values[start:stop], 0.05)]).result()[0].data
+        evs.append(data.evs)
+        stds.append(data.stds)
+    ours = job_set.results().to_primitive_result()[0].data
+    assert np.array_equal(ours.evs, np.concatenate(evs, axis=1))
+    assert np.array_equal(ours.stds, np.concatenate(stds, axis=1))
+
+
+def test_jobman_estimator_on_a_fake_device_runs_the_task_with_the_runtime_s_default_precision(store_dir):
+    import jobman
+
+    estimator = jobman.Estimator(backend="fake_manila", manager=JobManager(store_dir, poll_interval=0.02),
+                                 seed=SEED)
+    assert not estimator.by_measurement and estimator.default_precision == 0.015625
+    result = estimator.run([(unmeasured_flips(), Z_OBSERVABLES, bit_values(3))]).result()
+    assert result[0].data.evs.shape == (2, 3) and np.all(result[0].data.stds > 0)
+    wanted = np.array([z_expected(k) for k in range(3)]).T
+    assert np.all(np.abs(result[0].data.evs - wanted) < 0.35)  # fake_manila's noise, not a wrong qubit

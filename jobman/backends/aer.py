@@ -78,6 +78,7 @@ class AerBase(Backend):
     durable_records = False  # a lost job costs nothing: it runs again on resume
     runs_sweeps = True  # a chunk's points of one circuit: one run with parameter_binds
     runs_estimates = True  # exact expectation values, as qiskit-aer's EstimatorV2 computes them
+    exact_estimates = True  # precision 0: the exact values
     #: Whether chunks run on this machine (else its own simulator checks options on the CPU:
     #: a GPU may be on the executor's nodes only).
     runs_here = True

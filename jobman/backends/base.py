@@ -198,6 +198,10 @@ class Backend(ABC):
     #: ``CircuitOutcome.evs``; only such backends take estimator tasks.
     runs_estimates: bool = False
 
+    #: Whether the backend's expectation values can be exact (precision 0); one that estimates
+    #: by sampling refuses a precision of 0 instead of running something else.
+    exact_estimates: bool = False
+
     #: Whether :meth:`prepare` is costly (transpiling): the engine then stores what it returns,
     #: so that resume, retry and split halves never prepare the same circuits twice.
     keep_prepared: bool = False

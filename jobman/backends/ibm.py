@@ -1,7 +1,8 @@
 """IBM Quantum through qiskit-ibm-runtime: ``ibm_<device>`` on the account's service,
 ``fake_<device>`` on the same code path in the client's local testing mode (noisy Aer, offline).
 
-Each chunk is one Sampler job in a ``Batch`` (default), a ``Session`` or job mode, tagged so
+Each chunk is one Sampler job (an EstimatorV2 job for an estimator task) in a ``Batch``
+(default), a ``Session`` or job mode, tagged so
 that it can be found again after a crash; a sweep's points go as PUB slices (each circuit once,
 with its rows of values: :mod:`jobman.backends.ibm_pubs`). Circuits are transpiled to the device's ISA
 (seeded, in parallel) unless they already are (``skip_transpile``). Credentials come from
@@ -17,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from jobman.backends.base import Backend, BackendLimits, ChunkJob, CircuitOutcome, RunOptions
 from jobman.backends.ibm_errors import ErrorKind, classify, error_text, map_status
-from jobman.backends.ibm_pubs import bound_circuit, circuit_of, pubs_payload_bytes, sampler_pubs
+from jobman.backends.ibm_pubs import bound_circuit, circuit_of, is_estimate, job_pubs, pubs_payload_bytes
 from jobman.backends.ibm_service import (DOCUMENTED_INPUT_LIMIT, MAX_EXECUTIONS, MAX_PAYLOAD_BYTES,
                                          connect, fake_backend, service_backend)
 from jobman.backends.ibm_sessions import MODES, SessionKeeper
 from jobman.backends import ibm_usage
-from jobman.backends.sampler_adapter import SAMPLER_KINDS, make_sampler, outcomes
+from jobman.backends.sampler_adapter import SAMPLER_KINDS, make_estimator, make_sampler, outcomes
 from jobman.exceptions import BackendError, UsageError
 from jobman.status import JobStatus
 from jobman.log import swallowed
@@ -46,6 +47,7 @@ class IBMBackend(Backend):
 
     default_max_in_flight = 3  # >= 2 keeps the next job queued while one runs (sessions)
     runs_sweeps = True  # a chunk's points of one PUB: one (isa_circuit, values) PUB
+    runs_estimates = True  # an estimator task's jobs go to the runtime's EstimatorV2
 
     def __init__(self, name: str, *, mode: str = "batch", max_time: int | str | None = None,
                  optimization_level: int = 1, skip_transpile: bool = False, sampler: str = "v2",
@@ -165,13 +167,13 @@ class IBMBackend(Backend):
         """Upload bytes of a job of these circuits, transpiled as they would be."""
         if self.local:
             return None
-        return pubs_payload_bytes(sampler_pubs(self.prepare(list(circuits), RunOptions())))
+        return pubs_payload_bytes(job_pubs(self.prepare(list(circuits), RunOptions())))
 
     job_overhead_seconds = ibm_usage.JOB_OVERHEAD_SECONDS
 
     def upload_bytes(self, circuits: Sequence[Any]) -> int | None:
         """What a job of these prepared circuits uploads (a fake device: what IBM would get)."""
-        return pubs_payload_bytes(sampler_pubs(circuits))
+        return pubs_payload_bytes(job_pubs(circuits))
 
     def seconds_per_shot(self, circuit: Any) -> float | None:
         """IBM Quantum's baseline estimate for one shot (see :mod:`jobman.backends.ibm_usage`);
@@ -278,16 +280,21 @@ class IBMBackend(Backend):
         raise refused
 
     def _run(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> Any:
-        sampler = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
+        if is_estimate(circuits):  # precision per PUB: the task's shots do not apply
+            primitive = make_estimator(self._keeper.current(), job.tags())
+        else:
+            primitive = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
         if self.local and options.seed is not None:
-            sampler.options.simulator.seed_simulator = (options.seed + SEED_STRIDE * job.start) % 2**63
-        return sampler.run(sampler_pubs(circuits), shots=options.shots)
+            primitive.options.simulator.seed_simulator = (options.seed + SEED_STRIDE * job.start) % 2**63
+        if is_estimate(circuits):
+            return primitive.run(job_pubs(circuits))
+        return primitive.run(job_pubs(circuits), shots=options.shots)
 
     def _check_payload(self, circuits: Sequence[Any]) -> None:
         """Refuse (as a job to split) an upload over :data:`MAX_PAYLOAD_BYTES`."""
         if self.local or len(circuits) < 2:
             return
-        size = pubs_payload_bytes(sampler_pubs(circuits))
+        size = pubs_payload_bytes(job_pubs(circuits))
         if size > self.payload_cap:
             raise BackendError(f"job of {len(circuits)} circuits would upload {size / 1e6:.1f} MB, over "
                                f"the {self.payload_cap / 1e6:g} MB jobman allows (--max-payload)",

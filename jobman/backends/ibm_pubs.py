@@ -1,11 +1,14 @@
 """A chunk as the PUBs of one Sampler job on IBM Quantum (and fake devices).
 
-Circuits go as one PUB each. The points of a sweep go as PUB slices: the consecutive points of
+Circuits go as one PUB each (a Sampler's). The points of a sweep go as PUB slices: the consecutive points of
 one PUB of the task become one ``(isa_circuit, values)`` PUB whose values have shape
 ``(points, parameters)``, so a job uploads each circuit once, not a bound copy per point, and
 the service binds the values itself. The job's result then holds one SamplerPubResult of shape
 ``(points,)`` per slice, read back point by point in C order
-(:func:`jobman.backends.sampler_adapter.outcomes`).
+(:func:`jobman.backends.sampler_adapter.outcomes`). An estimator task's points go the same way
+to an Estimator, ``(isa_circuit, observables, values, precision)`` with the observables moved to
+the device's qubits by the circuit's layout; its result's ``evs`` and ``stds`` have shape
+``(observables, points)``.
 """
 
 from __future__ import annotations
@@ -23,32 +26,64 @@ PUB_OVERHEAD_BYTES = 64
 def sampler_pubs(items: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The job's PUBs: ``(circuit,)`` per circuit, ``(circuit, values)`` per run of consecutive
     points of one PUB of the task (a point of a circuit without parameters goes alone)."""
+    return [(with_clbit_register(first.circuit if isinstance(first, SweepPoint) else first),)
+            if rows is None else (with_clbit_register(first.circuit), rows)
+            for first, rows in _slices(items)]
+
+
+def estimator_pubs(items: Sequence[SweepPoint]) -> list[tuple[Any, ...]]:
+    """An estimator job's PUBs: per run of consecutive points of one PUB of the task,
+    ``(circuit, observables, values, precision)`` with the observables as a ``(K, 1)`` array
+    on the circuit's qubits (its layout applied), so that the result's ``evs`` have shape
+    ``(K, points)``; a point of a circuit without parameters goes alone, as
+    ``(circuit, observables of shape (K,), None, precision)``."""
+    return [(first.circuit, device_observables(first, column=rows is not None), rows, first.precision)
+            for first, rows in _slices(items)]
+
+
+def is_estimate(items: Sequence[Any]) -> bool:
+    """Whether the items are points of an estimator PUB (their job is an Estimator's)."""
+    return bool(items) and isinstance(items[0], SweepPoint) and items[0].observables is not None
+
+
+def job_pubs(items: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The PUBs of the items' job: an Estimator's for estimator points, else a Sampler's."""
+    return estimator_pubs(items) if is_estimate(items) else sampler_pubs(items)
+
+
+def device_observables(point: SweepPoint, column: bool) -> list[Any]:
+    """The point's observables on its (transpiled) circuit's qubits: ``[[op], ...]`` (a column,
+    to broadcast against a row of points) or ``[op, ...]``."""
+    from qiskit.quantum_info import SparsePauliOp
+
+    circuit = point.circuit
+    layout = getattr(circuit, "layout", None)
+    operators = [SparsePauliOp.from_list(list(terms)).apply_layout(layout, num_qubits=circuit.num_qubits)
+                 for terms in point.observables or ()]
+    return [[op] for op in operators] if column else operators
+
+
+def _slices(items: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """``(first item, values of shape (points, parameters))`` per run of consecutive points of
+    one PUB with values; ``(item, None)`` for a circuit or a point without values."""
     import numpy as np
 
-    pubs: list[tuple[Any, ...]] = []
-    slice_of: tuple[int, int] | None = None  # (task PUB, id of its circuit) of the open slice
+    slices: list[tuple[Any, Any]] = []
     rows: list[tuple[float, ...]] = []
+    key: tuple[int, int] | None = None  # (task PUB, id of its circuit) of the open slice
     for item in items:
-        if isinstance(item, SweepPoint) and item.values:
-            key = (item.pub, id(item.circuit))
-            if key != slice_of:
-                _close(pubs, rows)
-                slice_of, rows = key, []
-                pubs.append((with_clbit_register(item.circuit),))
+        if isinstance(item, SweepPoint) and item.values and (item.pub, id(item.circuit)) == key:
             rows.append(item.values)
             continue
-        _close(pubs, rows)
-        slice_of, rows = None, []
-        circuit = item.circuit if isinstance(item, SweepPoint) else item
-        pubs.append((with_clbit_register(circuit),))
-    _close(pubs, rows)
-    return [pub if len(pub) == 1 else (pub[0], np.asarray(pub[1], dtype=float)) for pub in pubs]
-
-
-def _close(pubs: list[tuple[Any, ...]], rows: list[tuple[float, ...]]) -> None:
-    """Give the last PUB its values, when it is a slice of points."""
+        if rows:
+            slices[-1] = (slices[-1][0], np.asarray(rows, dtype=float))
+        rows, key = [], None
+        if isinstance(item, SweepPoint) and item.values:
+            rows, key = [item.values], (item.pub, id(item.circuit))
+        slices.append((item, None))
     if rows:
-        pubs[-1] = (pubs[-1][0], rows)
+        slices[-1] = (slices[-1][0], np.asarray(rows, dtype=float))
+    return slices
 
 
 def pubs_payload_bytes(pubs: Sequence[tuple[Any, ...]]) -> int:

@@ -1,5 +1,6 @@
 """One Sampler adapter over ``qiskit_ibm_runtime.SamplerV2`` (deprecated since 0.50) and
-``qiskit_ibm_runtime.executor_sampler.Sampler``, and the conversion of their results.
+``qiskit_ibm_runtime.executor_sampler.Sampler``, qiskit-ibm-runtime's ``EstimatorV2`` for
+estimator tasks, and the conversion of their results.
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ from jobman.status import JobStatus
 SAMPLER_KINDS = ("v2", "executor")
 #: Name of the register jobman adds over all clbits where a circuit's own do not cover them.
 CLBITS_REGISTER = "jobman_clbits"
+
+
+def make_estimator(mode: Any, tags: Sequence[str]) -> Any:
+    """qiskit-ibm-runtime's ``EstimatorV2`` over ``mode`` (a backend, Session or Batch) that
+    tags its jobs."""
+    from qiskit_ibm_runtime import EstimatorV2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        estimator = EstimatorV2(mode=mode)
+    estimator.options.environment.job_tags = list(tags)
+    return estimator
 
 
 def make_sampler(kind: str, mode: Any, tags: Sequence[str]) -> Any:
@@ -38,12 +51,13 @@ def make_sampler(kind: str, mode: Any, tags: Sequence[str]) -> Any:
 
 def outcomes(result: Any, memory: bool) -> list[CircuitOutcome]:
     """Per-circuit outcomes of a ``PrimitiveResult`` of Sampler pubs, in pub order: a pub of
-    shape ``S`` (a slice of a sweep's points) gives ``prod(S)`` of them, in C order. A pub whose
-    data cannot be read fails alone, every point of it."""
+    shape ``S`` (a slice of a sweep's points) gives ``prod(S)`` of them, in C order; an
+    Estimator's pub (data with ``evs``) a point per column (see :func:`estimate_outcomes`). A
+    pub whose data cannot be read fails alone, every point of it."""
     converted = []
     for pub in result:
         try:
-            converted.extend(pub_outcomes(pub, memory))
+            converted.extend(estimate_outcomes(pub) if "evs" in pub.data else pub_outcomes(pub, memory))
         except Exception as error:
             text = " ".join(str(error).split()) or type(error).__name__
             failed = CircuitOutcome(JobStatus.ERROR, error=f"cannot read the circuit's result: {text}")
@@ -78,9 +92,26 @@ def pub_outcomes(pub: Any, memory: bool) -> list[CircuitOutcome]:
     return points
 
 
+def estimate_outcomes(pub: Any) -> list[CircuitOutcome]:
+    """The points of an Estimator's pub as jobman sends them (``jobman.backends.ibm_pubs``):
+    ``evs`` of shape ``(observables, points)``, or ``(observables,)`` for one point."""
+    import numpy as np
+
+    evs, stds = np.asarray(pub.data.evs, dtype=float), np.asarray(pub.data.stds, dtype=float)
+    if evs.ndim == 1:
+        evs, stds = evs[:, None], stds[:, None]
+    if evs.ndim != 2 or evs.shape != stds.shape:
+        raise ValueError(f"expectation values of shape {evs.shape}, not (observables, points)")
+    return [CircuitOutcome(JobStatus.DONE, 0, counts={}, evs=[float(v) for v in evs[:, j]],
+                           stds=[float(v) for v in stds[:, j]]) for j in range(evs.shape[1])]
+
+
 def _points(pub: Any) -> int:
     """How many points a pub holds (1 when even its shape cannot be read)."""
     try:
+        if "evs" in pub.data:
+            shape = tuple(pub.data.evs.shape)
+            return shape[1] if len(shape) == 2 else 1
         return max(1, math.prod(pub.data.shape))
     except Exception as error:
         swallowed("reading a pub's shape", error)

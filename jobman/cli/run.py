@@ -89,13 +89,15 @@ def run_command(
                           "--parameters values.npy.", rich_help_panel="Task")] = None,
     observables: Annotated[Optional[Path], typer.Option("--observables", metavar="H.json",
                            help="Estimate expectation values instead of sampling (aer: exact, as "
-                           "qiskit-aer's EstimatorV2): a JSON list of [pauli, coefficient] pairs per "
+                           "qiskit-aer's EstimatorV2; fake and IBM devices: qiskit-ibm-runtime's "
+                           "EstimatorV2, with a --precision above 0): a JSON list of [pauli, coefficient] pairs per "
                            "observable, e.g. [[\"ZZ\", 1.0], [\"XI\", 0.5]], a list of them, or an "
                            "object of named ones; broadcast against --parameters.",
                            rich_help_panel="Task")] = None,
     precision: Annotated[float, typer.Option("--precision", metavar="P", help="With --observables: "
-                         "the stds; above 0 the evs get normal noise of that size, seeded by --seed, as "
-                         "qiskit-aer's EstimatorV2.", rich_help_panel="Task")] = 0.0,
+                         "on aer the stds (above 0 the evs get normal noise of that size, seeded by "
+                         "--seed, as qiskit-aer's EstimatorV2); on fake and IBM devices the target "
+                         "precision of the runtime's EstimatorV2 (e.g. 0.015625).", rich_help_panel="Task")] = 0.0,
     shots: Annotated[int, typer.Option("--shots", "-s", help="Shots per circuit.",
                      rich_help_panel="Task")] = 1024,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Simulator seed (default: picked at random "

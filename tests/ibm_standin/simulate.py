@@ -1,11 +1,12 @@
 """Execution of stand-in jobs with Qiskit Aer, and encoding of their results.
 
 The real IBM Quantum Runtime service stores a job's result as a JSON document that
-the client decodes with :class:`qiskit_ibm_runtime.RuntimeDecoder` (program
-``sampler``), or as a pydantic ``QuantumProgramResultModel`` (program ``executor``,
+the client decodes with :class:`qiskit_ibm_runtime.RuntimeDecoder` (programs
+``sampler`` and ``estimator``), or as a pydantic ``QuantumProgramResultModel`` (program ``executor``,
 used by ``qiskit_ibm_runtime.executor_sampler.Sampler``).  This module produces
 the same documents from an Aer simulation, so that the unmodified client turns
-them into a real ``PrimitiveResult`` of ``SamplerPubResult`` / ``BitArray``.
+them into a real ``PrimitiveResult`` of ``SamplerPubResult`` / ``BitArray`` (or of
+``PubResult`` with ``evs`` and ``stds``).
 """
 
 from __future__ import annotations
@@ -17,16 +18,20 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from qiskit.primitives import PrimitiveResult, SamplerPubResult
+from qiskit.primitives import PrimitiveResult, PubResult, SamplerPubResult
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit_aer import AerSimulator
+from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from qiskit_ibm_runtime import RuntimeDecoder, RuntimeEncoder
 from qiskit_ibm_runtime.execution_span import DoubleSliceSpan, ExecutionSpans
 
 DEFAULT_SHOTS = 4096
 """Shots used by the real sampler when neither the pub nor the options give any."""
+DEFAULT_PRECISION = 0.015625
+"""Precision used by the real estimator when neither the pub nor the options give any."""
 
 _SIM_CACHE: dict[tuple[str, bool], AerSimulator] = {}
 _SIM_LOCK = threading.Lock()
@@ -84,6 +89,13 @@ def run_program(
         except Exception as ex:  # noqa: BLE001 - any decoding problem is a validation error
             raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}") from ex
         return _run_sampler(pubs, simulator, seed)
+    if program_id == "estimator":
+        try:
+            with DECODE_LOCK:
+                pubs = _estimator_pubs(decode_params(raw_params))
+        except Exception as ex:  # noqa: BLE001 - any decoding problem is a validation error
+            raise JobExecutionError(1002, f"Error in the validation process of the job: {ex}") from ex
+        return _run_estimator(pubs, simulator, seed)
     if program_id == "executor":
         from .executor import run_executor  # imported lazily: samplomatic is heavy
 
@@ -110,6 +122,39 @@ def _sampler_pubs(params: dict) -> list[SamplerPub]:
             bindings = BindingsArray({tuple(circuit.parameters): np.asarray(values, dtype=float)})
         pubs.append(SamplerPub(circuit, bindings, int(shots)))
     return pubs
+
+
+def _estimator_pubs(params: dict) -> list[EstimatorPub]:
+    """Rebuild ``EstimatorPub`` objects from decoded EstimatorV2 params: each pub is
+    ``[circuit, observables, parameter_values, precision]``, the precision None for the
+    options' default."""
+    options = params.get("options") or {}
+    default = options.get("default_precision") or DEFAULT_PRECISION
+    pubs = []
+    for raw in params["pubs"]:
+        raw = list(raw)
+        circuit, observables = raw[0], raw[1]
+        values = raw[2] if len(raw) > 2 else None
+        precision = raw[3] if len(raw) > 3 and raw[3] is not None else default
+        pub = EstimatorPub.coerce((circuit, observables, values, precision) if values is not None
+                                  else (circuit, observables, None, precision))
+        pub.validate()
+        pubs.append(pub)
+    return pubs
+
+
+def _run_estimator(pubs: list[EstimatorPub], simulator: AerSimulator, seed: int | None) -> str:
+    """Expectation values of estimator pubs by Aer (noise of the pub's precision, seeded),
+    encoded like the real EstimatorV2 program's result."""
+    run_options = {} if seed is None else {"seed_simulator": seed}
+    noise = getattr(simulator.options, "noise_model", None)
+    estimator = AerEstimatorV2(options={"backend_options": {"noise_model": noise} if noise else {},
+                                        "run_options": run_options})
+    aer_result = estimator.run(pubs).result()
+    pub_results = [PubResult(res.data, metadata={"target_precision": pub.precision,
+                                                 "circuit_metadata": pub.circuit.metadata or {}})
+                   for pub, res in zip(pubs, aer_result)]
+    return json.dumps(PrimitiveResult(pub_results, metadata={"version": 2}), cls=RuntimeEncoder)
 
 
 def _run_sampler(pubs: list[SamplerPub], simulator: AerSimulator, seed: int | None) -> str:
