@@ -90,8 +90,15 @@ class Bookkeeping:
     # results and closing ----------------------------------------------------------------
     def merge(self, record: ChunkRecord, updates: dict[int, dict[str, Any]],
               memory: dict[int, list[str] | None] | None = None) -> None:
-        """Merge result lines into the chunk's stored ones and close the chunk."""
-        self.close(record, self.ledger.merge(record, updates, memory))
+        """Merge result lines into the chunk's stored ones and close the chunk (one write).
+
+        A part of a split job that ends leaves the chunk open while another part is still to end.
+        """
+        if self._open_parts.get(record.index):
+            self._open_parts[record.index] -= 1
+            self.ledger.merge(record, updates, memory)
+        else:
+            self.ledger.merge(record, updates, memory, close=True)
         self.check_abort(line["status"] for line in updates.values())
 
     def reject(self, record: ChunkRecord, lines: dict[int, dict[str, Any]]) -> None:

@@ -48,8 +48,9 @@ class Ledger:
         return lines
 
     def merge(self, record: ChunkRecord, updates: dict[int, Line],
-              memory: dict[int, list[str] | None] | None = None) -> list[Line]:
-        """Replace the stored lines of the circuits in ``updates``; return all the chunk's lines."""
+              memory: dict[int, list[str] | None] | None = None, close: bool = False) -> list[Line]:
+        """Replace the stored lines of the circuits in ``updates``; return all the chunk's lines.
+        With ``close``, make the chunk final too (see :meth:`close`), in the same write."""
         lines = self.lines(record)
         rows = self._memory_rows(record) if memory is not None else None
         for index, line in updates.items():
@@ -59,20 +60,34 @@ class Ledger:
             lines[pos] = line
             if rows is not None and memory is not None:
                 rows[pos] = memory.get(index)
-        self.set.write_results(record.index, lines, [line.get("name") for line in lines], rows)
+        if not close:
+            self.set.write_results(record.index, lines, [line.get("name") for line in lines], rows)
+            return lines
+        lines = self._final(record, lines)
+        self.set.finish_chunk(record, lines, [line.get("name") for line in lines], rows, sync=self.durable)
+        self._changed(record)
         return lines
 
     def close(self, record: ChunkRecord, lines: list[Line] | None = None) -> None:
         """Make the chunk's record final from its lines; no circuit is ever left PENDING."""
-        lines = self.lines(record) if lines is None else lines
+        stored = self.lines(record) if lines is None else lines
+        lines = self._final(record, stored)
+        if lines is not stored:
+            self.set.write_results(record.index, lines, [line.get("name") for line in lines])
+        self.set.save_chunk(record, sync=self.durable)
+        self._changed(record)
+
+    def _final(self, record: ChunkRecord, lines: list[Line]) -> list[Line]:
+        """The chunk's lines with none left PENDING (those get ERROR, no result), and its record
+        made final from them (not saved); the same list when no line was PENDING."""
         if any(line["status"] == PENDING for line in lines):
             lines = [failed_line(line["index"], line.get("name"), ERROR, NO_RESULT)
                      if line["status"] == PENDING else line for line in lines]
-            self.set.write_results(record.index, lines, [line.get("name") for line in lines])
         record.failed = compress_ranges([(line["index"], line["status"], line.get("error") or "")
                                          for line in lines if line["status"] != DONE])
         record.error = record.failed[0][3] if record.failed else None
-        self.set_status(record, chunk_status(lines))
+        record.set_status(chunk_status(lines), self.clock())
+        return lines
 
     def set_status(self, record: ChunkRecord, status: JobStatus, save: bool = True,
                    sync: bool = True) -> None:
@@ -80,8 +95,11 @@ class Ledger:
         record.set_status(status, self.clock())
         if save:
             self.set.save_chunk(record, sync=sync and self.durable)
-            if self.on_change is not None:
-                self.on_change(record)
+            self._changed(record)
+
+    def _changed(self, record: ChunkRecord) -> None:
+        if self.on_change is not None:
+            self.on_change(record)
 
     def _memory_rows(self, record: ChunkRecord) -> list[list[str] | None]:
         rows = self.set.read_memory(record.index)

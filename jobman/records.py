@@ -5,7 +5,6 @@ These classes know how to become JSON-ready dicts and back; they never touch the
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -245,7 +244,7 @@ class ChunkRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as stored (its attempts as JSON objects: :meth:`Attempt.to_dict`)."""
         return {name: [attempt.to_dict() for attempt in self.attempts] if name == "attempts"
-                else copy.deepcopy(getattr(self, name)) for name in self.__dataclass_fields__}
+                else _copied(getattr(self, name)) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ChunkRecord":
@@ -255,6 +254,18 @@ class ChunkRecord:
         fields = {key: value for key, value in data.items() if key in known}
         fields["attempts"] = [Attempt.from_dict(attempt) for attempt in fields.get("attempts") or []]
         return cls(**fields)
+
+
+def _copied(value: Any) -> Any:
+    """A copy of JSON-like data (lists, tuples, dicts, scalars); cheaper than ``copy.deepcopy``
+    on a record saved several times per chunk."""
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_copied(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    return value
 
 
 def compress_ranges(indices_with_reason: list[tuple[int, str, str]]) -> list[list[Any]]:

@@ -198,7 +198,10 @@ class _Transaction:
             if not self.db._wal:  # readers read beside the writer while it writes
                 connection.execute("PRAGMA journal_mode=WAL")
                 self.db._wal = True
-            connection.execute(f"PRAGMA synchronous={'FULL' if self.sync else 'NORMAL'}")
+            mode = "FULL" if self.sync else "NORMAL"
+            if getattr(self.db._local, "synchronous", None) != mode:  # this thread's connection's
+                connection.execute(f"PRAGMA synchronous={mode}")
+                self.db._local.synchronous = mode
             connection.execute("BEGIN IMMEDIATE")
             if self.db.version < SCHEMA_VERSION:
                 self._migrate(connection)
@@ -234,6 +237,12 @@ class _Transaction:
 def database_path(paths: "SetPaths") -> Path:
     """Where the database of the set at ``paths`` lives."""
     return paths.folder / DB_NAME
+
+
+def _put_chunk(connection: sqlite3.Connection, chunk: ChunkRecord) -> None:
+    connection.execute(
+        f"UPDATE chunks SET status = ?, record = ?, {', '.join(f'{c} = ?' for c in COLUMNS)} WHERE chunk = ?",
+        (chunk.status, _dumps(chunk.to_dict()), *digest(chunk).row(), chunk.index))
 
 
 def _put_names(connection: sqlite3.Connection, chunk: int, start: int, names: Sequence[Any]) -> None:
@@ -307,28 +316,35 @@ class DbSetData:
 
     def save_chunk(self, chunk: ChunkRecord, *, sync: bool = True) -> None:
         with self.db.write(sync) as connection:
-            connection.execute(
-                f"UPDATE chunks SET status = ?, record = ?, {', '.join(f'{c} = ?' for c in COLUMNS)} "
-                "WHERE chunk = ?",
-                (chunk.status, _dumps(chunk.to_dict()), *digest(chunk).row(), chunk.index))
+            _put_chunk(connection, chunk)
 
     # results ------------------------------------------------------------------------
     def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str | None],
                       memory: list[list[str] | None] | None = None) -> None:
-        start, stop = self.owner.chunk_range(chunk)
         # not synced: lost with a power cut, they are fetched or run again by the job id
         # that the chunk's attempt record (always synced) holds
         with self.db.write(sync=False) as connection:
-            span = (start, stop)  # a chunk's circuits: a range of the key (chunk has no index)
-            connection.execute("DELETE FROM results WHERE circuit >= ? AND circuit < ?", span)
-            connection.execute("DELETE FROM memory WHERE circuit >= ? AND circuit < ?", span)
-            connection.executemany("INSERT INTO results VALUES (?, ?, ?)",
-                                   ((start + pos, chunk, _dumps(line)) for pos, line in enumerate(lines)))
-            if memory is not None and any(m is not None for m in memory):
-                connection.executemany("INSERT INTO memory VALUES (?, ?, ?)",
-                                       ((start + pos, chunk, pack_shots(m)) for pos, m in enumerate(memory)))
-            _put_names(connection, chunk, start, names)
-            connection.execute("INSERT OR IGNORE INTO finished VALUES (?)", (chunk,))
+            self._put_results(connection, chunk, lines, names, memory)
+
+    def finish_chunk(self, record: ChunkRecord, lines: list[dict[str, Any]], names: list[str | None],
+                     memory: list[list[str] | None] | None = None, *, sync: bool = True) -> None:
+        with self.db.write(sync) as connection:
+            self._put_results(connection, record.index, lines, names, memory)
+            _put_chunk(connection, record)
+
+    def _put_results(self, connection: sqlite3.Connection, chunk: int, lines: list[dict[str, Any]],
+                     names: list[str | None], memory: list[list[str] | None] | None) -> None:
+        start, stop = self.owner.chunk_range(chunk)
+        span = (start, stop)  # a chunk's circuits: a range of the key (chunk has no index)
+        connection.execute("DELETE FROM results WHERE circuit >= ? AND circuit < ?", span)
+        connection.execute("DELETE FROM memory WHERE circuit >= ? AND circuit < ?", span)
+        connection.executemany("INSERT INTO results VALUES (?, ?, ?)",
+                               ((start + pos, chunk, _dumps(line)) for pos, line in enumerate(lines)))
+        if memory is not None and any(m is not None for m in memory):
+            connection.executemany("INSERT INTO memory VALUES (?, ?, ?)",
+                                   ((start + pos, chunk, pack_shots(m)) for pos, m in enumerate(memory)))
+        _put_names(connection, chunk, start, names)
+        connection.execute("INSERT OR IGNORE INTO finished VALUES (?)", (chunk,))
 
     def decode_line(self, chunk: int, index: int, raw: bytes) -> dict[str, Any]:
         try:

@@ -78,6 +78,11 @@ class FileSetData:
         atomic_write(self.paths.names_file(chunk), json.dumps(names).encode())
         atomic_write(self.paths.results_file(chunk), _jsonl(lines))  # last: it makes the chunk's results
 
+    def finish_chunk(self, record: ChunkRecord, lines: list[dict[str, Any]], names: list[str | None],
+                     memory: list[list[str] | None] | None = None, *, sync: bool = True) -> None:
+        self.write_results(record.index, lines, names, memory)
+        self.save_chunk(record, sync=sync)
+
     def decode_line(self, chunk: int, index: int, raw: bytes) -> dict[str, Any]:
         """Circuit ``index``'s result line of chunk ``chunk``, checked."""
         path = self.paths.results_file(chunk)

@@ -60,6 +60,8 @@ class SetData(Protocol):
     def save_chunk(self, chunk: ChunkRecord, *, sync: bool = True) -> None: ...
     def write_results(self, chunk: int, lines: list[dict[str, Any]], names: list[str | None],
                       memory: list[list[str] | None] | None = None) -> None: ...
+    def finish_chunk(self, record: ChunkRecord, lines: list[dict[str, Any]], names: list[str | None],
+                     memory: list[list[str] | None] | None = None, *, sync: bool = True) -> None: ...
     def decode_line(self, chunk: int, index: int, raw: bytes) -> dict[str, Any]: ...
     def read_memory(self, chunk: int) -> list[list[str] | None] | None: ...
     def result_lines(self, chunk: int, memory: bool = False, expected: int | None = None
@@ -381,6 +383,13 @@ class SetStore:
                       memory: list[list[str] | None] | None = None) -> None:
         """Store chunk ``chunk``'s per-circuit results (replacing earlier ones), all at once."""
         self.data.write_results(chunk, lines, names, memory)
+
+    def finish_chunk(self, record: ChunkRecord, lines: list[dict[str, Any]], names: list[str | None],
+                     memory: list[list[str] | None] | None = None, *, sync: bool = True) -> None:
+        """Store a chunk's results and its record together: format 2 in one transaction (both
+        or neither), format 1 results first, then the record (a record never claims results
+        that are not there)."""
+        self.data.finish_chunk(record, lines, names, memory, sync=sync)
 
     def read_results(self, chunk: int) -> list[dict[str, Any]] | None:
         """Chunk ``chunk``'s result lines, checked, or None when it has none yet."""

@@ -117,7 +117,9 @@ class Submitter:
             self.save_sessions()
             entry = new_attempt(len(record.attempts) + 1, runs)
             record.attempts.append(entry)
-            self.books.ledger.set_status(record, JobStatus.SUBMITTING)
+            # saved before the backend sees it where a job could be paid for or re-attached; a
+            # lost local job (Aer's) just runs again, and its record is saved once it is queued
+            self.books.ledger.set_status(record, JobStatus.SUBMITTING, save=self.books.ledger.durable)
             job = attempt_job(self.books.set.recorded_id, record.index, entry)
             try:
                 return self.backend.submit(job, prepared, self.options), entry

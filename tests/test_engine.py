@@ -238,18 +238,19 @@ def test_without_reattach_an_unrecorded_job_is_resubmitted(store_dir, lab):
 
 
 def test_results_written_but_chunk_not_closed_are_kept_without_rerunning(store_dir, lab, monkeypatch):
-    real_write = SetStore.write_results
+    real_finish = SetStore.finish_chunk
 
-    def write_then_crash(self, chunk, *args, **kwargs):
-        real_write(self, chunk, *args, **kwargs)
-        if chunk == 1:
-            raise SimulatedCrash("killed between results and record")
+    def results_then_crash(self, record, lines, names, memory=None, **kwargs):
+        if record.index != 1:
+            return real_finish(self, record, lines, names, memory, **kwargs)
+        self.write_results(record.index, lines, names, memory)  # format 1 writes them one by one
+        raise SimulatedCrash("killed between results and record")
 
-    monkeypatch.setattr(SetStore, "write_results", write_then_crash)
+    monkeypatch.setattr(SetStore, "finish_chunk", results_then_crash)
     with pytest.raises(SimulatedCrash):
         manager(store_dir, lab).run(make_basis_circuits(20, 5), lab.backend(reattachable=True),
                                     shots=SHOTS, chunk_size=5, max_in_flight=1)
-    monkeypatch.setattr(SetStore, "write_results", real_write)
+    monkeypatch.setattr(SetStore, "finish_chunk", real_finish)
     assert only_set(store_dir).chunk(1).status != "DONE"
     jobs_before = len(lab.jobs_of(1))
     job_set = manager(store_dir, lab).resume(backend=lab.backend())

@@ -46,11 +46,14 @@ def after(cls, name, when):
 
 if point == "created":        # the set exists, nothing has run
     after(store.Store, "create_set", lambda *a: True)
-elif point in ("SUBMITTING", "QUEUED", "DONE"):   # right after the chunk record says so
+elif point in ("SUBMITTING", "QUEUED", "RUNNING"):   # right after the chunk record says so
     after(store.SetStore, "save_chunk", lambda record, **k: record.index == chunk
           and record.status == point)
-elif point == "results":      # results written, chunk record not yet closed
-    after(store.SetStore, "write_results", lambda index, *a: index == chunk)
+elif point == "DONE":         # right after the chunk's final write (its results and its record)
+    after(store.SetStore, "finish_chunk", lambda record, *a, **k: record.index == chunk)
+elif point == "results":      # format 1: results written, chunk record not yet closed (format 2
+    import jobman.set_files as set_files  # writes both in one transaction)
+    after(set_files.FileSetData, "write_results", lambda index, *a, **k: index == chunk)
 elif point == "tmp":          # in the middle of a write: format 1's temp file written, not renamed;
     real_replace = os.replace  # format 2's transaction with the results in, not committed
     def replace(src, dst, *args, **kwargs):
@@ -58,12 +61,12 @@ elif point == "tmp":          # in the middle of a write: format 1's temp file w
             die()
         return real_replace(src, dst, *args, **kwargs)
     os.replace = replace
-    real_write = set_db.DbSetData.write_results
-    def write_results(self, index, *args, **kwargs):
+    real_put = set_db.DbSetData._put_results
+    def put_results(self, connection, index, *args, **kwargs):
         if index == chunk:
             set_db._put_names = lambda *a: die()  # called inside the transaction, after the results
-        return real_write(self, index, *args, **kwargs)
-    set_db.DbSetData.write_results = write_results
+        return real_put(self, connection, index, *args, **kwargs)
+    set_db.DbSetData._put_results = put_results
 elif point == "gate":         # no kill: Aer jobs of chunks >= `chunk` wait for the file $JOBMAN_GATE
     from jobman.backends.aer import AerBackend
     real_simulate = AerBackend._simulate
@@ -141,9 +144,9 @@ def resume(store_dir: Path) -> subprocess.CompletedProcess:
     return done
 
 
-@pytest.mark.parametrize("point,chunk,store_format", [
-    ("created", 0, "2"), ("SUBMITTING", 3, "2"), ("QUEUED", 5, "2"), ("results", 4, "2"), ("tmp", 6, "2"),
-    ("DONE", 9, "2"), ("results", 4, "1"), ("tmp", 6, "1")])
+@pytest.mark.parametrize("point,chunk,store_format", [  # Aer saves a chunk once queued, then when done
+    ("created", 0, "2"), ("QUEUED", 3, "2"), ("QUEUED", 5, "1"), ("tmp", 6, "2"), ("DONE", 4, "2"),
+    ("DONE", 9, "2"), ("results", 4, "1"), ("tmp", 6, "1"), ("DONE", 7, "1")])
 def test_sigkill_at_a_precise_moment_then_resume(store_dir, basis60, point, chunk, store_format,
                                                  monkeypatch):
     monkeypatch.setenv("JOBMAN_STORE_FORMAT", store_format)  # new sets; the children inherit it
@@ -164,7 +167,7 @@ def test_sigkill_at_a_precise_moment_then_resume(store_dir, basis60, point, chun
 def test_kill_again_while_resuming(store_dir, basis60):
     first = jobman_at("QUEUED", 2, *run_args(basis60))
     first.communicate(timeout=60)
-    second = jobman_at("results", 7, "resume")
+    second = jobman_at("DONE", 7, "resume")
     second.communicate(timeout=60)
     assert second.returncode == -signal.SIGKILL
     third = jobman_at("tmp", 10, "resume")

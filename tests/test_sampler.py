@@ -143,13 +143,13 @@ import jobman.store as store
 from test_sweep import ansatz, values
 
 kill_after = int(sys.argv[1])
-if kill_after >= 0:  # die right after that chunk's record says DONE
-    real = store.SetStore.save_chunk
-    def save_chunk(self, record, *args, **kwargs):
+if kill_after >= 0:  # die right after that chunk's results and DONE record are written
+    real = store.SetStore.finish_chunk
+    def finish_chunk(self, record, *args, **kwargs):
         real(self, record, *args, **kwargs)
         if record.index == kill_after and record.status == "DONE":
             os.kill(os.getpid(), signal.SIGKILL)
-    store.SetStore.save_chunk = save_chunk
+    store.SetStore.finish_chunk = finish_chunk
 sampler = jobman.Sampler(name="crashy", seed=11, chunk_size=3)
 job = sampler.run([(ansatz(), values(5, 4, 3))], shots=64)
 result = job.result()

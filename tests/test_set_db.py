@@ -188,22 +188,21 @@ def test_a_full_disk_mid_run_stops_with_a_resume_hint_and_resume_finishes(tmp_pa
     from jobman.inputs import make_basis_circuits
     from jobman.set_db import DbSetData
 
-    real = DbSetData.write_results
+    real = DbSetData._put_results  # where every write of a chunk's results goes
 
-    def on_a_full_disk(self, chunk, *args, **kwargs):
+    def on_a_full_disk(self, connection, chunk, *args, **kwargs):
         if chunk == 2:  # SQLite's own "database or disk is full" from here on
-            connection = self.db.connection()
             pages = connection.execute("PRAGMA page_count").fetchone()[0]
             connection.execute(f"PRAGMA max_page_count = {pages}")
-        return real(self, chunk, *args, **kwargs)
+        return real(self, connection, chunk, *args, **kwargs)
 
-    monkeypatch.setattr(DbSetData, "write_results", on_a_full_disk)
+    monkeypatch.setattr(DbSetData, "_put_results", on_a_full_disk)
     manager = JobManager(tmp_path / "store")
     with pytest.raises(StoreError, match=r"cannot write .*set\.db: database or disk is full; when the "
                                          r"store is writable again, run `jobman resume \S+`"):
         manager.run(make_basis_circuits(25, 5), shots=4000, chunk_size=5, max_in_flight=1,
                     memory=True)  # 4000 shots of memory a circuit: a chunk's results need new pages
-    monkeypatch.setattr(DbSetData, "write_results", real)
+    monkeypatch.setattr(DbSetData, "_put_results", real)
     (set_id,) = manager.store.set_ids()
     stopped = manager.store.open_set(set_id)
     assert [c.status for c in stopped.chunks()][:2] == ["DONE", "DONE"] and not stopped.has_results(2)
