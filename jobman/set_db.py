@@ -195,6 +195,8 @@ class _Transaction:
     def __enter__(self) -> sqlite3.Connection:
         connection = self.db.connection()
         try:
+            if connection.in_transaction:  # left open by a write that Ctrl-C cut short in here
+                connection.execute("ROLLBACK")
             if not self.db._wal:  # readers read beside the writer while it writes
                 connection.execute("PRAGMA journal_mode=WAL")
                 self.db._wal = True

@@ -3,7 +3,7 @@
 from qiskit import QuantumCircuit
 from qiskit_aer import AerSimulator
 
-from jobman.backends.aer import WIDE_QUBITS, AerBackend, chunk_seed, split_ranges
+from jobman.backends.aer import MIN_PIECE, WIDE_QUBITS, AerBackend, chunk_seed, split_ranges
 from jobman.backends.base import ChunkJob, RunOptions
 from jobman.exceptions import BackendError
 from jobman.inputs import make_basis_circuits
@@ -137,7 +137,7 @@ def test_split_ranges_cuts_in_order_into_nearly_equal_pieces():
     assert split_ranges([(5, 6)], 4) == [[(5, 6)]]
 
 
-def test_wide_circuits_run_unsplit_on_one_worker(monkeypatch):
+def test_wide_circuits_and_small_jobs_run_unsplit_on_one_worker(monkeypatch):
     seen = []
     real = AerBackend._simulate
 
@@ -150,10 +150,11 @@ def test_wide_circuits_run_unsplit_on_one_worker(monkeypatch):
     backend = AerBackend(workers=2)
     try:
         outcomes = run(backend, wide + make_basis_circuits(3, 2), RunOptions(shots=10))
-        run(backend, make_basis_circuits(6, 2), RunOptions(shots=10))
+        run(backend, make_basis_circuits(2 * MIN_PIECE, 2), RunOptions(shots=10))  # split in two
+        run(backend, make_basis_circuits(2 * MIN_PIECE - 1, 2), RunOptions(shots=10))  # too small to split
     finally:
         backend.close()
-    assert seen == [1, 2]
+    assert seen == [1, 2, 1]
     assert outcomes[1].counts == {"0x1": 10}
 
 
@@ -162,8 +163,8 @@ def test_a_dead_worker_fails_its_job_transiently_and_is_replaced():
     try:
         backend._workers[1].process.kill()
         options = RunOptions(shots=10)
-        job = ChunkJob("s", 0, 0, 4, 1)
-        job_id = backend.submit(job, make_basis_circuits(4, 2), options)
+        job = ChunkJob("s", 0, 0, 2 * MIN_PIECE, 1)  # split: a piece on each worker
+        job_id = backend.submit(job, make_basis_circuits(2 * MIN_PIECE, 2), options)
         assert backend.wait([job_id], timeout=60)[job_id] is JobStatus.ERROR
         error = backend.job_error(job_id)
         assert isinstance(error, BackendError) and error.transient and "died" in str(error)
@@ -226,5 +227,39 @@ def test_close_ends_even_when_an_interrupted_wait_left_a_jobs_lock_taken(monkeyp
     backend._futures[job_id]._condition.acquire()  # what the interrupted wait left behind
     gate.set()
     backend.close()  # in the thread that left the lock taken, as in jobman's cleanup
-    assert backend._thread.daemon  # the job's thread cannot hold the process's exit either
+    assert all(thread.daemon for thread in backend._threads)  # they cannot hold the process's exit either
     assert all(not w.alive() for w in backend._workers)
+
+
+def test_jobs_run_side_by_side_on_idle_workers_and_a_cancelled_waiting_job_never_runs(monkeypatch):
+    import threading
+
+    started, release = [], threading.Event()
+    real = AerBackend._simulate
+
+    def held(self, job_id, pieces):
+        started.append(job_id)
+        release.wait(60)
+        return real(self, job_id, pieces)
+
+    monkeypatch.setattr(AerBackend, "_simulate", held)
+    backend = AerBackend(workers=2)
+    try:
+        options = RunOptions(shots=10)
+        ids = [backend.submit(ChunkJob("s", k, 4 * k, 4 * k + 4, 1), make_basis_circuits(4, 2), options)
+               for k in range(3)]
+        for _ in range(600):  # two small jobs start at once, one per job thread; the third waits
+            if len(started) == 2:
+                break
+            threading.Event().wait(0.01)
+        assert sorted(started) == sorted(ids[:2])
+        backend.cancel(ids[2])
+        release.set()
+        statuses = backend.wait(ids[:2], timeout=60)
+        while any(status is not JobStatus.DONE for status in statuses.values()):
+            statuses = backend.wait(ids[:2], timeout=60)
+        assert backend.status(ids[2]) is JobStatus.CANCELLED
+        assert [o.counts for o in backend.result(ids[1])] == [{hex(i): 10} for i in range(4)]
+        assert len(started) == 2  # the cancelled one never simulated
+    finally:
+        backend.close()

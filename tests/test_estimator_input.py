@@ -125,11 +125,14 @@ def test_a_killed_estimator_run_resumes_where_it_stopped(files, store_dir):
     _, err = child.communicate(timeout=60)
     assert child.returncode == -signal.SIGKILL, err
     set_store = Store(store_dir).open_set(None)
-    assert [c.status for c in set_store.chunks()][:2] == ["DONE", "DONE"]
+    before = [c.status for c in set_store.chunks()]
+    assert before[1] == "DONE"  # chunks end in any order: others may have been running
     done = run_jobman("resume", set_store.id)
     assert done.returncode == 0, done.stderr
     set_store = Store(store_dir).open_set(None)
-    assert len(set_store.chunk(0).attempts) == 1 and all(c.status == "DONE" for c in set_store.chunks())
+    assert all(c.status == "DONE" for c in set_store.chunks())
+    assert [len(c.attempts) for c, was in zip(set_store.chunks(), before) if was == "DONE"] == \
+        [1] * before.count("DONE")  # not run again
     data = json.loads(run_jobman("result", "--pub", "0", "--json").stdout)
     theirs = EstimatorV2().run([(ansatz(), H_OPS, files["values"])]).result()[0].data
     assert np.array_equal(np.array(data["evs"]), theirs.evs)
