@@ -221,7 +221,7 @@ class Engine:
                                     f"{len(indices)} circuits")
             return self._job_failed(flight, mismatch, queue)
         wanted = set(indices_of(flight.item.runs))
-        pairs = [(g, o) for g, o in zip(indices, outcomes) if g in wanted]
+        pairs = [(g, self.submitter.every_observable(g, o)) for g, o in zip(indices, outcomes) if g in wanted]
         lines = {g: outcome_line(g, flight.names.get(g), o) for g, o in pairs}
         memory = {g: o.memory for g, o in pairs} if self.submitter.options.memory else None
         self.books.merge(self.books.records[flight.item.chunk], lines, memory)

@@ -12,10 +12,11 @@ a chunk is never paid for twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from jobman.backends.base import Backend, RunOptions
+from jobman.backends.base import Backend, CircuitOutcome, RunOptions
 from jobman.bookkeeping import Bookkeeping, Flight, WorkItem, attempt_job, indices_of
 from jobman.estimate import job_seconds
 from jobman.exceptions import BackendError
@@ -243,6 +244,26 @@ class Submitter:
             stored.update(zip((g for g, _ in missing), prepared))
             self.books.set.save_transpiled(chunk, stored)
         return [stored[g] for g, _ in kept]
+
+    def every_observable(self, index: int, outcome: CircuitOutcome) -> CircuitOutcome:
+        """An estimator point's outcome with a value per observable of its PUB, None where the
+        point's result takes none (a backend that estimates only those gives fewer); any other
+        outcome as it is."""
+        if outcome.evs is None:
+            return outcome
+        used = getattr(self.source, "observables_used", None)
+        found = used(index) if used is not None else None
+        if found is None or len(outcome.evs) == found[0]:
+            return outcome
+        count, taken = found
+        if taken is None or len(outcome.evs) != len(taken) or len(outcome.stds or ()) != len(taken):
+            return CircuitOutcome(JobStatus.ERROR, error=f"the backend returned {len(outcome.evs)} expectation "
+                                  f"values for a point of a PUB of {count} observables")
+        evs: list[float | None] = [None] * count
+        stds: list[float | None] = [None] * count
+        for k, ev, std in zip(taken, outcome.evs, outcome.stds or ()):
+            evs[k], stds[k] = ev, std
+        return replace(outcome, evs=evs, stds=stds)
 
     # usage ------------------------------------------------------------------------------
     def estimate(self, prepared: Sequence[Any]) -> float | None:

@@ -17,6 +17,7 @@ values. This module imports numpy, never qiskit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -108,6 +109,10 @@ class SweepPoint:
     observables: "tuple[tuple[tuple[str, float], ...], ...] | None" = None
     #: An estimator PUB's precision (see :class:`PubRecord`).
     precision: float = 0.0
+    #: The flat indices of the PUB's observables that its result takes at this point, when the
+    #: observables pair with the points (a flat ``[obs1, obs2]`` against two points); None when
+    #: every observable is taken at every point (see :func:`used_observables`).
+    used: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -173,6 +178,28 @@ def _kept_values(point: SweepPoint, prepared: "QuantumCircuit") -> tuple[float, 
     return tuple(point.values[names.index(name)] for name in kept)
 
 
+@functools.lru_cache(maxsize=16)
+def used_observables(observables: tuple[int, ...], shape: tuple[int, ...]
+                     ) -> "tuple[tuple[int, ...], ...] | None":
+    """Per point of a PUB of values ``shape`` (flat, C order), the flat indices of the
+    observables (array shape ``observables``) that its broadcast result takes there, in order;
+    None when every point takes every observable (the usual ``(K, 1)`` against ``(N,)``).
+
+    Every point takes the same number of them, so a PUB slice can send them as one
+    ``(m, points)`` array.
+    """
+    import numpy as np
+
+    count, size = math.prod(observables), math.prod(shape)
+    result = np.broadcast_shapes(observables, shape)
+    rows = np.broadcast_to(np.arange(count).reshape(observables), result).ravel()
+    cols = np.broadcast_to(np.arange(size).reshape(shape), result).ravel()
+    table = np.sort(rows[np.argsort(cols, kind="stable")].reshape(size, -1), axis=1)
+    if table.shape[1] == count:
+        return None
+    return tuple(tuple(int(k) for k in row) for row in table)
+
+
 def point_name(name: str, position: tuple[int, ...]) -> str:
     """``name`` for a PUB of shape ``()``, else ``name[i,j,...]``."""
     return name if not position else f"{name}[{','.join(str(i) for i in position)}]"
@@ -213,12 +240,24 @@ class SweepSource:
             name = circuit.name
             rows = self._values[p]
             observables, precision = self._observables[p], pub.precision or 0.0
+            table = used_observables(pub.observables, pub.shape) if pub.observables is not None else None
             for j in range(lo, hi):
                 position = _unravel(j, pub.shape)
                 points.append(SweepPoint(circuit, tuple(rows[j].tolist()), p, position,
-                                         point_name(name, position), observables, precision))
+                                         point_name(name, position), observables, precision,
+                                         None if table is None else table[j]))
         self._loaded = loaded
         return points
+
+    def observables_used(self, index: int) -> tuple[int, tuple[int, ...] | None] | None:
+        """For point ``index`` of an estimator PUB: how many observables the PUB has, and the
+        ones its result takes at the point (None: all); None for a Sampler PUB's point."""
+        p = bisect_right(self._starts, index) - 1
+        pub = self.pubs[p]
+        if pub.observables is None:
+            return None
+        table = used_observables(pub.observables, pub.shape)
+        return math.prod(pub.observables), None if table is None else table[index - pub.start]
 
     def values(self, pub: int) -> "np.ndarray":
         """PUB ``pub``'s values, shape ``(size, parameters)``."""

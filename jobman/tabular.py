@@ -86,7 +86,8 @@ def _estimate_rows(circuit: "CircuitResult") -> Iterator[tuple[Any, ...]]:
         yield circuit.index, circuit.name, circuit.status.value, None, None, None, circuit.error
         return
     for k, (ev, std) in enumerate(zip(circuit.evs, circuit.stds or [None] * len(circuit.evs))):
-        yield circuit.index, circuit.name, circuit.status.value, k, ev, std, circuit.error
+        if ev is not None:  # None: an observable the PUB's result does not take at this point
+            yield circuit.index, circuit.name, circuit.status.value, k, ev, std, circuit.error
 
 
 def write_parquet(circuits: Iterable["CircuitResult"], sink: "str | Path | BinaryIO",

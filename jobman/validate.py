@@ -113,8 +113,8 @@ def check_line(data: Any, index: int) -> dict[str, Any]:
     _need(data, "num_clbits", lambda v: _is_int(v) and v >= 0, "a non-negative integer", optional=True)
     _need(data, "counts", _is_counts, "null or an object of outcomes and counts", optional=True)
     _need(data, "error", lambda v: v is None or isinstance(v, str), "a string or null", optional=True)
-    _need(data, "evs", _is_numbers, "a list of numbers", optional=True)
-    _need(data, "stds", _is_numbers, "a list of numbers", optional=True)
+    _need(data, "evs", _is_numbers_or_nulls, "a list of numbers (or nulls)", optional=True)
+    _need(data, "stds", _is_numbers_or_nulls, "a list of numbers (or nulls)", optional=True)
     if len(data.get("evs") or ()) != len(data.get("stds") or ()):
         raise ShapeError(f"circuit {index} has {len(data.get('evs') or ())} evs but "
                          f"{len(data.get('stds') or ())} stds")
@@ -125,6 +125,11 @@ def check_line(data: Any, index: int) -> dict[str, Any]:
 
 def _is_numbers(values: Any) -> bool:
     return isinstance(values, list) and all(_is_number(v) for v in values)
+
+
+def _is_numbers_or_nulls(values: Any) -> bool:
+    """A point's evs or stds: null where its PUB's result takes no value of that observable."""
+    return isinstance(values, list) and all(v is None or _is_number(v) for v in values)
 
 
 def _is_counts(counts: Any) -> bool:

@@ -227,3 +227,27 @@ def test_jobman_estimator_on_a_fake_device_runs_the_task_with_the_runtime_s_defa
     assert result[0].data.evs.shape == (2, 3) and np.all(result[0].data.stds > 0)
     wanted = np.array([z_expected(k) for k in range(3)]).T
     assert np.all(np.abs(result[0].data.evs - wanted) < 0.35)  # fake_manila's noise, not a wrong qubit
+
+
+def test_observables_paired_with_points_are_estimated_only_where_the_result_takes_them(
+        store_dir, ibm_account):
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    flat = [SparsePauliOp("IIZ"), SparsePauliOp("ZII")]  # observable k with point k
+    values = bit_values(8)[[1, 4]]  # point 0 flips qubit 0, point 1 qubit 2: both read -1
+    pub = EstimatorPub.coerce((unmeasured_flips(), flat, values, 0.01))
+    job_set = manager(store_dir).run([pub], backend=ibm_backend(), seed=SEED)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    [upload] = [decode_params(job.params_raw)["pubs"] for job in ibm_account.jobs]
+    assert np.asarray(upload[0][1]).shape == (1, 2)  # one observable a point, not both at both
+    data = job_set.results().to_primitive_result()[0].data
+    assert data.evs.shape == (2,) and np.all(np.abs(data.evs - [-1.0, -1.0]) < 0.06), data.evs
+    lines = [job_set._set.read_results(0)[k] for k in range(2)]
+    assert [line["evs"][1 - k] for k, line in enumerate(lines)] == [None, None]  # not estimated
+    from typer.testing import CliRunner
+
+    from jobman.cli import app
+
+    rows = CliRunner().invoke(app, ["export", job_set.job_set_id(), "--format", "csv"],
+                              env={"JOBMAN_HOME": str(store_dir)}).stdout.splitlines()
+    assert [row.split(",")[3] for row in rows[1:]] == ["0", "1"]  # a row per value taken

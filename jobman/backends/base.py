@@ -66,9 +66,11 @@ class CircuitOutcome:
     metadata: dict[str, Any] | None = None
     creg_sizes: list[int] | None = None
     #: A point of an estimator PUB: the expectation value of each of its PUB's observables
-    #: (flat, C order) and its standard error; None for circuits that were sampled.
-    evs: list[float] | None = None
-    stds: list[float] | None = None
+    #: (flat, C order) and its standard error; None for circuits that were sampled. A backend
+    #: that estimates only the observables the point's result takes (see
+    #: ``SweepPoint.used``) gives those; the stored line has None for the others.
+    evs: list[float | None] | None = None
+    stds: list[float | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -26,19 +26,31 @@ PUB_OVERHEAD_BYTES = 64
 def sampler_pubs(items: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The job's PUBs: ``(circuit,)`` per circuit, ``(circuit, values)`` per run of consecutive
     points of one PUB of the task (a point of a circuit without parameters goes alone)."""
-    return [(with_clbit_register(first.circuit if isinstance(first, SweepPoint) else first),)
-            if rows is None else (with_clbit_register(first.circuit), rows)
-            for first, rows in _slices(items)]
+    return [(with_clbit_register(circuit_of(members[0])),) if rows is None
+            else (with_clbit_register(members[0].circuit), rows) for members, rows in _slices(items)]
 
 
 def estimator_pubs(items: Sequence[SweepPoint]) -> list[tuple[Any, ...]]:
     """An estimator job's PUBs: per run of consecutive points of one PUB of the task,
-    ``(circuit, observables, values, precision)`` with the observables as a ``(K, 1)`` array
-    on the circuit's qubits (its layout applied), so that the result's ``evs`` have shape
-    ``(K, points)``; a point of a circuit without parameters goes alone, as
-    ``(circuit, observables of shape (K,), None, precision)``."""
-    return [(first.circuit, device_observables(first, column=rows is not None), rows, first.precision)
-            for first, rows in _slices(items)]
+    ``(circuit, observables, values, precision)`` with the observables on the circuit's qubits
+    (its layout applied) as a ``(K, 1)`` array, so that the result's ``evs`` have shape
+    ``(K, points)``; when the PUB pairs observables with points, the ``m`` each point takes, as
+    an ``(m, points)`` array (no observable is estimated where the result does not use it). A
+    point of a circuit without parameters goes alone, as ``(circuit, observables of shape (K,)
+    or (m,), None, precision)``."""
+    pubs: list[tuple[Any, ...]] = []
+    for points, rows in _slices(items):
+        first = points[0]
+        operators = device_observables(first)
+        if rows is None:
+            chosen = operators if first.used is None else [operators[k] for k in first.used]
+            pubs.append((first.circuit, chosen, None, first.precision))
+        elif first.used is None:
+            pubs.append((first.circuit, [[op] for op in operators], rows, first.precision))
+        else:
+            observables = [[operators[point.used[i]] for point in points] for i in range(len(first.used))]
+            pubs.append((first.circuit, observables, rows, first.precision))
+    return pubs
 
 
 def is_estimate(items: Sequence[Any]) -> bool:
@@ -51,39 +63,35 @@ def job_pubs(items: Sequence[Any]) -> list[tuple[Any, ...]]:
     return estimator_pubs(items) if is_estimate(items) else sampler_pubs(items)
 
 
-def device_observables(point: SweepPoint, column: bool) -> list[Any]:
-    """The point's observables on its (transpiled) circuit's qubits: ``[[op], ...]`` (a column,
-    to broadcast against a row of points) or ``[op, ...]``."""
+def device_observables(point: SweepPoint) -> list[Any]:
+    """The point's PUB's observables (flat) on its (transpiled) circuit's qubits."""
     from qiskit.quantum_info import SparsePauliOp
 
     circuit = point.circuit
     layout = getattr(circuit, "layout", None)
-    operators = [SparsePauliOp.from_list(list(terms)).apply_layout(layout, num_qubits=circuit.num_qubits)
-                 for terms in point.observables or ()]
-    return [[op] for op in operators] if column else operators
+    return [SparsePauliOp.from_list(list(terms)).apply_layout(layout, num_qubits=circuit.num_qubits)
+            for terms in point.observables or ()]
 
 
-def _slices(items: Sequence[Any]) -> list[tuple[Any, Any]]:
-    """``(first item, values of shape (points, parameters))`` per run of consecutive points of
-    one PUB with values; ``(item, None)`` for a circuit or a point without values."""
+def _slices(items: Sequence[Any]) -> list[tuple[list[Any], Any]]:
+    """``(points, values of shape (points, parameters))`` per run of consecutive points of one
+    PUB with values; ``([item], None)`` for a circuit or a point without values."""
     import numpy as np
 
-    slices: list[tuple[Any, Any]] = []
-    rows: list[tuple[float, ...]] = []
+    slices: list[tuple[list[Any], Any]] = []
     key: tuple[int, int] | None = None  # (task PUB, id of its circuit) of the open slice
     for item in items:
-        if isinstance(item, SweepPoint) and item.values and (item.pub, id(item.circuit)) == key:
-            rows.append(item.values)
-            continue
-        if rows:
-            slices[-1] = (slices[-1][0], np.asarray(rows, dtype=float))
-        rows, key = [], None
         if isinstance(item, SweepPoint) and item.values:
-            rows, key = [item.values], (item.pub, id(item.circuit))
-        slices.append((item, None))
-    if rows:
-        slices[-1] = (slices[-1][0], np.asarray(rows, dtype=float))
-    return slices
+            if (item.pub, id(item.circuit)) == key:
+                slices[-1][0].append(item)
+                continue
+            key = (item.pub, id(item.circuit))
+            slices.append(([item], True))
+            continue
+        key = None
+        slices.append(([item], None))
+    return [(members, None if rows is None else np.asarray([p.values for p in members], dtype=float))
+            for members, rows in slices]
 
 
 def pubs_payload_bytes(pubs: Sequence[tuple[Any, ...]]) -> int:

@@ -126,7 +126,8 @@ def write_csv(stream: TextIO, set_store: Any, circuits: Iterator[dict[str, Any]]
         head = (row["index"], row["name"] or "", row["status"])
         if estimates and row.get("evs") is not None:
             for k, (ev, std) in enumerate(zip(row["evs"], row["stds"])):
-                writer.writerow(head + (k, repr(ev), repr(std), row["error"] or ""))
+                if ev is not None:  # None: an observable the PUB's result does not take here
+                    writer.writerow(head + (k, repr(ev), repr(std), row["error"] or ""))
             continue
         if row["counts"] is None:
             missing += 1

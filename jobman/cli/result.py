@@ -80,7 +80,8 @@ def _render(item, memory: bool) -> str:
     if item.counts is None:
         return head + (f": {item.error}" if item.error else "")
     if item.evs is not None:  # a point of an estimator PUB
-        return "\n".join([head, "  evs: " + " ".join(map(repr, item.evs)), "  stds: " + " ".join(map(repr, item.stds))])
+        return "\n".join([head, "  evs: " + " ".join(map(_value, item.evs)),
+                          "  stds: " + " ".join(map(_value, item.stds))])
     rows = sorted(item.counts.items(), key=lambda kv: (-kv[1], kv[0]))
     lines = [head] + [f"  {bits} {count}" for bits, count in rows]
     if memory and item.memory is not None:
@@ -135,3 +136,8 @@ def _points(nested, position: tuple):
         return
     for k, item in enumerate(nested):
         yield from _points(item, (*position, k))
+
+
+def _value(value: float | None) -> str:
+    """A point's ev or std; ``-`` for an observable its PUB's result does not take there."""
+    return "-" if value is None else repr(value)
