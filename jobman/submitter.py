@@ -270,9 +270,10 @@ class Submitter:
         """Seconds a job of these prepared circuits should take (QPU time on IBM, by the
         documented baseline; simulation time on Aer, at the rate measured so far), or None."""
         per_shot = [self.backend.seconds_per_shot(c) for c in prepared]
-        if per_shot and all(s is not None for s in per_shot):
-            return round(job_seconds(self.backend.job_overhead_seconds, self.options.shots,
-                                     sum(per_shot)), 6)  # type: ignore[arg-type]
+        known = [s for s in per_shot if s is not None]
+        if known and len(known) == len(per_shot):
+            seconds = sum(s * _shots(item, self.options.shots) for s, item in zip(known, prepared))
+            return round(job_seconds(self.backend.job_overhead_seconds, 1, seconds), 6)
         rate = self.books.measured_rate()
         return None if rate is None else round(rate * len(prepared), 6)
 
@@ -289,6 +290,13 @@ class Submitter:
                             "next_job": None if estimate is None else round(estimate, 3),
                             "at": self.books.now()}
         return True
+
+
+def _shots(item: Any, task_shots: int) -> int:
+    """The shots an item takes (an estimator point's come from its precision)."""
+    from jobman.sweep import SweepPoint
+
+    return item.shots(task_shots) if isinstance(item, SweepPoint) else task_shots
 
 
 def _swept(kept: list[tuple[int, Any]]) -> bool:

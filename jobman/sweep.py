@@ -136,6 +136,17 @@ class SweepPoint:
         circuit.name = self.label
         return circuit
 
+    def shots(self, task_shots: int) -> int:
+        """The shots the point takes: the task's; for an estimator point with a precision above
+        0, ``ceil(1 / precision**2)`` per measurement basis, counting a basis per distinct
+        non-identity Pauli string of the observables its result takes (at least as many as the
+        qubit-wise commuting groups a runtime estimator measures: a budget never undercounts)."""
+        if self.observables is None or self.precision <= 0:
+            return task_shots
+        taken = self.observables if self.used is None else [self.observables[k] for k in self.used]
+        labels = {label for terms in taken for label, _ in terms if label.strip("I")}
+        return math.ceil(1.0 / self.precision**2) * max(1, len(labels))
+
     def problem(self) -> str | None:
         """Why this point cannot run as given, or None (its values must fit its circuit)."""
         wanted = self.circuit.num_parameters

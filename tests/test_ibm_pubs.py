@@ -251,3 +251,21 @@ def test_observables_paired_with_points_are_estimated_only_where_the_result_take
     rows = CliRunner().invoke(app, ["export", job_set.job_set_id(), "--format", "csv"],
                               env={"JOBMAN_HOME": str(store_dir)}).stdout.splitlines()
     assert [row.split(",")[3] for row in rows[1:]] == ["0", "1"]  # a row per value taken
+
+
+def test_an_estimator_job_s_usage_estimate_counts_the_shots_its_precision_takes(store_dir, ibm_account):
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    from jobman.backends.ibm_usage import JOB_OVERHEAD_SECONDS
+
+    pub = EstimatorPub.coerce((unmeasured_flips(), Z_OBSERVABLES, bit_values(4), 0.01))
+    backend = ibm_backend()
+    job_set = manager(store_dir).run([pub], backend=backend, seed=SEED, chunk_size=4)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    [attempt] = job_set._set.chunk(0).attempts
+    point = SweepPoint(unmeasured_flips(), (0.0, 0.0, 0.0), 0, (0,), "flips[0]", ((("IIZ", 1.0),),
+                       (("ZII", 1.0), ("III", 0.5))), 0.01)
+    per_shot = backend.seconds_per_shot(backend.prepare([point], RunOptions(seed=SEED))[0])
+    shots = 10_000 * 2  # ceil(1 / 0.01**2) for each of ZII and IIZ (identity needs no shots)
+    assert point.shots(1024) == shots
+    assert attempt.estimate_seconds == pytest.approx(JOB_OVERHEAD_SECONDS + 4 * shots * per_shot, rel=1e-6)
