@@ -93,7 +93,7 @@ def read_pub(set_store: "SetStore", number: int) -> PubData:
         return data
     if pub.estimates:
         sampled = bool((set_store.record.sweep or {}).get("sampled"))
-        data.evs, data.stds = estimator_arrays(pub, lines, None if sampled else set_store.record.options.get("seed"),
+        data.evs, data.stds = estimator_arrays(pub, lines, set_store.record.options.get("seed"),
                                                add_noise=not sampled)
     else:
         data.counts = _nested([format_counts(line["counts"], line.get("num_clbits", 0), line.get("creg_sizes"))

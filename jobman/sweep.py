@@ -203,6 +203,8 @@ def used_observables(observables: tuple[int, ...], shape: tuple[int, ...]
 
     count, size = math.prod(observables), math.prod(shape)
     result = np.broadcast_shapes(observables, shape)
+    if math.prod(result) == count * size:  # each point takes each observable once: no table to build
+        return None
     rows = np.broadcast_to(np.arange(count).reshape(observables), result).ravel()
     cols = np.broadcast_to(np.arange(size).reshape(shape), result).ravel()
     table = np.sort(rows[np.argsort(cols, kind="stable")].reshape(size, -1), axis=1)

@@ -237,15 +237,15 @@ class IBMBackend(Backend):
 
     # jobs -----------------------------------------------------------------------------
     def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
-        self._check_payload(circuits)
+        pubs = self._check_payload(circuits)
         try:
-            runtime_job = self._run(job, circuits, options)
+            runtime_job = self._run(job, circuits, pubs, options)
         except Exception as error:
             if self._kind(error) is not ErrorKind.SESSION_CLOSED:
                 raise self._blame(self._translate("submit", error), circuits) from None
             self._keeper.roll_over()  # its max_time ran out: carry on in a new one
             try:
-                runtime_job = self._run(job, circuits, options)
+                runtime_job = self._run(job, circuits, pubs, options)
             except Exception as again:
                 raise self._blame(self._translate("submit", again), circuits) from None
         job_id = runtime_job.job_id()
@@ -279,26 +279,31 @@ class IBMBackend(Backend):
         refused.job_id = job_id  # type: ignore[attr-defined]  # recorded: never adopted by its tags
         raise refused
 
-    def _run(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> Any:
-        if is_estimate(circuits):  # precision per PUB: the task's shots do not apply
+    def _run(self, job: ChunkJob, circuits: Sequence[Any], pubs: list[tuple[Any, ...]] | None,
+             options: RunOptions) -> Any:
+        """Submit the job's PUBs (``pubs``: built already, or None to build them here)."""
+        pubs = job_pubs(circuits) if pubs is None else pubs
+        estimates = is_estimate(circuits)  # precision per PUB: the task's shots do not apply
+        if estimates:
             primitive = make_estimator(self._keeper.current(), job.tags())
         else:
             primitive = make_sampler(self.sampler_kind, self._keeper.current(), job.tags())
         if self.local and options.seed is not None:
             primitive.options.simulator.seed_simulator = (options.seed + SEED_STRIDE * job.start) % 2**63
-        if is_estimate(circuits):
-            return primitive.run(job_pubs(circuits))
-        return primitive.run(job_pubs(circuits), shots=options.shots)
+        return primitive.run(pubs) if estimates else primitive.run(pubs, shots=options.shots)
 
-    def _check_payload(self, circuits: Sequence[Any]) -> None:
-        """Refuse (as a job to split) an upload over :data:`MAX_PAYLOAD_BYTES`."""
+    def _check_payload(self, circuits: Sequence[Any]) -> list[tuple[Any, ...]] | None:
+        """Refuse (as a job to split) an upload over :data:`MAX_PAYLOAD_BYTES`; the job's PUBs
+        when it built them to measure (so they are not built twice), else None."""
         if self.local or len(circuits) < 2:
-            return
-        size = pubs_payload_bytes(job_pubs(circuits))
+            return None
+        pubs = job_pubs(circuits)
+        size = pubs_payload_bytes(pubs)
         if size > self.payload_cap:
             raise BackendError(f"job of {len(circuits)} circuits would upload {size / 1e6:.1f} MB, over "
                                f"the {self.payload_cap / 1e6:g} MB jobman allows (--max-payload)",
                                code=ErrorKind.SPLIT.value)
+        return pubs
 
     def _job(self, job_id: str) -> Any:
         runtime_job = self._jobs.get(job_id)
