@@ -8,6 +8,9 @@
 2. Small chunks: a real ``jobman run`` of ``--runs`` circuits at ``--chunk-size 10`` against
    the same at ``--chunk-size 1000`` (the cost of a chunk's bookkeeping).
 3. Files per set.
+4. Packed shots: a real ``jobman run --memory`` of the same circuits at 1000 shots, the set's
+   bytes on disk against the bytes of its samples packed as BitArray packs them (``shots x
+   ceil(clbits / 8)`` a circuit).
 
     python bench/store_bench.py                       # 200,000 circuits in 20,000 chunks
     python bench/store_bench.py --circuits 1000000 --chunk 10 --formats 2   # issue 17's million
@@ -140,6 +143,25 @@ def small_chunks(work: Path, circuits: int) -> list[str]:
     return lines
 
 
+def packed_memory(work: Path, circuits: int, shots: int = 1000) -> list[str]:
+    """Issue 17 point 3: a set run with ``--memory`` against the size of its packed samples."""
+    from jobman.inputs import make_basis_circuits
+
+    path = work / "runs.qpy"  # written by small_chunks
+    clbits = make_basis_circuits(1, 5)[0].num_clbits
+    home = work / "memory"
+    env = dict(os.environ, JOBMAN_HOME=str(home), JOBMAN_STORE_FORMAT="2")
+    seconds = timed([sys.executable, "-m", "jobman", "run", str(path), "--shots", str(shots), "--seed", "7",
+                     "--memory", "-q"], env)
+    folders = [p for p in home.iterdir() if p.is_dir()]
+    files = [f for folder in folders for f in folder.rglob("*") if f.is_file()]
+    stored = sum(f.stat().st_size for f in files)
+    packed = circuits * shots * -(-clbits // 8)
+    return [f"--memory: {circuits:,} circuits x {shots} shots ({clbits} clbits) ran in {seconds:.1f} s; "
+            f"set {stored / 1e6:.1f} MB in {len(files)} files, packed samples {packed / 1e6:.1f} MB: "
+            f"ratio {stored / packed:.2f}"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--circuits", type=int, default=200_000, help="circuits of the large set")
@@ -158,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in lookups(work, args.circuits, args.chunk, args.reps, args.formats.split(","), args.sets):
             print(line, flush=True)
         if args.runs:
-            for line in small_chunks(work, args.runs):
+            for line in small_chunks(work, args.runs) + packed_memory(work, args.runs):
                 print(line, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -184,7 +184,7 @@ complete -c jobman -n '__fish_seen_subcommand_from run' -l chunk-size -s k -x -d
 complete -c jobman -n '__fish_seen_subcommand_from run' -l name -s n -x -d 'A name for the job set.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l tag -x -d 'Label the set (repeatable); `jobman list --tag KEY=VALUE` finds it.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l memory -d 'Keep per-shot outcomes.'
-complete -c jobman -n '__fish_seen_subcommand_from run' -l max-in-flight -x -d 'Most jobs submitted and unfinished at once (default: 2 on aer, 3 on IBM).'
+complete -c jobman -n '__fish_seen_subcommand_from run' -l max-in-flight -x -d 'Most jobs submitted and unfinished at once (default: two per worker on aer, 3 on IBM).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l max-retries -x -d 'Retries of a transient failure (per call and per chunk).'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l on-failure -x -a 'continue abort' -d 'On a failed circuit: finish the rest, or stop and cancel the rest.'
 complete -c jobman -n '__fish_seen_subcommand_from run' -l max-usage -x -d 'Usage budget, e.g. --max-usage 10m (or 90s, 2h): stop submitting when the usage recorded plus the estimate of jobs in flight would pass it (QPU time on IBM, simulation time on Aer); the rest stays PENDING for `jobman resume`.'

@@ -77,7 +77,7 @@ def test_run_help_reads_well():
     text = invoke("run", "--help").stdout
     assert "Usage: jobman run [OPTIONS] INPUT..." in text
     words = " ".join(text.replace("│", " ").split())
-    assert "--memory Keep" in words and "(default: 1000;" in words and "(default: 2 on aer, 3 on IBM)" in words
+    assert "--memory Keep" in words and "(default: 1000;" in words and "(default: two per worker on aer, 3 on IBM)" in words
     assert "--shots        -s      N " in text
 
 

@@ -57,7 +57,7 @@ def test_a_run_without_seed_records_the_seed_it_picked(tmp_path):
     from jobman.backends.aer import MAX_WORKERS, usable_cores
 
     workers = min(usable_cores(), MAX_WORKERS)  # a job per worker simulating, one more waiting
-    assert isinstance(seed, int) and details["engine"]["max_in_flight"] == workers + 1
+    assert isinstance(seed, int) and details["engine"]["max_in_flight"] == 2 * workers
     again = manager.run([circuit] * 3, shots=50, seed=seed)
     assert [c.counts for c in again.results()] == [c.counts for c in first.results()]
     shown = invoke("show", first.job_set_id(), store=tmp_path).stdout

