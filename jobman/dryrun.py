@@ -62,10 +62,13 @@ class DryRun:
     qpu_seconds: float | None
     estimate_method: str | None
     max_payload_bytes: int | None
+    unit: str = "circuit"  #: what ``total`` counts: ``"point"`` of a sweep or estimator task
+    #: An estimator task's distinct precisions (its executions are the shots they take); else None.
+    precisions: list[float] | None = None
 
     @property
     def executions(self) -> int:
-        return self.total * self.shots
+        return sum(job.executions for job in self.jobs)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -84,15 +87,33 @@ def plan_dry_run(source: "CircuitSource", backend: Backend, options: RunOptions,
     uploads = [s.upload_bytes for s in sample if s.upload_bytes]
     per_upload = int(max(uploads) * PAYLOAD_MARGIN) if uploads else None
     upload = _pub_uploads(source, backend, options) or (lambda n: None if per_upload is None else per_upload * n)
-    jobs = [JobPlan(chunk=i, start=a, stop=b, executions=(b - a) * options.shots, upload_bytes=upload(b - a),
-                    qpu_seconds=None if per_shot is None else
-                    job_seconds(backend.job_overhead_seconds, options.shots, per_shot * (b - a)))
-            for i, (a, b) in enumerate(plan_chunks(len(source), size))]
+    precisions = _precisions(source)
+    jobs = []
+    for i, (a, b) in enumerate(plan_chunks(len(source), size)):
+        executions = _executions(source, a, b, options.shots) if precisions is not None else (b - a) * options.shots
+        jobs.append(JobPlan(chunk=i, start=a, stop=b, executions=executions, upload_bytes=upload(b - a),
+                            qpu_seconds=None if per_shot is None else
+                            job_seconds(backend.job_overhead_seconds, executions, per_shot)))
     total = None if per_shot is None else round(sum(job.qpu_seconds or 0.0 for job in jobs), 6)
     return DryRun(backend=backend.name, total=len(source), shots=options.shots, chunk_size=size,
                   inputs=inputs, jobs=jobs, sample=sample, prepared=prepared, qpu_seconds=total,
                   estimate_method=ESTIMATE_METHOD if total is not None else None,
-                  max_payload_bytes=backend.limits().max_payload_bytes)
+                  max_payload_bytes=backend.limits().max_payload_bytes,
+                  unit="point" if hasattr(source, "pubs") else "circuit", precisions=precisions)
+
+
+def _precisions(source: "CircuitSource") -> list[float] | None:
+    """An estimator task's distinct precisions, or None for any other task."""
+    pubs = getattr(source, "pubs", None)
+    if not pubs or not all(pub.estimates for pub in pubs):
+        return None
+    return sorted({pub.precision or 0.0 for pub in pubs})
+
+
+def _executions(source: "CircuitSource", start: int, stop: int, shots: int) -> int:
+    """Shots of an estimator job of points ``[start, stop)``: what each point's precision takes
+    (:meth:`jobman.sweep.SweepPoint.shots`, the figure a usage budget counts); none when exact."""
+    return sum(point.shots(shots) if point.precision > 0 else 0 for point in source.load(start, stop))
 
 
 #: Points of the task's first PUB that size a job of points (their real values: they compress as theirs do).
@@ -134,11 +155,14 @@ def _sample(source: "CircuitSource", backend: Backend, options: RunOptions
     rows: list[SampleCircuit] = []
     for index in sample_indices(len(source)):
         try:
-            circuit = as_circuits(source.load(index, index + 1))[0]  # a sweep's point: bound
+            item = source.load(index, index + 1)[0]
+            circuit = as_circuits([item])[0]  # a sweep's point: bound
         except Exception as error:
             rows.append(SampleCircuit(index, None, problem=f"cannot load circuit: {message(error)}"))
             continue
-        problem = backend.validate(circuit) or circuit_problem(circuit)
+        # an estimator point's observables say what is measured
+        problem = backend.validate(circuit) or circuit_problem(
+            circuit, measured=getattr(item, "observables", None) is None)
         if problem:
             rows.append(SampleCircuit(index, circuit.name, circuit.num_qubits, problem=problem))
             continue

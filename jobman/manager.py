@@ -168,10 +168,12 @@ class JobManager:
 
     def dry_run(self, circuits: Sequence[Any] | str | os.PathLike, backend: str | Backend = "aer", *,
                 shots: int = 1024, seed: int | None = None, chunk_size: int | None = None,
-                memory: bool = False, parameters: str | os.PathLike | None = None) -> "DryRun":
+                memory: bool = False, parameters: str | os.PathLike | None = None,
+                observables: str | os.PathLike | None = None, precision: float = 0.0) -> "DryRun":
         """Plan a task as :meth:`run` would, without submitting anything or creating a set:
         chunks, executions and upload size per job, a prepared sample and the estimated QPU
-        time (a sweep's sample: points bound). Bad input raises what :meth:`run` raises."""
+        time (a sweep's sample: points bound; an estimator task's executions: the shots its
+        precision takes). Bad input raises what :meth:`run` raises."""
         import tempfile
 
         from jobman.dryrun import plan_dry_run
@@ -180,10 +182,14 @@ class JobManager:
         backend_obj = backend if isinstance(backend, Backend) else get_backend(backend)
         try:
             with tempfile.TemporaryDirectory(prefix="jobman-dry-") as scratch:
-                circuits, pub_values = _split_pubs(circuits, shots, parameters)
+                circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters, observables)
+                if estimates is not None or observables is not None:
+                    _check_estimates(backend_obj, [e.precision for e in estimates or []]
+                                     + [precision] * (observables is not None))
                 source, inputs = self._open_inputs(circuits, "dry-run", Path(scratch))
-                if pub_values is not None or parameters is not None:
-                    source, _ = _plan_sweep(source, pub_values, parameters, Path(scratch))
+                if pub_values is not None or parameters is not None or observables is not None:
+                    source, _ = _plan_sweep(source, pub_values, parameters, Path(scratch), estimates,
+                                            (observables, precision))
                 with source:
                     return plan_dry_run(source, backend_obj, RunOptions(shots=shots, seed=seed,
                                         memory=memory), chunk_size, inputs)

@@ -78,3 +78,56 @@ def test_ibm_dry_run_submits_nothing_and_opens_no_session(tmp_path, ibm_account)
     assert result.exit_code == 0, result.stderr
     assert "estimated QPU time:" in result.stdout and "cap 20.0 MB" in result.stdout
     assert ibm_account.jobs_created == 0 and ibm_account.requests_to("POST", "/sessions") == 0
+
+
+def _estimator_files(folder, points: int = 12):
+    import numpy as np
+    from qiskit.circuit import ParameterVector
+
+    theta = ParameterVector("t", 3)
+    circuit = QuantumCircuit(3, name="ans")
+    for k in range(3):
+        circuit.ry(theta[k], k)
+    circuit.cx(0, 1)
+    circuit.cx(1, 2)
+    values = folder / "values.npy"
+    np.save(values, np.random.default_rng(1).uniform(0, 3, (points, 3)))
+    observables = folder / "H.json"  # shape (2, 1): both observables at every point
+    observables.write_text(json.dumps([[[["ZZI", 1.0], ["IZZ", 0.5]]], [[["XXX", 1.0]]]]))
+    return write_qpy(folder / "ansatz.qpy", [circuit]), values, observables
+
+
+def test_an_estimator_task_plans_its_points_and_the_shots_its_precision_takes(tmp_path):
+    path, values, observables = _estimator_files(tmp_path)
+    store = tmp_path / "store"
+    exact = invoke("run", str(path), "--parameters", str(values), "--observables", str(observables),
+                   "--dry-run", "--json", "-k", "5", store=store)
+    assert exact.exit_code == 0, exact.stderr
+    plan = json.loads(exact.stdout)
+    assert plan["unit"] == "point" and plan["precisions"] == [0.0] and plan["executions"] == 0
+    assert [(j["start"], j["stop"]) for j in plan["jobs"]] == [(0, 5), (5, 10), (10, 12)]
+    assert all(row["problem"] is None for row in plan["sample"])  # no measurements: observables say
+    text = invoke("run", str(path), "--parameters", str(values), "--observables", str(observables),
+                  "--dry-run", store=store).stdout
+    assert "points: 12 from 1 input" in text and "precision: 0 (exact); executions: 0" in text
+
+    sampled = JobManager(store).dry_run(str(path), backend="fake_manila", parameters=str(values),
+                                        observables=str(observables), precision=0.05, chunk_size=5)
+    # 400 shots (1 / 0.05^2) for each of ZZI, IZZ and XXX at every point
+    assert [job.executions for job in sampled.jobs] == [5 * 1200, 5 * 1200, 2 * 1200]
+    assert sampled.executions == 12 * 1200 and sampled.qpu_seconds > 3 * 2.0
+    refused = invoke("run", str(path), "--parameters", str(values), "--observables", str(observables),
+                     "--dry-run", "--backend", "fake_manila", store=store)
+    assert refused.exit_code == 2 and "give a precision above 0" in refused.stderr
+    assert not store.exists()
+
+
+def test_an_estimator_plan_s_qpu_time_is_what_the_run_estimates_per_job(tmp_path):
+    path, values, observables = _estimator_files(tmp_path, points=6)
+    manager = JobManager(tmp_path / "store")
+    plan = manager.dry_run(str(path), backend="fake_manila", parameters=str(values),
+                           observables=str(observables), precision=0.1, chunk_size=3, seed=3)
+    job_set = manager.run([str(path)], backend="fake_manila", parameters=str(values),
+                          observables=str(observables), precision=0.1, chunk_size=3, seed=3)
+    estimates = [chunk.attempts[0].estimate_seconds for chunk in job_set._set.chunks()]
+    assert estimates == pytest.approx([job.qpu_seconds for job in plan.jobs], rel=1e-6)

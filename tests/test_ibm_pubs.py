@@ -269,3 +269,35 @@ def test_an_estimator_job_s_usage_estimate_counts_the_shots_its_precision_takes(
     shots = 10_000 * 2  # ceil(1 / 0.01**2) for each of ZII and IIZ (identity needs no shots)
     assert point.shots(1024) == shots
     assert attempt.estimate_seconds == pytest.approx(JOB_OVERHEAD_SECONDS + 4 * shots * per_shot, rel=1e-6)
+
+
+def test_a_slice_that_ran_too_long_goes_again_as_two_half_slices_read_back_in_place(
+        store_dir, ibm_account):
+    ibm_account.fail_next_jobs(1, code=1305, message="Ran too long", tag="jobman-chunk:0")
+    job_set = manager(store_dir).run([(flips(), bit_values(12))], backend=ibm_backend(), shots=SHOTS,
+                                     seed=SEED, chunk_size=8)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    result = job_set.results()
+    assert [result.get_counts(k) for k in range(12)] == [expected(k) for k in range(12)]
+    uploads = [np.asarray(decode_params(job.params_raw)["pubs"][0][1]) for job in ibm_account.jobs]
+    assert np.array_equal(uploads[0], bit_values(12)[:8])  # chunk 0, then its halves and chunk 1
+    later = sorted(u.tobytes() for u in uploads[1:])
+    assert later == sorted(bit_values(12)[a:a + 4].tobytes() for a in (0, 4, 8))
+
+
+def test_a_slice_that_failed_for_good_fails_its_points_alone_and_retry_runs_them(store_dir, ibm_account):
+    ibm_account.fail_next_jobs(1, code=1517, message="Error in job execution.", tag="jobman-chunk:1")
+    pub = (flips(), bit_values(12))
+    job_set = manager(store_dir).run([pub], backend=ibm_backend(), shots=SHOTS, seed=SEED, chunk_size=4)
+    [failure] = job_set.summary().failures
+    assert (failure["start"], failure["stop"]) == (4, 8) and "Error code 1517" in failure["reason"]
+    result = job_set.results()
+    assert [result.get_counts(k) for k in (*range(4), *range(8, 12))] == \
+        [expected(k) for k in (*range(4), *range(8, 12))]
+    assert [result.circuit(k).status.value for k in range(4, 8)] == ["ERROR"] * 4
+
+    again = manager(store_dir).retry(job_set.job_set_id(), backend=ibm_backend())
+    assert again.status() is SetState.DONE
+    assert [again.results().get_counts(k) for k in range(12)] == [expected(k) for k in range(12)]
+    retried = np.asarray(decode_params(ibm_account.jobs[-1].params_raw)["pubs"][0][1])
+    assert np.array_equal(retried, bit_values(12)[4:8])  # the failed slice alone, as one PUB

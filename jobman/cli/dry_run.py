@@ -23,20 +23,24 @@ def show_dry_run(plan: DryRun, as_json: bool) -> None:
 def plan_lines(plan: DryRun) -> list[str]:
     """The plan as lines of text."""
     jobs = plan.jobs
+    unit = plan.unit + "s"
     lines = [f"backend: {plan.backend}",
-             f"circuits: {plan.total:,} from {len(plan.inputs)} input{'s' if len(plan.inputs) != 1 else ''}",
-             f"shots: {plan.shots:,} per circuit; executions: {plan.executions:,}",
-             f"jobs: {len(jobs):,} of up to {plan.chunk_size:,} circuits "
-             f"({plan.chunk_size * plan.shots:,} executions)"]
+             f"{unit}: {plan.total:,} from {len(plan.inputs)} input{'s' if len(plan.inputs) != 1 else ''}",
+             _shots_line(plan)]
+    if plan.precisions is None:
+        lines.append(f"jobs: {len(jobs):,} of up to {plan.chunk_size:,} {unit} "
+                     f"({plan.chunk_size * plan.shots:,} executions)")
+    else:
+        lines.append(f"jobs: {len(jobs):,} of up to {plan.chunk_size:,} {unit}")
     lines.append(f"upload per job: {_upload(plan)}")
     for job in jobs[:SHOWN_JOBS]:
-        lines.append(f"  job {job.chunk}: circuits {job.start}-{job.stop - 1}, {job.executions:,} executions, "
+        lines.append(f"  job {job.chunk}: {unit} {job.start}-{job.stop - 1}, {job.executions:,} executions, "
                      f"upload {_mb(job.upload_bytes)}, QPU {format_seconds(job.qpu_seconds)}")
     if len(jobs) > SHOWN_JOBS:
         lines.append(f"  ... {len(jobs) - SHOWN_JOBS:,} more jobs (--json lists them all)")
     what = "transpiled sample" if plan.prepared else "sample"
-    lines.append(f"{what} ({len(plan.sample)} circuits):")
-    lines.extend("  " + _sample_line(row) for row in plan.sample)
+    lines.append(f"{what} ({len(plan.sample)} {unit}{', bound' if plan.unit == 'point' else ''}):")
+    lines.extend("  " + _sample_line(row, plan.unit) for row in plan.sample)
     if plan.qpu_seconds is None:
         lines.append("estimated QPU time: not applicable (no QPU time on this backend; "
                      "--max-usage counts measured simulation time)")
@@ -44,6 +48,15 @@ def plan_lines(plan: DryRun) -> list[str]:
         lines.append(f"estimated QPU time: {format_seconds(plan.qpu_seconds)} "
                      f"({plan.qpu_seconds:,.1f} s; {plan.estimate_method})")
     return lines
+
+
+def _shots_line(plan: DryRun) -> str:
+    if plan.precisions is None:
+        return f"shots: {plan.shots:,} per {plan.unit}; executions: {plan.executions:,}"
+    shown = ", ".join("0 (exact)" if p <= 0 else f"{p:g}" for p in plan.precisions)
+    how = "nothing sampled" if plan.executions == 0 else \
+        "ceil(1/precision^2) shots per measured Pauli string, at most"
+    return f"precision: {shown}; executions: {plan.executions:,} ({how})"
 
 
 def _upload(plan: DryRun) -> str:
@@ -55,8 +68,8 @@ def _upload(plan: DryRun) -> str:
     return f"up to {_mb(max(sizes))} (from the sample with a 1.5x margin; {cap})"
 
 
-def _sample_line(row: SampleCircuit) -> str:
-    head = f"circuit {row.index}" + (f" {row.name!r}" if row.name else "")
+def _sample_line(row: SampleCircuit, unit: str = "circuit") -> str:
+    head = f"{unit} {row.index}" + (f" {row.name!r}" if row.name else "")
     if row.problem:
         return f"{head}: would fail: {row.problem}"
     ops = ", ".join(f"{name} {count}" for name, count in sorted(row.ops.items()))

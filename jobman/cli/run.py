@@ -154,9 +154,8 @@ def run_command(
         raise UsageError("--json: only with --dry-run")
     if observables is None and precision != 0.0:
         raise UsageError("--precision: only with --observables")
-    if observables is not None and (dry_run or memory):
-        raise UsageError(f"--observables: not with {'--dry-run' if dry_run else '--memory'} (an estimator "
-                         "task samples nothing)")
+    if observables is not None and memory:
+        raise UsageError("--observables: not with --memory (an estimator task keeps no shots)")
     if observables is not None:
         from jobman.estimator_input import check_precision
 
@@ -180,7 +179,9 @@ def run_command(
 
         plan = JobManager(store).dry_run([str(p) for p in inputs], backend=backend_obj, shots=shots,
                                          seed=seed, chunk_size=chunk_size, memory=memory,
-                                         parameters=None if parameters is None else str(parameters))
+                                         parameters=None if parameters is None else str(parameters),
+                                         observables=None if observables is None else str(observables),
+                                         precision=precision)
         show_dry_run(plan, json_output)
         return 0
     try:
