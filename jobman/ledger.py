@@ -51,8 +51,12 @@ class Ledger:
               memory: dict[int, list[str] | None] | None = None, close: bool = False) -> list[Line]:
         """Replace the stored lines of the circuits in ``updates``; return all the chunk's lines.
         With ``close``, make the chunk final too (see :meth:`close`), in the same write."""
-        lines = self.lines(record)
-        rows = self._memory_rows(record) if memory is not None else None
+        whole = len(updates) == record.size and all(
+            record.start <= i < record.stop and line["name"] is not None for i, line in updates.items())
+        # every line replaced and named: nothing stored is kept, so nothing is read
+        lines: list[Line] = [{}] * record.size if whole else self.lines(record)
+        rows = None if memory is None else [None] * record.size if whole and len(memory) == record.size \
+            else self._memory_rows(record)
         for index, line in updates.items():
             pos = index - record.start
             if line["name"] is None:

@@ -61,14 +61,22 @@ class RetryPolicy:
 
         ``on_retry(n, error)`` is called before the wait that precedes retry ``n``.
         """
+        try:  # the first try outside tenacity: most calls succeed, and a job of a few circuits
+            return fn()  # makes several calls, whose bookkeeping would cost more than the call
+        except Exception as error:
+            if self.max_retries == 0 or not _safe(is_transient, error):
+                raise
+            if on_retry is not None:
+                on_retry(1, error)
+        self.sleep(self.backoff(1))
 
-        def before_sleep(state: tenacity.RetryCallState) -> None:
+        def before_sleep(state: tenacity.RetryCallState) -> None:  # tenacity's try n is retry n
             if on_retry is not None and state.outcome is not None:
-                on_retry(state.attempt_number, state.outcome.exception())
+                on_retry(state.attempt_number + 1, state.outcome.exception())
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_retries + 1),
-            wait=lambda state: self.backoff(state.attempt_number),
+            stop=tenacity.stop_after_attempt(self.max_retries),
+            wait=lambda state: self.backoff(state.attempt_number + 1),
             retry=tenacity.retry_if_exception(lambda error: _safe(is_transient, error)),
             sleep=self.sleep,
             before_sleep=before_sleep,
