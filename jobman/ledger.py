@@ -55,8 +55,9 @@ class Ledger:
             record.start <= i < record.stop and line["name"] is not None for i, line in updates.items())
         # every line replaced and named: nothing stored is kept, so nothing is read
         lines: list[Line] = [{}] * record.size if whole else self.lines(record)
-        rows = None if memory is None else [None] * record.size if whole and len(memory) == record.size \
-            else self._memory_rows(record)
+        rows: list[list[str] | None] | None = None
+        if memory is not None:
+            rows = [None] * record.size if whole and len(memory) == record.size else self._memory_rows(record)
         for index, line in updates.items():
             pos = index - record.start
             if line["name"] is None:
