@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from jobman.backends.base import Backend, RunOptions
 from jobman.estimate import ESTIMATE_METHOD, job_seconds
-from jobman.plan import (PAYLOAD_MARGIN, as_circuits, chunk_size_for, payload_per_circuit, plan_chunks,
-                         sample_indices)
+from jobman.plan import (PAYLOAD_MARGIN, PUB_SIZING_POINTS, as_circuits, chunk_size_for, payload_per_circuit,
+                         plan_chunks, sample_indices)
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
@@ -114,10 +114,6 @@ def _executions(source: "CircuitSource", start: int, stop: int, shots: int) -> i
     """Shots of an estimator job of points ``[start, stop)``: what each point's precision takes
     (:meth:`jobman.sweep.SweepPoint.shots`, the figure a usage budget counts); none when exact."""
     return sum(point.shots(shots) if point.precision > 0 else 0 for point in source.load(start, stop))
-
-
-#: Points of the task's first PUB that size a job of points (their real values: they compress as theirs do).
-PUB_SIZING_POINTS = 33
 
 
 def _pub_uploads(source: "CircuitSource", backend: Backend, options: RunOptions

@@ -50,6 +50,9 @@ def payload_per_circuit(source: "CircuitSource", backend: "Backend",
     that cannot be read or prepared here is left to fail, alone, when its chunk runs."""
     if not backend.limits().max_payload_bytes or len(source) == 0:
         return None
+    per_point = payload_per_point(source, backend, samples)
+    if per_point is not None:
+        return per_point
     sizes = []
     for index in sample_indices(len(source), samples):
         try:
@@ -60,6 +63,44 @@ def payload_per_circuit(source: "CircuitSource", backend: "Backend",
         if size:
             sizes.append(size)
     return int(max(sizes) * PAYLOAD_MARGIN) if sizes else None
+
+
+#: Points of a PUB that size its rows of values (their real values: they compress as theirs do).
+PUB_SIZING_POINTS = 33
+
+
+def payload_per_point(source: "CircuitSource", backend: "Backend", samples: int = PAYLOAD_SAMPLES
+                      ) -> int | None:
+    """For a sweep on a backend that takes points as PUB slices (one circuit and its rows of
+    values a job): the upload bytes a point adds to a job, its row plus its PUB's circuit shared
+    by the PUB's points, the largest over a few PUBs, with a margin. A job of ``n`` points then
+    holds at most two partial PUBs more than ``n`` such shares, which the margin covers while a
+    circuit takes less than a sixth of the cap; else (or for anything else) None, and jobs are
+    sized by bound points."""
+    pubs = getattr(source, "pubs", None)
+    cap = backend.limits().max_payload_bytes
+    if not backend.runs_sweeps or not pubs or not cap:
+        return None
+    from jobman.backends.base import RunOptions
+
+    worst = 0.0
+    for p in sample_indices(len(pubs), samples):
+        pub = pubs[p]
+        try:
+            points = source.load(pub.start, pub.start + min(pub.size, PUB_SIZING_POINTS))
+            ready = backend.prepare(points, RunOptions())
+            one, many = backend.upload_bytes(ready[:1]), backend.upload_bytes(ready)
+        except Exception as error:
+            swallowed(f"sizing the upload of PUB {p} (jobs sized by bound points)", error)
+            return None
+        if one is None or many is None:
+            return None
+        row = (many - one) / (len(points) - 1) if len(points) > 1 else 0.0
+        circuit = one - row
+        if circuit * PAYLOAD_MARGIN * 6 > cap:
+            return None
+        worst = max(worst, row + circuit / pub.size)
+    return max(1, int(worst * PAYLOAD_MARGIN)) if worst else None
 
 
 def as_circuits(items: list[Any]) -> list[Any]:

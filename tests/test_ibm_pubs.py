@@ -301,3 +301,25 @@ def test_a_slice_that_failed_for_good_fails_its_points_alone_and_retry_runs_them
     assert [again.results().get_counts(k) for k in range(12)] == [expected(k) for k in range(12)]
     retried = np.asarray(decode_params(ibm_account.jobs[-1].params_raw)["pubs"][0][1])
     assert np.array_equal(retried, bit_values(12)[4:8])  # the failed slice alone, as one PUB
+
+
+def test_ibm_chunks_of_points_are_sized_by_their_slices_not_by_bound_circuits(store_dir, ibm_account):
+    from jobman.manager import task_source
+    from jobman.plan import chunk_size_for, payload_per_circuit, payload_per_point
+
+    cap = 20_000
+    values = np.random.default_rng(5).uniform(0, np.pi, (400, 3))
+    job_set = manager(store_dir).run([(flips(), values)], backend=ibm_backend(max_payload=cap), shots=SHOTS,
+                                     seed=SEED)
+    assert job_set.status() is SetState.DONE, job_set.summary().failures
+    bound = ibm_backend(max_payload=cap)
+    bound.runs_sweeps = False  # how points were sized before: each as a bound circuit
+    with task_source(job_set._set, verify=False) as points:
+        assert payload_per_point(points, bound) is None
+        by_bound = chunk_size_for(400, SHOTS, bound.limits(), None, payload_per_circuit(points, bound))
+    record = job_set._set.record
+    assert record.chunk_size > 4 * by_bound  # many more points a job than bound copies allow
+    uploads = [len(job.params_raw) for job in ibm_account.jobs]
+    assert len(uploads) == record.num_chunks and max(uploads) <= cap  # sized right: none was split
+    result = job_set.results()
+    assert all(sum(result.get_counts(k).values()) == SHOTS for k in range(400))
