@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from jobman.backends.base import Backend, RunOptions
 from jobman.estimate import ESTIMATE_METHOD, job_seconds
-from jobman.plan import (PAYLOAD_MARGIN, PUB_SIZING_POINTS, as_circuits, chunk_size_for, payload_per_circuit,
-                         plan_chunks, sample_indices)
+from jobman.plan import (PAYLOAD_MARGIN, as_circuits, chunk_size_for, payload_per_circuit, plan_chunks,
+                         sample_indices, slice_upload)
 
 if TYPE_CHECKING:  # pragma: no cover
     from jobman.inputs import CircuitSource
@@ -122,23 +122,18 @@ def _pub_uploads(source: "CircuitSource", backend: Backend, options: RunOptions
     ``n`` points (its circuit once, ``n`` rows of values), from the first points of the task;
     else None."""
     from jobman.log import message, swallowed
-    from jobman.sweep import SweepPoint
 
-    if not backend.runs_sweeps or len(source) < 2:
+    pubs = getattr(source, "pubs", None)
+    if not backend.runs_sweeps or not pubs or len(source) < 2:
         return None
     try:
-        points = source.load(0, min(len(source), PUB_SIZING_POINTS))
-        if not isinstance(points[0], SweepPoint):
-            return None
-        points = [p for p in points if p.pub == points[0].pub]
-        ready = backend.prepare(points, options)
-        one, many = backend.upload_bytes(ready[:1]), backend.upload_bytes(ready)
+        measured = slice_upload(source, backend, pubs[0], options)
     except Exception as error:
         swallowed(f"sizing a job of points (uploads estimated per bound point): {message(error)}", error)
         return None
-    if one is None or many is None or len(points) < 2:
+    if measured is None or measured[2] < 2:
         return None
-    row = (many - one) / (len(points) - 1)
+    one, row, _ = measured
     return lambda n: int((one + row * (n - 1)) * PAYLOAD_MARGIN)
 
 

@@ -182,10 +182,8 @@ class JobManager:
         backend_obj = backend if isinstance(backend, Backend) else get_backend(backend)
         try:
             with tempfile.TemporaryDirectory(prefix="jobman-dry-") as scratch:
-                circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters, observables)
-                if estimates is not None or observables is not None:
-                    _check_estimates(backend_obj, [e.precision for e in estimates or []]
-                                     + [precision] * (observables is not None))
+                circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters,
+                                                             (observables, precision), backend_obj)
                 source, inputs = self._open_inputs(circuits, "dry-run", Path(scratch))
                 if pub_values is not None or parameters is not None or observables is not None:
                     source, _ = _plan_sweep(source, pub_values, parameters, Path(scratch), estimates,
@@ -203,9 +201,7 @@ class JobManager:
                 observed: tuple[Any, float] = (None, 0.0)) -> tuple["CircuitSource", SetStore]:
         """Open the inputs, plan the chunks and write the new set (it appears whole or not).
         ``observed``: the ``--observables`` file and precision of an estimator task."""
-        circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters, observed[0])
-        if estimates is not None or observed[0] is not None:
-            _check_estimates(backend, [e.precision for e in estimates or []] + [observed[1]] * (observed[0] is not None))
+        circuits, pub_values, estimates = _task_pubs(circuits, shots, parameters, observed, backend)
         source, inputs = self._open_inputs(circuits, set_id)
         sweep = None
         if pub_values is not None or parameters is not None or observed[0] is not None:
@@ -643,9 +639,13 @@ def _check_estimates(backend: Backend, precisions: list[float]) -> None:
                          "on aer only)")
 
 
-def _task_pubs(circuits: Any, shots: int, parameters: Any, observables: Any) -> tuple[Any, Any, Any]:
+def _task_pubs(circuits: Any, shots: int, parameters: Any, observed: tuple[Any, float], backend: Backend
+               ) -> tuple[Any, Any, Any]:
     """(circuits, values per PUB, observables per PUB) of ``EstimatorPub`` objects;
-    (circuits, values, None) of SamplerV2-style PUBs; (circuits, None, None) for anything else."""
+    (circuits, values, None) of SamplerV2-style PUBs; (circuits, None, None) for anything else.
+    ``observed``: the ``--observables`` file (or None) and its precision. An estimator task the
+    backend cannot run as given is refused (:func:`_check_estimates`)."""
+    observables, precision = observed
     if not isinstance(circuits, (str, os.PathLike)):
         from jobman.estimator_input import coerce_estimator_pubs, is_estimator_list
 
@@ -653,10 +653,14 @@ def _task_pubs(circuits: Any, shots: int, parameters: Any, observables: Any) -> 
         if is_estimator_list(items):
             if parameters is not None or observables is not None:
                 raise UsageError("parameters, observables: give them in the PUBs or in files, not both")
-            return coerce_estimator_pubs(items)
+            found = coerce_estimator_pubs(items)
+            _check_estimates(backend, [e.precision for e in found[2]])
+            return found
         circuits = items
-    return (*_split_pubs(circuits, shots, parameters), None)
-
+    split = _split_pubs(circuits, shots, parameters)
+    if observables is not None:
+        _check_estimates(backend, [precision])
+    return (*split, None)
 
 def _plan_sweep(source: Any, pub_values: Any, parameters: Any, staging: Path, estimates: Any = None,
                 observed: tuple[Any, float] = (None, 0.0)) -> tuple[Any, dict[str, Any]]:

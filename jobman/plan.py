@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jobman.backends.base import BackendLimits
+from jobman.backends.base import BackendLimits, RunOptions
 from jobman.exceptions import UsageError
 from jobman.log import swallowed
 
@@ -81,26 +81,37 @@ def payload_per_point(source: "CircuitSource", backend: "Backend", samples: int 
     cap = backend.limits().max_payload_bytes
     if not backend.runs_sweeps or not pubs or not cap:
         return None
-    from jobman.backends.base import RunOptions
-
     worst = 0.0
     for p in sample_indices(len(pubs), samples):
         pub = pubs[p]
         try:
-            points = source.load(pub.start, pub.start + min(pub.size, PUB_SIZING_POINTS))
-            ready = backend.prepare(points, RunOptions())
-            one, many = backend.upload_bytes(ready[:1]), backend.upload_bytes(ready)
+            measured = slice_upload(source, backend, pub, RunOptions())
         except Exception as error:
             swallowed(f"sizing the upload of PUB {p} (jobs sized by bound points)", error)
             return None
-        if one is None or many is None:
+        if measured is None:
             return None
-        row = (many - one) / (len(points) - 1) if len(points) > 1 else 0.0
+        one, row, _ = measured
         circuit = one - row
         if circuit * PAYLOAD_MARGIN * 6 > cap:
             return None
         worst = max(worst, row + circuit / pub.size)
     return max(1, int(worst * PAYLOAD_MARGIN)) if worst else None
+
+
+def slice_upload(source: "CircuitSource", backend: "Backend", pub: Any, options: RunOptions
+                 ) -> tuple[int, float, int] | None:
+    """What a job of points of PUB ``pub`` (a sweep's ``PubRecord``) uploads as one PUB slice,
+    measured on its first points (up to :data:`PUB_SIZING_POINTS`) prepared as the backend runs
+    them: (the bytes of a job of one point, the bytes each further point's row adds, the points
+    measured); None when the backend uploads nothing. Raises what preparing raises."""
+    points = source.load(pub.start, pub.start + min(pub.size, PUB_SIZING_POINTS))
+    ready = backend.prepare(points, options)
+    one, many = backend.upload_bytes(ready[:1]), backend.upload_bytes(ready)
+    if one is None or many is None:
+        return None
+    row = (many - one) / (len(points) - 1) if len(points) > 1 else 0.0
+    return one, row, len(points)
 
 
 def as_circuits(items: list[Any]) -> list[Any]:

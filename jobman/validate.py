@@ -123,10 +123,6 @@ def check_line(data: Any, index: int) -> dict[str, Any]:
     return data
 
 
-def _is_numbers(values: Any) -> bool:
-    return isinstance(values, list) and all(_is_number(v) for v in values)
-
-
 def _is_numbers_or_nulls(values: Any) -> bool:
     """A point's evs or stds: null where its PUB's result takes no value of that observable."""
     return isinstance(values, list) and all(v is None or _is_number(v) for v in values)
