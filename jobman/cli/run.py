@@ -123,9 +123,10 @@ def run_command(
                           help="On a failed circuit: finish the rest, or stop and cancel the rest.",
                           rich_help_panel="Submission")] = "continue",
     max_usage: MaxUsageOption = None,
-    dry_run: Annotated[bool, flag("--dry-run", help="Plan only: print circuits, chunks, executions "
-                       "and upload per job, a transpiled sample and the estimated QPU time; submit "
-                       "nothing, create no set.", panel="Task")] = False,
+    dry_run: Annotated[bool, flag("--dry-run", help="Plan only: print circuits (or points), chunks, "
+                       "executions (an estimator task's: the shots its --precision takes) and upload "
+                       "per job, a transpiled sample and the estimated QPU time; submit nothing, "
+                       "create no set.", panel="Task")] = False,
     json_output: JsonOption = False,
     notify_command: NotifyOption = None,
     detach: DetachOption = False,
